@@ -1,0 +1,3 @@
+from basin.cli.main import main
+
+main()

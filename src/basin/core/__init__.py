@@ -1,0 +1,1 @@
+"""The façade (:class:`basin.core.platform.Platform`), configuration and errors."""

@@ -1,0 +1,439 @@
+"""The project file, ``basin.yml``, as typed pydantic models.
+
+Loading reports every problem at once, each with its dotted path and line in the
+file (``sources.crm.entities.customers.glob: field required (line 12)``), and never
+a traceback. Secrets come from the environment through ``${env:NAME}`` (or
+``${env:NAME:-default}``); a ``.env`` file beside ``basin.yml`` is read first and
+never overrides variables that are already set.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from basin.core.errors import ConfigError, ProjectNotFoundError
+from basin.core.types import Identifier, StrictModel
+from basin.sources.files.configuration import FilesSource
+from basin.warehouses.duckdb.configuration import DuckDBWarehouse
+
+PROJECT_FILE = "basin.yml"
+ENV_VAR = "BASIN_ENV"
+
+SourceConfig = Annotated[FilesSource, Field(discriminator="kind")]
+"""A source system; ``kind`` picks its folder under ``basin/sources/``."""
+
+
+WarehouseConfig = Annotated[DuckDBWarehouse, Field(discriminator="engine")]
+"""A warehouse engine; ``engine`` picks its folder under ``basin/warehouses/``."""
+
+
+class LakeConfig(StrictModel):
+    """Where bronze Parquet, manifests and quarantine live."""
+
+    url: str = "lake"
+    """Folder (relative to the environment's state folder) or ``s3://bucket/prefix``."""
+
+
+class MetadataConfig(StrictModel):
+    """The metadata store: runs, steps, batches, watermarks, publications."""
+
+    url: str = "sqlite:///metadata.db"
+    """SQLAlchemy URL. ``sqlite:///name.db`` is relative to the state folder;
+    ``postgresql+psycopg://user@host/db`` for a shared store."""
+    db_schema: str | None = Field(default=None, alias="schema")
+    """PostgreSQL schema for Basin's tables (default: the connection's search_path)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class EnvironmentConfig(StrictModel):
+    """One deployment target such as ``dev`` or ``prod``."""
+
+    state_dir: str | None = None
+    """Folder for this environment's files; default ``.basin/<env>``."""
+    warehouse: WarehouseConfig = Field(default_factory=DuckDBWarehouse)
+    """Where raw data lands and dbt builds."""
+    lake: LakeConfig = Field(default_factory=LakeConfig)
+    """Object-storage lake."""
+    metadata: MetadataConfig = Field(default_factory=MetadataConfig)
+    """Metadata store."""
+    publish_dir: str = "published"
+    """Folder (relative to the state folder) of the published snapshot."""
+
+
+class DbtConfig(StrictModel):
+    """The dbt project Basin builds."""
+
+    project_dir: str = "dbt"
+    """Folder holding ``dbt_project.yml``, relative to ``basin.yml``."""
+    threads: int = Field(default=1, ge=1, le=64)
+    """dbt threads."""
+    target_schema: str = "main"
+    """Default schema of the generated profile; models set their own with ``+schema``."""
+
+
+class PublishConfig(StrictModel):
+    """What consumers see once the gate passes."""
+
+    schemas: list[Identifier] = Field(default_factory=lambda: ["marts"])
+    """Warehouse schemas copied into the published snapshot."""
+
+
+class ProjectConfig(StrictModel):
+    """The whole ``basin.yml``."""
+
+    project: Identifier
+    """Project name."""
+    default_env: str | None = None
+    """Environment used when neither ``--env`` nor ``BASIN_ENV`` is given."""
+    environments: dict[Identifier, EnvironmentConfig] = Field(
+        default_factory=lambda: {"dev": EnvironmentConfig()}
+    )
+    """Name → environment."""
+    sources: dict[Identifier, SourceConfig] = Field(default_factory=dict)
+    """Name → source system."""
+    dbt: DbtConfig = Field(default_factory=DbtConfig)
+    """dbt project settings."""
+    publish: PublishConfig = Field(default_factory=PublishConfig)
+    """Publication settings."""
+
+    @model_validator(mode="after")
+    def _default_env_exists(self) -> ProjectConfig:
+        if self.default_env is not None and self.default_env not in self.environments:
+            raise ValueError(
+                f"default_env '{self.default_env}' is not one of the environments: "
+                f"{', '.join(self.environments)}"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project: its config, its folder and the selected environment."""
+
+    root: Path
+    config: ProjectConfig
+    env_name: str
+
+    @property
+    def env(self) -> EnvironmentConfig:
+        return self.config.environments[self.env_name]
+
+    @property
+    def state_dir(self) -> Path:
+        configured = self.env.state_dir or f".basin/{self.env_name}"
+        return (self.root / configured).resolve()
+
+    def state_path(self, relative: str) -> Path:
+        """A path under the environment's state folder (absolute paths kept as given)."""
+        p = Path(relative)
+        return p if p.is_absolute() else self.state_dir / p
+
+    def project_path(self, relative: str) -> Path:
+        """A path relative to the folder holding ``basin.yml``."""
+        p = Path(relative)
+        return p if p.is_absolute() else (self.root / p).resolve()
+
+    @property
+    def lake_url(self) -> str:
+        url = self.env.lake.url
+        if "://" in url:
+            return url
+        return str(self.state_path(url))
+
+    @property
+    def metadata_url(self) -> str:
+        url = self.env.metadata.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith("sqlite:////"):
+            rel = url[len(prefix) :]
+            if rel and rel != ":memory:":
+                return prefix + str(self.state_path(rel))
+        return url
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.state_path(self.env.warehouse.path)
+
+    @property
+    def publish_dir(self) -> Path:
+        return self.state_path(self.env.publish_dir)
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_path(self.config.dbt.project_dir)
+
+
+# --- loading ---------------------------------------------------------------------
+
+_ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def find_project_file(start: Path | None = None) -> Path:
+    """Find ``basin.yml`` in ``start`` or its parents."""
+    here = (start or Path.cwd()).resolve()
+    if here.is_file():
+        return here
+    for folder in (here, *here.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    raise ProjectNotFoundError(
+        f"no {PROJECT_FILE} in {here} or any parent folder",
+        hint="run inside a Basin project, pass --project PATH, or create one with `basin init DIR`",
+    )
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse ``KEY=VALUE`` lines of a ``.env`` file (quotes stripped, ``#`` comments)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _substitute(
+    data: Any,
+    environ: dict[str, str],
+    path: tuple[Any, ...],
+    problems: list[tuple[tuple[Any, ...], str]],
+) -> Any:
+    if isinstance(data, dict):
+        return {k: _substitute(v, environ, (*path, k), problems) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_substitute(v, environ, (*path, i), problems) for i, v in enumerate(data)]
+    if isinstance(data, str) and "${" in data:
+
+        def repl(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in environ:
+                return environ[name]
+            if default is not None:
+                return default
+            problems.append(
+                (path, f"environment variable {name} is not set (export it or add it to .env)")
+            )
+            return ""
+
+        return _ENV_REF.sub(repl, data)
+    return data
+
+
+def _line_of(node: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
+    """The 1-based line of ``path`` in a composed YAML tree, or of its nearest parent."""
+    best = node.start_mark.line + 1 if node is not None else None
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(key):
+                    node = v
+                    best = k.start_mark.line + 1
+                    break
+            else:
+                return best
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            best = node.start_mark.line + 1
+        else:
+            return best
+    return best
+
+
+def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names valid at the parent of ``loc`` (for did-you-mean hints)."""
+    current: Any = model
+    for key in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(key))
+            if field is None:
+                return []
+            current = field.annotation
+        else:
+            args = getattr(current, "__args__", ())
+            # dict[K, V] → V; Annotated/Union → first BaseModel member
+            current = next(
+                (a for a in reversed(args) if isinstance(a, type) and issubclass(a, BaseModel)),
+                args[-1] if args else None,
+            )
+            if current is not None and not (
+                isinstance(current, type) and issubclass(current, BaseModel)
+            ):
+                inner = getattr(current, "__args__", ())
+                current = next(
+                    (a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None
+                )
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # pydantic puts the discriminator value ("files", "duckdb") after the union's
+    # key and "[key]" steps for dict keys; the user's file has neither.
+    out: list[Any] = []
+    for i, part in enumerate(loc):
+        if part == "[key]":
+            continue
+        is_source_tag = i >= 2 and loc[i - 2] == "sources" and isinstance(part, str)
+        is_engine_tag = i >= 1 and loc[i - 1] == "warehouse" and isinstance(part, str)
+        if is_source_tag or is_engine_tag:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _message(err: Any, loc: tuple[Any, ...]) -> str:
+    kind = err["type"]
+    msg: str = err["msg"]
+    if kind == "missing":
+        return "field required"
+    if kind == "extra_forbidden":
+        known = _known_fields(ProjectConfig, loc)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        tail = (
+            f"; did you mean '{close[0]}'?"
+            if close
+            else (f"; expected one of: {', '.join(known)}" if known else "")
+        )
+        return f"unknown field{tail}"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return (
+            f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} "
+            f"{ctx.get('tag')!r}; expected one of: {ctx.get('expected_tags')}"
+        )
+    if kind == "union_tag_not_found":
+        return f"field required: {err.get('ctx', {}).get('discriminator', 'kind')}"
+    if kind == "string_pattern_mismatch":
+        return (
+            f"{err.get('input')!r} is not a valid name: use lowercase letters, digits "
+            f"and underscores, starting with a letter"
+        )
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return msg[0].lower() + msg[1:] if msg[1:2].islower() else msg
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_config(
+    text: str, *, source: str = PROJECT_FILE, environ: dict[str, str] | None = None
+) -> ProjectConfig:
+    """Parse and validate the text of a ``basin.yml``.
+
+    Raises:
+        ConfigError: with one line per problem, each naming its path and line.
+    """
+    environ = dict(os.environ) if environ is None else environ
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, [f"not valid YAML{where}: {problem}"]) from None
+    if data is None:
+        raise ConfigError(source, ["the file is empty: it needs at least `project: <name>`"])
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["the top level must be a mapping such as `project: <name>`"])
+
+    env_problems: list[tuple[tuple[Any, ...], str]] = []
+    data = _substitute(data, environ, (), env_problems)
+    problems: list[str] = []
+    for loc, msg in env_problems:
+        line = _line_of(node, loc)
+        problems.append(f"{_format_loc(loc)}: {msg}" + (f" (line {line})" if line else ""))
+
+    try:
+        config = ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = _clean_loc(tuple(err["loc"]))
+            line = _line_of(node, loc)
+            problems.append(
+                f"{_format_loc(loc)}: {_message(err, loc)}" + (f" (line {line})" if line else "")
+            )
+        raise ConfigError(source, problems) from None
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def load_project(start: Path | None = None, env: str | None = None) -> Project:
+    """Find, read and validate ``basin.yml`` and select an environment.
+
+    The environment is ``env``, else ``$BASIN_ENV``, else ``default_env``, else
+    ``dev`` when declared, else the first one declared.
+    """
+    path = find_project_file(start)
+    root = path.parent
+    environ = {**read_dotenv(root / ".env"), **os.environ}
+    config = parse_config(path.read_text(encoding="utf-8"), source=str(path), environ=environ)
+    name = env or environ.get(ENV_VAR) or config.default_env
+    if name is None:
+        name = "dev" if "dev" in config.environments else next(iter(config.environments))
+    if name not in config.environments:
+        raise ConfigError(
+            str(path),
+            [
+                f"environment '{name}' is not declared; declared: "
+                f"{', '.join(config.environments)} (add it under `environments:`)"
+            ],
+        )
+    return Project(root=root, config=config, env_name=name)
+
+
+def iter_entities(config: ProjectConfig) -> Iterator[tuple[str, str]]:
+    """Every (source, entity) pair of the project, in file order."""
+    for source_name, source in config.sources.items():
+        for entity in source.entity_names:
+            yield source_name, entity
+
+
+def select_entities(config: ProjectConfig, select: list[str] | None) -> list[tuple[str, str]]:
+    """Resolve ``--select`` values (``source`` or ``source.entity``) to pairs.
+
+    Raises:
+        ConfigError: when a selector names nothing in the project.
+    """
+    every = list(iter_entities(config))
+    if not select:
+        return every
+    chosen: list[tuple[str, str]] = []
+    problems: list[str] = []
+    for sel in select:
+        source, _, entity = sel.partition(".")
+        matched = [p for p in every if p[0] == source and (not entity or p[1] == entity)]
+        if not matched:
+            names = [f"{s}.{e}" for s, e in every]
+            close = difflib.get_close_matches(sel, names + list(config.sources), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(f"--select {sel}: no such source or entity{hint}")
+        chosen.extend(p for p in matched if p not in chosen)
+    if problems:
+        raise ConfigError(PROJECT_FILE, problems)
+    return chosen

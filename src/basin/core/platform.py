@@ -1,0 +1,368 @@
+"""The façade: every Basin command is one method of :class:`Platform`.
+
+The CLI, the Airflow DAG factory and tests all go through here; no business logic
+lives in commands or DAG files.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from basin.core.config import Project, select_entities
+from basin.core.errors import (
+    BasinError,
+    ExtractError,
+    PublishError,
+    StepFailed,
+    TransformError,
+)
+from basin.core.reporting import NullReporter, Reporter
+
+if TYPE_CHECKING:
+    from basin.lake.storage import Lake
+    from basin.metadata.store import MetadataStore
+    from basin.sources.base import ExtractResult
+    from basin.transform.runner import DbtRun
+    from basin.warehouses.base import LoadResult, PublishResult, Warehouse
+
+T = TypeVar("T")
+
+STEPS = ("extract", "load", "transform", "publish")
+
+
+@dataclass
+class StepOutcome:
+    name: str
+    rows: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str
+    steps: list[StepOutcome]
+    seconds: float
+
+
+class Platform:
+    """One project in one environment."""
+
+    def __init__(
+        self, project: Project, *, reporter: Reporter | None = None, verbose: bool = False
+    ) -> None:
+        self.project = project
+        self.reporter: Reporter = reporter or NullReporter()
+        self.verbose = verbose
+
+    # --- resources, opened on first use ---------------------------------------------
+
+    @cached_property
+    def store(self) -> MetadataStore:
+        from basin.metadata.store import open_store
+
+        return open_store(self.project.metadata_url, schema=self.project.env.metadata.db_schema)
+
+    @cached_property
+    def lake(self) -> Lake:
+        from basin.lake.storage import Lake
+
+        return Lake(self.project.lake_url)
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        from basin.warehouses.base import warehouse_for
+
+        return warehouse_for(self.project)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+        if "warehouse" in self.__dict__:
+            self.warehouse.close()
+
+    # --- run bookkeeping -------------------------------------------------------------
+
+    @contextmanager
+    def _recorded_run(self, command: str) -> Iterator[str]:
+        run_id = self.store.start_run(self.project.env_name, command)
+        try:
+            yield run_id
+        except BaseException as exc:
+            self.store.finish_run(run_id, "failed", error=_one_line(exc))
+            raise
+        self.store.finish_run(run_id, "success")
+
+    def _step(self, run_id: str, name: str, fn: Callable[[], StepOutcome]) -> StepOutcome:
+        step_id = self.store.start_step(run_id, name)
+        try:
+            outcome = fn()
+        except BaseException as exc:
+            self.store.finish_step(step_id, "failed", error=_one_line(exc))
+            raise
+        self.store.finish_step(step_id, "success", rows=outcome.rows, detail=outcome.detail)
+        return outcome
+
+    def _single(self, command: str, fn: Callable[[str], StepOutcome]) -> StepOutcome:
+        with self._recorded_run(command) as run_id:
+            return self._step(run_id, command, lambda: fn(run_id))
+
+    # --- the steps -------------------------------------------------------------------
+
+    def extract(self, select: list[str] | None = None) -> list[ExtractResult]:
+        """Extract what is new in each selected source entity into lake batches."""
+        results: list[ExtractResult] = []
+        self._single("extract", lambda run_id: self._extract(run_id, select, results))
+        return results
+
+    def _extract(
+        self, run_id: str, select: list[str] | None, results: list[ExtractResult]
+    ) -> StepOutcome:
+        from basin.sources.base import ExtractContext, extractor_for, recover_batches
+
+        pairs = select_entities(self.project.config, select)
+        scratch = self.project.state_path("tmp")
+        scratch.mkdir(parents=True, exist_ok=True)
+        ctx = ExtractContext(
+            lake=self.lake,
+            store=self.store,
+            run_id=run_id,
+            scratch_dir=scratch,
+            project_root=self.project.root,
+        )
+        failures: list[str] = []
+        with self.reporter.task("extract", total=len(pairs)) as task:
+            for source, entity in pairs:
+                task.update(description=f"extract {source}.{entity}")
+                try:
+                    recover_batches(self.store, self.lake, source, entity)
+                    extractor = extractor_for(source, self.project.config.sources[source])
+                    result = extractor.extract(entity, ctx)
+                    results.append(result)
+                    self._say_extract(result)
+                except BasinError as exc:
+                    failures.append(f"{source}.{entity}: {exc}")
+                task.advance()
+        rows = sum(r.rows for r in results)
+        detail = {
+            f"{r.source}.{r.entity}": {
+                "batch_id": r.batch_id,
+                "rows": r.rows,
+                "quarantined": r.quarantined_rows,
+            }
+            for r in results
+        }
+        if failures:
+            raise ExtractError(
+                f"{len(failures)} of {len(pairs)} entities failed to extract:\n  "
+                + "\n  ".join(failures),
+                hint="the other entities' batches are complete and will load",
+            )
+        return StepOutcome("extract", rows=rows, detail=detail)
+
+    def _say_extract(self, r: ExtractResult) -> None:
+        if r.batch_id is None:
+            self.reporter.message(f"  {r.source}.{r.entity}: {r.note}")
+            return
+        q = f", [yellow]{r.quarantined_rows} quarantined[/]" if r.quarantined_rows else ""
+        self.reporter.message(
+            f"  {r.source}.{r.entity}: {r.rows} rows from {r.inputs} file(s) → batch {r.batch_id}{q}"
+        )
+
+    def load(self, select: list[str] | None = None) -> list[LoadResult]:
+        """Load every complete lake batch not yet in the warehouse, exactly once."""
+        results: list[LoadResult] = []
+        self._single("load", lambda run_id: self._load(run_id, select, results))
+        return results
+
+    def _load(
+        self, run_id: str, select: list[str] | None, results: list[LoadResult]
+    ) -> StepOutcome:
+        pairs = select_entities(self.project.config, select)
+        done = self.warehouse.loaded_batch_ids()
+        pending = [
+            m for s, e in pairs for m in self.lake.complete_batches(s, e) if m.batch_id not in done
+        ]
+        with self.reporter.task("load", total=len(pending)) as task:
+            for manifest in pending:
+                task.update(description=f"load {manifest.source}.{manifest.entity}")
+                result = self.warehouse.load_batch(manifest, self.lake.data_files(manifest), run_id)
+                if not result.skipped:
+                    self.store.record_load(
+                        manifest.batch_id,
+                        self.warehouse.identity,
+                        run_id,
+                        result.table,
+                        result.rows,
+                    )
+                    self.reporter.message(
+                        f"  {result.table}: +{result.rows} rows (batch {manifest.batch_id})"
+                    )
+                results.append(result)
+                task.advance()
+        if not pending:
+            self.reporter.message("  nothing new to load")
+        loaded = [r for r in results if not r.skipped]
+        return StepOutcome(
+            "load",
+            rows=sum(r.rows for r in loaded),
+            detail={"batches": [r.batch_id for r in loaded]},
+        )
+
+    def transform(self, select: list[str] | None = None) -> DbtRun:
+        """``dbt build`` the project into the warehouse (models, snapshots, tests)."""
+        holder: list[DbtRun] = []
+        self._single("transform", lambda run_id: self._transform(run_id, select, holder))
+        return holder[0]
+
+    def _transform(
+        self, run_id: str, select: list[str] | None, holder: list[DbtRun]
+    ) -> StepOutcome:
+        from basin.transform.runner import dbt_profile_name, run_dbt, write_profiles
+
+        project_dir = self.project.dbt_project_dir
+        profile = dbt_profile_name(project_dir)
+        dbt_state = self.project.state_path("dbt")
+        write_profiles(dbt_state, profile, self.project.env_name, self.warehouse.dbt_target())
+        with self.reporter.task("dbt build", total=None) as task:
+
+            def on_node(unique_id: str, done: int, total: int) -> None:
+                task.update(total=total or None, description=f"dbt {unique_id.split('.', 2)[-1]}")
+                task.advance()
+
+            run = run_dbt(
+                "build",
+                project_dir=project_dir,
+                profiles_dir=dbt_state,
+                target_name=self.project.env_name,
+                state_dir=dbt_state,
+                select=select,
+                verbose=self.verbose,
+                on_node=on_node,
+            )
+        holder.append(run)
+        counts = run.counts()
+        self.reporter.message(
+            "  dbt build: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        )
+        if not run.success:
+            lines = [
+                f"{n.unique_id}: {n.status}" + (f" — {_first_line(n.message)}" if n.message else "")
+                for n in run.failed
+            ]
+            if run.error:
+                lines.append(run.error)
+            raise TransformError(
+                "dbt build failed:\n  " + "\n  ".join(lines or ["(no node results; see dbt logs)"]),
+                hint=f"dbt's log is in {dbt_state / 'logs' / 'dbt.log'}; "
+                "the last good publication stays in place",
+            )
+        return StepOutcome(
+            "transform",
+            rows=sum(n.rows_affected or 0 for n in run.nodes),
+            detail={"nodes": counts},
+        )
+
+    def publish(self) -> PublishResult:
+        """Publish the audited marts, if the latest build passed."""
+        holder: list[PublishResult] = []
+        self._single("publish", lambda run_id: self._publish(run_id, holder))
+        return holder[0]
+
+    def _last_transform_ok(self) -> tuple[bool, str | None]:
+        from sqlalchemy import select as sa_select
+
+        from basin.metadata.models import Run, Step
+
+        with self.store.session() as s:
+            row = s.execute(
+                sa_select(Step.status, Step.run_id)
+                .join(Run, Run.run_id == Step.run_id)
+                .where(Step.name == "transform", Run.env == self.project.env_name)
+                .order_by(Step.id.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return False, None
+        return row[0] == "success", row[1]
+
+    def _publish(self, run_id: str, holder: list[PublishResult]) -> StepOutcome:
+        ok, last = self._last_transform_ok()
+        if not ok:
+            raise PublishError(
+                "nothing audited to publish: "
+                + (
+                    "no transform has run yet"
+                    if last is None
+                    else f"the last transform (run {last}) failed"
+                ),
+                hint="run `basin transform` (or `basin run`) until it passes; the last good "
+                "publication stays in place",
+            )
+        with self.reporter.task("publish", total=None):
+            result = self.warehouse.publish(list(self.project.config.publish.schemas), run_id)
+        self.store.record_publication(run_id, result.location, result.tables)
+        holder.append(result)
+        self.reporter.message(f"  published {len(result.tables)} table(s) to {result.location}")
+        return StepOutcome(
+            "publish", rows=sum(result.tables.values()), detail={"location": result.location}
+        )
+
+    def run(self, select: list[str] | None = None) -> RunSummary:
+        """The whole flow once: extract → load → transform (with tests) → publish.
+
+        Raises:
+            StepFailed: naming the step; earlier steps' work is kept, and a later
+                ``basin run`` picks up from what is not done yet.
+        """
+        started = time.monotonic()
+        outcomes: list[StepOutcome] = []
+        dbt_select = [f"source:{s}+" for s in select] if select else None
+        plan: list[tuple[str, Callable[[str], StepOutcome]]] = [
+            ("extract", lambda rid: self._extract(rid, select, [])),
+            ("load", lambda rid: self._load(rid, select, [])),
+            ("transform", lambda rid: self._transform(rid, dbt_select, [])),
+            ("publish", lambda rid: self._publish(rid, [])),
+        ]
+        with self._recorded_run("run") as run_id:
+            for name, fn in plan:
+                self.reporter.message(f"[bold]{name}[/]")
+                try:
+                    outcomes.append(self._step(run_id, name, lambda fn=fn: fn(run_id)))  # type: ignore[misc]
+                except BasinError as exc:
+                    raise StepFailed(name, run_id, exc) from exc
+        return RunSummary(run_id, "success", outcomes, time.monotonic() - started)
+
+    # --- reading state ---------------------------------------------------------------
+
+    def status(self, limit: int = 5) -> dict[str, Any]:
+        """Recent runs with their steps, and what is published now."""
+        runs = self.store.runs(limit)
+        publication = self.store.last_publication()
+        return {
+            "env": self.project.env_name,
+            "runs": [
+                {
+                    "run": r,
+                    "steps": self.store.steps(r.run_id),
+                }
+                for r in runs
+            ],
+            "publication": publication,
+            "published_tables": json.loads(publication.tables) if publication else None,
+        }
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if text and text.strip() else ""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 4000 else text[:4000] + "…"

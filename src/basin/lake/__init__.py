@@ -1,0 +1,1 @@
+"""The object-storage lake: bronze batches with manifests, and quarantine."""

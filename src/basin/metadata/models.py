@@ -1,0 +1,114 @@
+"""SQLAlchemy tables of the metadata store. Change them only with a migration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    """One invocation of a Basin command that does work (``run``, ``extract`` …)."""
+
+    __tablename__ = "basin_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    env: Mapped[str] = mapped_column(String(64))
+    command: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # running | success | failed
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    basin_version: Mapped[str] = mapped_column(String(32))
+
+
+class Step(Base):
+    """One step of a run: extract, load, transform, publish."""
+
+    __tablename__ = "basin_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("basin_runs.run_id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # running | success | failed | skipped
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Batch(Base):
+    """A lake batch: one extraction of one entity. Complete once its manifest exists."""
+
+    __tablename__ = "basin_batches"
+    __table_args__ = (Index("ix_basin_batches_entity", "source", "entity", "status"),)
+
+    batch_id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    source: Mapped[str] = mapped_column(String(128))
+    entity: Mapped[str] = mapped_column(String(128))
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # writing | complete | abandoned
+    path: Mapped[str] = mapped_column(Text)
+    row_count: Mapped[int | None] = mapped_column(BigInteger)
+    quarantined_rows: Mapped[int | None] = mapped_column(BigInteger)
+    inputs: Mapped[str | None] = mapped_column(Text)  # JSON: files or query window
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Load(Base):
+    """A batch loaded into a warehouse. Mirrors the ledger inside the warehouse,
+    which is the authority because it commits in the same transaction as the rows."""
+
+    __tablename__ = "basin_loads"
+
+    batch_id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    warehouse: Mapped[str] = mapped_column(String(256), primary_key=True)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    table_name: Mapped[str] = mapped_column(String(256))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Watermark(Base):
+    """How far an entity has been extracted (cursor value, or the files taken)."""
+
+    __tablename__ = "basin_watermarks"
+
+    source: Mapped[str] = mapped_column(String(128), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[str | None] = mapped_column(String(96))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProcessedFile(Base):
+    """A dropped file already extracted (path + size + checksum), so it is taken once."""
+
+    __tablename__ = "basin_processed_files"
+
+    source: Mapped[str] = mapped_column(String(128), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(128), primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    checksum: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[str] = mapped_column(String(96))
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Publication(Base):
+    """A successful publish: what consumers can read since when."""
+
+    __tablename__ = "basin_publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    location: Mapped[str] = mapped_column(Text)
+    tables: Mapped[str] = mapped_column(Text)  # JSON: {"marts.x": rows}

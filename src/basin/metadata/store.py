@@ -1,0 +1,356 @@
+"""Open, migrate and use the metadata store."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, select, text, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from basin import __version__
+from basin.core.errors import MetadataError
+from basin.metadata.models import (
+    Batch,
+    Load,
+    ProcessedFile,
+    Publication,
+    Run,
+    Step,
+    Watermark,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_run_id() -> str:
+    """Sortable, unique across processes: ``r20261122T011500Z-3fa9c1``."""
+    return utcnow().strftime("r%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything Basin stores is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class MetadataStore:
+    """Typed access to Basin's metadata tables over one SQLAlchemy engine."""
+
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        self.url = url
+        self.schema = schema
+        self.engine = self._create_engine(url, schema)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @staticmethod
+    def _create_engine(url: str, schema: str | None) -> Engine:
+        connect_args: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Several processes write at once (parallel extracts, Airflow tasks):
+            # wait for the lock instead of failing with "database is locked".
+            connect_args["timeout"] = 60
+        elif schema:
+            connect_args["options"] = f"-csearch_path={schema}"
+        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+
+        return engine
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create or upgrade the tables to the newest revision (safe to repeat)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                if self.schema and conn.dialect.name == "postgresql":
+                    conn.execute(text(f'create schema if not exists "{self.schema}"'))
+                if conn.dialect.name == "postgresql":
+                    # Serialise concurrent first starts of several processes.
+                    conn.execute(text("select pg_advisory_xact_lock(724551)"))
+                elif conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise MetadataError(
+                f"cannot open the metadata store {self.safe_url}: {exc.orig}",
+                hint="check environments.<env>.metadata.url in basin.yml and that the "
+                "database is running (`basin doctor` checks it)",
+            ) from None
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str | None:
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        return ScriptDirectory.from_config(cfg).get_current_head()
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as s:
+            yield s
+
+    # --- runs and steps ----------------------------------------------------------
+
+    def start_run(self, env: str, command: str, run_id: str | None = None) -> str:
+        run_id = run_id or new_run_id()
+        with self.session() as s:
+            s.add(
+                Run(
+                    run_id=run_id,
+                    env=env,
+                    command=command,
+                    status="running",
+                    started_at=utcnow(),
+                    basin_version=__version__,
+                )
+            )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
+        with self.session() as s:
+            s.execute(
+                update(Run)
+                .where(Run.run_id == run_id)
+                .values(status=status, ended_at=utcnow(), error=error)
+            )
+
+    def start_step(self, run_id: str, name: str) -> int:
+        with self.session() as s:
+            step = Step(run_id=run_id, name=name, status="running", started_at=utcnow())
+            s.add(step)
+            s.flush()
+            return step.id
+
+    def finish_step(
+        self,
+        step_id: int,
+        status: str,
+        *,
+        rows: int | None = None,
+        detail: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self.session() as s:
+            s.execute(
+                update(Step)
+                .where(Step.id == step_id)
+                .values(
+                    status=status,
+                    ended_at=utcnow(),
+                    rows=rows,
+                    detail=json.dumps(detail, default=str) if detail is not None else None,
+                    error=error,
+                )
+            )
+
+    def runs(self, limit: int = 10) -> list[Run]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(Run).order_by(Run.started_at.desc(), Run.run_id.desc()).limit(limit)
+            )
+            return [self._fix_run(r) for r in rows]
+
+    def run(self, run_id: str) -> Run | None:
+        with self.session() as s:
+            r = s.get(Run, run_id)
+            return self._fix_run(r) if r else None
+
+    def steps(self, run_id: str) -> list[Step]:
+        with self.session() as s:
+            rows = list(s.scalars(select(Step).where(Step.run_id == run_id).order_by(Step.id)))
+            for st in rows:
+                st.started_at = _as_utc(st.started_at)  # type: ignore[assignment]
+                st.ended_at = _as_utc(st.ended_at)
+            return rows
+
+    @staticmethod
+    def _fix_run(r: Run) -> Run:
+        r.started_at = _as_utc(r.started_at)  # type: ignore[assignment]
+        r.ended_at = _as_utc(r.ended_at)
+        return r
+
+    # --- lake batches --------------------------------------------------------------
+
+    def begin_batch(
+        self,
+        batch_id: str,
+        source: str,
+        entity: str,
+        run_id: str | None,
+        path: str,
+        inputs: Any,
+    ) -> None:
+        with self.session() as s:
+            s.add(
+                Batch(
+                    batch_id=batch_id,
+                    source=source,
+                    entity=entity,
+                    run_id=run_id,
+                    status="writing",
+                    path=path,
+                    inputs=json.dumps(inputs, default=str),
+                    created_at=utcnow(),
+                )
+            )
+
+    def complete_batch(
+        self,
+        batch_id: str,
+        *,
+        row_count: int,
+        quarantined_rows: int,
+        files: Sequence[dict[str, Any]] = (),
+        watermark: str | None = None,
+    ) -> None:
+        """Mark a batch complete and record what it consumed, in one transaction."""
+        now = utcnow()
+        with self.session() as s:
+            batch = s.get(Batch, batch_id)
+            if batch is None:
+                raise MetadataError(f"batch {batch_id} is not in the metadata store")
+            batch.status = "complete"
+            batch.row_count = row_count
+            batch.quarantined_rows = quarantined_rows
+            batch.completed_at = now
+            for f in files:
+                s.merge(
+                    ProcessedFile(
+                        source=batch.source,
+                        entity=batch.entity,
+                        path=f["path"],
+                        checksum=f["sha256"],
+                        size=f["size"],
+                        batch_id=batch_id,
+                        processed_at=now,
+                    )
+                )
+            if watermark is not None:
+                s.merge(
+                    Watermark(
+                        source=batch.source,
+                        entity=batch.entity,
+                        value=watermark,
+                        batch_id=batch_id,
+                        updated_at=now,
+                    )
+                )
+
+    def abandon_batch(self, batch_id: str) -> None:
+        with self.session() as s:
+            s.execute(update(Batch).where(Batch.batch_id == batch_id).values(status="abandoned"))
+
+    def batches(
+        self, source: str | None = None, entity: str | None = None, status: str | None = None
+    ) -> list[Batch]:
+        with self.session() as s:
+            q = select(Batch).order_by(Batch.created_at, Batch.batch_id)
+            if source:
+                q = q.where(Batch.source == source)
+            if entity:
+                q = q.where(Batch.entity == entity)
+            if status:
+                q = q.where(Batch.status == status)
+            return list(s.scalars(q))
+
+    def processed_files(self, source: str, entity: str) -> set[tuple[str, str]]:
+        """``(path, sha256)`` of every file already extracted for the entity."""
+        with self.session() as s:
+            rows = s.execute(
+                select(ProcessedFile.path, ProcessedFile.checksum).where(
+                    ProcessedFile.source == source, ProcessedFile.entity == entity
+                )
+            )
+            return {(p, c) for p, c in rows}
+
+    def watermark(self, source: str, entity: str) -> str | None:
+        with self.session() as s:
+            wm = s.get(Watermark, (source, entity))
+            return wm.value if wm else None
+
+    # --- loads and publications ----------------------------------------------------
+
+    def record_load(
+        self, batch_id: str, warehouse: str, run_id: str | None, table_name: str, rows: int
+    ) -> None:
+        with self.session() as s:
+            s.merge(
+                Load(
+                    batch_id=batch_id,
+                    warehouse=warehouse,
+                    run_id=run_id,
+                    table_name=table_name,
+                    rows=rows,
+                    loaded_at=utcnow(),
+                )
+            )
+
+    def record_publication(self, run_id: str, location: str, tables: dict[str, int]) -> None:
+        with self.session() as s:
+            s.add(
+                Publication(
+                    run_id=run_id,
+                    published_at=utcnow(),
+                    location=location,
+                    tables=json.dumps(tables),
+                )
+            )
+
+    def last_publication(self) -> Publication | None:
+        with self.session() as s:
+            pub = s.scalars(select(Publication).order_by(Publication.id.desc()).limit(1)).first()
+            if pub is not None:
+                pub.published_at = _as_utc(pub.published_at)  # type: ignore[assignment]
+            return pub
+
+
+def open_store(url: str, schema: str | None = None) -> MetadataStore:
+    """Open the store and bring its tables to the newest revision."""
+    store = MetadataStore(url, schema=schema)
+    store.migrate()
+    return store

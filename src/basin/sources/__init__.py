@@ -1,0 +1,1 @@
+"""Source kinds: one folder per kind, each with ``configuration.py`` and ``extract.py``."""

@@ -1,0 +1,1 @@
+"""Files dropped into a folder or bucket: CSV, JSON lines, JSON arrays, Parquet."""

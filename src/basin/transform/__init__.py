@@ -1,0 +1,1 @@
+"""dbt invocation: generated profiles, in-process runs, results."""

@@ -1,0 +1,1 @@
+"""Warehouse engines: one folder per engine, same file names in each."""

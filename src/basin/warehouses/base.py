@@ -1,0 +1,103 @@
+"""The warehouse interface every engine implements.
+
+Engine differences are capability flags on :class:`Warehouse`, read by the façade,
+never ``if engine == ...`` chains elsewhere.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from basin.core.config import Project
+    from basin.lake.manifest import Manifest
+
+RAW_SCHEMA = "raw"
+LEDGER_SCHEMA = "_basin"
+
+
+def raw_table_name(source: str, entity: str) -> str:
+    """The ``raw`` table of an entity: ``<source>__<entity>``."""
+    return f"{source}__{entity}"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    batch_id: str
+    table: str
+    rows: int
+    skipped: bool = False
+    """True when the ledger already held the batch (nothing was written)."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    location: str
+    tables: dict[str, int]
+    """``schema.table`` → row count, as published."""
+
+
+class Warehouse(ABC):
+    """A warehouse engine: loads lake batches, hosts dbt, publishes audited marts."""
+
+    ENGINE: ClassVar[str]
+    DBT_ADAPTER: ClassVar[str]
+    """The dbt adapter type written into the generated profile."""
+    SUPPORTS_TRANSACTIONAL_DDL: ClassVar[bool]
+    """DDL and the load ledger commit in one transaction with the rows."""
+    READS_PARQUET_IN_PLACE: ClassVar[bool]
+    """The engine reads lake Parquet directly (no client-side streaming)."""
+    PUBLISH_BY: ClassVar[str]
+    """How publication is made atomic: ``file-swap``, ``schema-swap`` …"""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    @property
+    @abstractmethod
+    def identity(self) -> str:
+        """A stable name for this warehouse, recorded with each load."""
+
+    @abstractmethod
+    def loaded_batch_ids(self) -> set[str]:
+        """Batch ids in the warehouse's own load ledger."""
+
+    @abstractmethod
+    def load_batch(self, manifest: Manifest, urls: list[str], run_id: str | None) -> LoadResult:
+        """Load one complete batch into ``raw`` exactly once, ledger included."""
+
+    @abstractmethod
+    def dbt_target(self) -> dict[str, Any]:
+        """The dbt profile output for this warehouse."""
+
+    @abstractmethod
+    def publish(self, schemas: list[str], run_id: str) -> PublishResult:
+        """Make the audited ``schemas`` what consumers read, atomically."""
+
+    @abstractmethod
+    def published_tables(self) -> dict[str, int] | None:
+        """What consumers can read now (``schema.table`` → rows), None if nothing."""
+
+    @abstractmethod
+    def table_counts(self, schema: str) -> dict[str, int]:
+        """Row counts of the tables in a schema of the pipeline warehouse."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+WAREHOUSES = {
+    "duckdb": "basin.warehouses.duckdb.warehouse:DuckDBWarehouse",
+}
+"""Engine name → implementation, imported on demand."""
+
+
+def warehouse_for(project: Project) -> Warehouse:
+    import importlib
+
+    target = WAREHOUSES[project.env.warehouse.engine]
+    module, _, cls = target.partition(":")
+    warehouse: Warehouse = getattr(importlib.import_module(module), cls)(project)
+    return warehouse

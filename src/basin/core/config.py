@@ -329,7 +329,8 @@ def _message(err: Any, loc: tuple[Any, ...]) -> str:
         )
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    return msg[0].lower() + msg[1:] if msg[1:2].islower() else msg
+    first_word = msg.split(" ", 1)[0]
+    return msg[0].lower() + msg[1:] if first_word[1:].islower() else msg
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

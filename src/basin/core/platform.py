@@ -221,8 +221,19 @@ class Platform:
         self._single("transform", lambda run_id: self._transform(run_id, select, holder))
         return holder[0]
 
+    def check(self, select: list[str] | None = None) -> DbtRun:
+        """Run the data tests against what is built, without building (``dbt test``)."""
+        holder: list[DbtRun] = []
+        self._single("check", lambda run_id: self._dbt("test", "check", select, holder))
+        return holder[0]
+
     def _transform(
         self, run_id: str, select: list[str] | None, holder: list[DbtRun]
+    ) -> StepOutcome:
+        return self._dbt("build", "transform", select, holder)
+
+    def _dbt(
+        self, command: str, step: str, select: list[str] | None, holder: list[DbtRun]
     ) -> StepOutcome:
         from basin.transform.runner import dbt_profile_name, run_dbt, write_profiles
 
@@ -230,14 +241,14 @@ class Platform:
         profile = dbt_profile_name(project_dir)
         dbt_state = self.project.state_path("dbt")
         write_profiles(dbt_state, profile, self.project.env_name, self.warehouse.dbt_target())
-        with self.reporter.task("dbt build", total=None) as task:
+        with self.reporter.task(f"dbt {command}", total=None) as task:
 
             def on_node(unique_id: str, done: int, total: int) -> None:
                 task.update(total=total or None, description=f"dbt {unique_id.split('.', 2)[-1]}")
                 task.advance()
 
             run = run_dbt(
-                "build",
+                command,
                 project_dir=project_dir,
                 profiles_dir=dbt_state,
                 target_name=self.project.env_name,
@@ -249,7 +260,8 @@ class Platform:
         holder.append(run)
         counts = run.counts()
         self.reporter.message(
-            "  dbt build: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            f"  dbt {command}: "
+            + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         )
         if not run.success:
             lines = [
@@ -259,12 +271,13 @@ class Platform:
             if run.error:
                 lines.append(run.error)
             raise TransformError(
-                "dbt build failed:\n  " + "\n  ".join(lines or ["(no node results; see dbt logs)"]),
+                f"dbt {command} failed:\n  "
+                + "\n  ".join(lines or ["(no node results; see dbt logs)"]),
                 hint=f"dbt's log is in {dbt_state / 'logs' / 'dbt.log'}; "
                 "the last good publication stays in place",
             )
         return StepOutcome(
-            "transform",
+            step,
             rows=sum(n.rows_affected or 0 for n in run.nodes),
             detail={"nodes": counts},
         )
@@ -284,7 +297,8 @@ class Platform:
             row = s.execute(
                 sa_select(Step.status, Step.run_id)
                 .join(Run, Run.run_id == Step.run_id)
-                .where(Step.name == "transform", Run.env == self.project.env_name)
+                # `basin check` re-tests the same build: its verdict counts as well.
+                .where(Step.name.in_(["transform", "check"]), Run.env == self.project.env_name)
                 .order_by(Step.id.desc())
                 .limit(1)
             ).first()

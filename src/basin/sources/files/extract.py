@@ -238,7 +238,7 @@ class _FileReader:
                         name,
                         lineno,
                         None,
-                        "INVALID UNICODE",
+                        "INVALID ENCODING",
                         str(exc),
                         raw_bytes.decode("utf-8", "replace").rstrip("\n"),
                     )

@@ -110,6 +110,7 @@ class DuckDBWarehouse(Warehouse):
     def load_batch(self, manifest: Manifest, urls: list[str], run_id: str | None) -> LoadResult:
         table = raw_table_name(manifest.source, manifest.entity)
         qualified = f"{RAW_SCHEMA}.{quote(table)}"
+        shown = f"{RAW_SCHEMA}.{table}"
         con = self.connect()
         try:
             self._ensure_ledger(con)
@@ -121,11 +122,11 @@ class DuckDBWarehouse(Warehouse):
             ).fetchone()
             if seen:
                 con.execute("ROLLBACK")
-                return LoadResult(manifest.batch_id, qualified, 0, skipped=True)
+                return LoadResult(manifest.batch_id, shown, 0, skipped=True)
             rows = 0
             if urls:
                 files = "[" + ", ".join(literal(u) for u in urls) + "]"
-                scan = f"read_parquet({files}, union_by_name = true)"
+                scan = f"read_parquet({files}, union_by_name = true, hive_partitioning = false)"
                 exists = con.execute(
                     "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
                     [RAW_SCHEMA, table],
@@ -145,10 +146,10 @@ class DuckDBWarehouse(Warehouse):
             con.execute(
                 f"INSERT INTO {LEDGER_SCHEMA}.load_ledger (batch_id, source, entity, table_name, rows, run_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [manifest.batch_id, manifest.source, manifest.entity, qualified, rows, run_id],
+                [manifest.batch_id, manifest.source, manifest.entity, shown, rows, run_id],
             )
             con.execute("COMMIT")
-            return LoadResult(manifest.batch_id, qualified, rows)
+            return LoadResult(manifest.batch_id, shown, rows)
         except BaseException as exc:
             _rollback_quietly(con)
             if not isinstance(exc, duckdb.Error):

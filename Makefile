@@ -1,0 +1,50 @@
+# Two commands set up a fresh machine: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := constraints/py311.txt
+STAMP := $(VENV)/.basin-installed
+EXAMPLE := examples/reference
+SCALE ?= 0.01
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint format constraints clean
+
+help:
+	@echo "make run    install Basin, generate the reference platform's sources and run it end to end"
+	@echo "make test   install what the tests need and run the whole suite"
+	@echo "make lint   ruff check and format check"
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@test -n "$(PYTHON)" || { echo "error: python3.11 not found"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python $(EXAMPLE)/generate.py --out $(EXAMPLE)/drops --scale $(SCALE)
+	$(BIN)/basin --project $(EXAMPLE) run
+	$(BIN)/basin --project $(EXAMPLE) status
+
+test: $(STAMP)
+	bash scripts/ensure-services.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+# Re-pin after changing dependencies in pyproject.toml.
+constraints: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) $(EXAMPLE)/.basin $(EXAMPLE)/drops .pytest_cache

@@ -1,0 +1,266 @@
+"""The ``basin`` command: thin wrappers over :class:`basin.core.platform.Platform`.
+
+Each command parses its options, calls one façade method and renders the result.
+Errors become a message with a hint and a non-zero exit code, never a traceback
+(``--verbose`` shows one for unexpected errors).
+
+Start-up stays fast: nothing heavier than Typer and Rich is imported before a
+command runs (``tests/test_imports.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from basin import __version__
+from basin.core.errors import BasinError
+
+if TYPE_CHECKING:
+    from basin.core.platform import Platform
+
+T = TypeVar("T")
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+app = typer.Typer(
+    name="basin",
+    help=(
+        "Basin: sources → lake → warehouse → dbt → quality gate → published marts.\n\n"
+        "Run inside a project (a folder with basin.yml) or pass --project. "
+        "`basin run` does the whole flow once; each step also has its own command."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help="Project folder or basin.yml (default: search from the current folder up).",
+    ),
+]
+EnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        "-e",
+        envvar="BASIN_ENV",
+        help="Environment from basin.yml (default: default_env, else dev).",
+    ),
+]
+SelectOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--select",
+        "-s",
+        help="Source or source.entity to work on; repeat for several (default: all).",
+    ),
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show dbt's output and tracebacks.")
+]
+
+
+class _State:
+    project: Path | None = None
+    env: str | None = None
+    verbose: bool = False
+
+
+state = _State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"basin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    project: ProjectOpt = None,
+    env: EnvOpt = None,
+    verbose: VerboseOpt = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    state.project = project
+    state.env = env
+    state.verbose = verbose
+
+
+def _platform() -> Platform:
+    from basin.cli.reporting import RichReporter
+    from basin.core.config import load_project
+    from basin.core.platform import Platform
+
+    project = load_project(state.project, state.env)
+    return Platform(project, reporter=RichReporter(console), verbose=state.verbose)
+
+
+def _with_platform(fn: Callable[[Platform], T]) -> T:
+    platform = _platform()
+    console.print(
+        f"[dim]project[/] {platform.project.config.project}  [dim]env[/] {platform.project.env_name}  "
+        f"[dim]folder[/] {platform.project.root}"
+    )
+    try:
+        return fn(platform)
+    finally:
+        platform.close()
+
+
+@app.command()
+def run(select: SelectOpt = None) -> None:
+    """Run the whole flow once: extract → load → transform (dbt build with tests) → publish.
+
+    Finished work is never repeated: files already extracted and batches already
+    loaded are skipped, so running again after a failure picks up where it stopped.
+    A failed build or test leaves the last good publication in place.
+    """
+    summary = _with_platform(lambda p: p.run(select))
+    console.print(f"[green]✓[/] run {summary.run_id} succeeded in {summary.seconds:.1f} s")
+
+
+@app.command()
+def extract(select: SelectOpt = None) -> None:
+    """Extract new data from the sources into lake batches (Parquet + manifest)."""
+    results = _with_platform(lambda p: p.extract(select))
+    new = [r for r in results if r.batch_id]
+    console.print(f"[green]✓[/] {len(new)} new batch(es), {sum(r.rows for r in new)} rows")
+
+
+@app.command()
+def load(select: SelectOpt = None) -> None:
+    """Load complete lake batches into the warehouse's raw schema, each exactly once."""
+    results = _with_platform(lambda p: p.load(select))
+    loaded = [r for r in results if not r.skipped]
+    console.print(f"[green]✓[/] {len(loaded)} batch(es) loaded, {sum(r.rows for r in loaded)} rows")
+
+
+@app.command()
+def transform(
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select", "-s", help="dbt selector(s), e.g. staging+ or customer_engagement."
+        ),
+    ] = None,
+) -> None:
+    """Build the dbt project (models, snapshots, seeds and their tests) with a generated profile."""
+    run_ = _with_platform(lambda p: p.transform(select))
+    console.print(f"[green]✓[/] dbt build passed ({len(run_.nodes)} nodes)")
+
+
+@app.command()
+def check(
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", "-s", help="dbt selector(s) of the tests to run."),
+    ] = None,
+) -> None:
+    """Run the quality checks (dbt tests) against the built models, without rebuilding."""
+    run_ = _with_platform(lambda p: p.check(select))
+    console.print(f"[green]✓[/] {len(run_.nodes)} check(s) passed")
+
+
+@app.command()
+def publish() -> None:
+    """Publish the audited marts, if the latest transform passed (atomic; readers never see a mix)."""
+    result = _with_platform(lambda p: p.publish())
+    console.print(f"[green]✓[/] published {len(result.tables)} table(s) to {result.location}")
+
+
+@app.command()
+def status(limit: Annotated[int, typer.Option(help="How many recent runs to show.")] = 5) -> None:
+    """Show the latest runs with their steps, rows and durations, and what is published."""
+    from basin.cli.render import render_status
+
+    render_status(console, _with_platform(lambda p: p.status(limit)))
+
+
+@app.command()
+def doctor() -> None:
+    """Check the config, versions, metadata store, warehouse, lake, dbt project and sources."""
+    from basin.cli.render import render_doctor
+    from basin.core.doctor import run_checks
+
+    checks = run_checks(state.project, state.env)
+    render_doctor(console, checks)
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the project in.")],
+    name: Annotated[
+        str | None, typer.Option(help="Project name (default: the folder's name).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Write into a folder that already has files.")
+    ] = False,
+) -> None:
+    """Create a minimal working project: basin.yml, a sample file drop and a dbt project."""
+    from basin.scaffold import create_project
+
+    created = create_project(directory, name=name, force=force)
+    console.print(f"[green]✓[/] created project [bold]{created.name}[/] in {created.root}")
+    console.print(f"  next: [bold]cd {directory} && basin run[/], then [bold]basin status[/]")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and turn Basin errors into messages and exit codes."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except BasinError as exc:
+        _print_error(exc)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("[red]aborted[/]")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err_console.print("[red]interrupted[/]: finished steps are kept; run again to continue")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence for the user
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if state.verbose:
+            err_console.print_exception()
+        else:
+            err_console.print(
+                f"[red]internal error[/]: {type(exc).__name__}: {exc}\n"
+                "  this is a bug in Basin; run again with --verbose for the traceback and report it"
+            )
+        sys.exit(70)
+
+
+def _print_error(exc: BasinError) -> None:
+    from rich.markup import escape
+
+    cause: Any = getattr(exc, "cause", None)
+    message = exc.message
+    hint = exc.hint
+    if cause is not None and isinstance(cause, BasinError):
+        message = f"{message.split(': ', 1)[0]}: {cause.message}"
+        hint = cause.hint or hint
+    err_console.print(f"[red]error[/]: {escape(message)}")
+    if hint:
+        err_console.print(f"  [yellow]hint[/]: {escape(hint)}")

@@ -1,0 +1,209 @@
+"""``basin doctor``: check what a run needs and say what to fix."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from basin.core.errors import BasinError
+
+if TYPE_CHECKING:
+    from basin.core.config import Project
+
+PINNED_DUCKDB = "1.5.5"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+    fix: str | None = None
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def run_checks(start: Path | None, env: str | None) -> list[Check]:
+    """Every check, in order; stops early only when the config cannot be read."""
+    from basin.core.config import load_project
+
+    checks: list[Check] = []
+    py = sys.version_info
+    checks.append(
+        Check(
+            "python",
+            "ok" if py >= (3, 11) else "fail",
+            f"{py.major}.{py.minor}.{py.micro}",
+            "use Python 3.11 or newer",
+        )
+    )
+    try:
+        project = load_project(start, env)
+    except BasinError as exc:
+        checks.append(Check("config", "fail", exc.message, exc.hint or "fix basin.yml as listed"))
+        return checks
+    checks.append(
+        Check(
+            "config",
+            "ok",
+            f"{project.root / 'basin.yml'} (project {project.config.project}, env {project.env_name})",
+        )
+    )
+    checks += _versions(project.env.warehouse.engine)
+    checks.append(_metadata(project))
+    checks.append(_warehouse(project))
+    checks.append(_lake(project))
+    checks.append(_dbt_project(project))
+    checks += _sources(project)
+    return checks
+
+
+def _versions(engine: str) -> list[Check]:
+    out = []
+    duck = _version("duckdb")
+    out.append(
+        Check(
+            "duckdb",
+            "ok" if duck == PINNED_DUCKDB else "fail",
+            f"{duck or 'not installed'} (Basin pins {PINNED_DUCKDB}: its extensions come from PyPI packages of that version)",
+            f"pip install duckdb=={PINNED_DUCKDB}",
+        )
+    )
+    core = _version("dbt-core")
+    ok = core is not None and core.startswith("1.11.")
+    out.append(
+        Check(
+            "dbt-core",
+            "ok" if ok else "fail",
+            core or "not installed",
+            "pip install 'dbt-core>=1.11,<1.12'",
+        )
+    )
+    adapter = f"dbt-{engine}"
+    av = _version(adapter)
+    out.append(
+        Check(
+            adapter,
+            "ok" if av else "fail",
+            av or "not installed",
+            f"pip install '{adapter}>=1.11,<1.12'",
+        )
+    )
+    return out
+
+
+def _metadata(project: Project) -> Check:
+    from basin.metadata.store import MetadataStore
+
+    url = project.metadata_url
+    store = MetadataStore(url, schema=project.env.metadata.db_schema)
+    try:
+        current = store.current_revision()
+        head = store.head_revision()
+    except Exception as exc:  # noqa: BLE001 - any driver error is the finding
+        return Check(
+            "metadata store",
+            "fail",
+            f"{store.safe_url}: {str(exc).splitlines()[0]}",
+            "check environments.<env>.metadata.url and that the database is running",
+        )
+    finally:
+        store.close()
+    if current is None:
+        return Check(
+            "metadata store", "ok", f"{store.safe_url} (empty: tables are created on the first run)"
+        )
+    if current != head:
+        return Check(
+            "metadata store",
+            "warn",
+            f"{store.safe_url} at revision {current}, newest is {head}",
+            "the next basin command upgrades it",
+        )
+    return Check("metadata store", "ok", f"{store.safe_url} (revision {current})")
+
+
+def _warehouse(project: Project) -> Check:
+    from basin.warehouses.base import warehouse_for
+
+    wh = warehouse_for(project)
+    path = getattr(wh, "path", None)
+    if path is not None and not path.exists():
+        parent = path.parent
+        while not parent.exists():
+            parent = parent.parent
+        if os.access(parent, os.W_OK):
+            return Check("warehouse", "ok", f"{wh.identity} (created on the first load)")
+        return Check(
+            "warehouse",
+            "fail",
+            f"cannot create {path}",
+            "make the folder writable or change warehouse.path",
+        )
+    try:
+        wh.table_counts("raw")
+    except BasinError as exc:
+        return Check("warehouse", "fail", exc.message, exc.hint)
+    return Check("warehouse", "ok", wh.identity)
+
+
+def _lake(project: Project) -> Check:
+    url = project.lake_url
+    if "://" in url:
+        return Check("lake", "ok", url)
+    folder = Path(url)
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    if os.access(probe, os.W_OK):
+        return Check("lake", "ok", url)
+    return Check("lake", "fail", f"{url} is not writable", "change environments.<env>.lake.url")
+
+
+def _dbt_project(project: Project) -> Check:
+    from basin.transform.runner import dbt_profile_name
+
+    try:
+        profile = dbt_profile_name(project.dbt_project_dir)
+    except BasinError as exc:
+        return Check("dbt project", "fail", exc.message, exc.hint)
+    return Check(
+        "dbt project", "ok", f"{project.dbt_project_dir} (profile '{profile}' is generated)"
+    )
+
+
+def _sources(project: Project) -> list[Check]:
+    import fsspec
+
+    out = []
+    config = project.config
+    for name, source in config.sources.items():
+        if source.kind == "files":
+            url = source.path if "://" in source.path else str(project.project_path(source.path))
+            fs, base = fsspec.core.url_to_fs(url)
+            if not fs.exists(base):
+                out.append(
+                    Check(
+                        f"source {name}",
+                        "warn",
+                        f"{url} does not exist yet",
+                        "drop files there, or fix sources.<name>.path",
+                    )
+                )
+                continue
+            counts = {
+                e: len(fs.glob(f"{base.rstrip('/')}/{cfg.glob}"))
+                for e, cfg in source.entities.items()
+            }
+            detail = ", ".join(f"{e}: {n} file(s)" for e, n in counts.items())
+            out.append(Check(f"source {name}", "ok", f"{url} ({detail})"))
+    return out

@@ -1,0 +1,65 @@
+"""``basin init``: a minimal project that runs as soon as it is created."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from basin.core.errors import TerminalError
+
+TEMPLATE = Path(__file__).parent / "template"
+PLACEHOLDER = "__PROJECT__"
+
+
+@dataclass(frozen=True)
+class Created:
+    root: Path
+    name: str
+    files: list[Path]
+
+
+def _project_name(folder: Path) -> str:
+    name = re.sub(r"[^a-z0-9_]+", "_", folder.resolve().name.lower()).strip("_")
+    if not name or not name[0].isalpha():
+        name = f"project_{name}" if name else "project"
+    return name[:63]
+
+
+def create_project(directory: Path, *, name: str | None = None, force: bool = False) -> Created:
+    """Copy the template into ``directory`` with the project name filled in.
+
+    Raises:
+        TerminalError: when the folder already holds a project or other files (without
+            ``force``), or the name is not a valid identifier.
+    """
+    root = directory.resolve()
+    name = name or _project_name(root)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise TerminalError(
+            f"'{name}' is not a valid project name",
+            hint="use lowercase letters, digits and underscores, starting with a letter (--name)",
+        )
+    if (root / "basin.yml").exists():
+        raise TerminalError(f"{root} already holds a Basin project (basin.yml exists)")
+    if root.exists() and any(root.iterdir()) and not force:
+        raise TerminalError(
+            f"{root} is not empty",
+            hint="choose a new folder, or pass --force to add the project files to this one",
+        )
+    written = []
+    for src in sorted(TEMPLATE.rglob("*")):
+        if src.is_dir() or "__pycache__" in src.parts:
+            continue
+        rel = src.relative_to(TEMPLATE)
+        dest = root / str(rel).replace("dot.gitignore", ".gitignore")
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if src.suffix in {".yml", ".sql", ".md", ".gitignore", ".csv"}:
+            dest.write_text(src.read_text(encoding="utf-8").replace(PLACEHOLDER, name), encoding="utf-8")
+        else:
+            shutil.copyfile(src, dest)
+        written.append(dest)
+    return Created(root=root, name=name, files=written)

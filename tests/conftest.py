@@ -1,0 +1,103 @@
+"""Shared fixtures: projects in temp folders, the CLI in-process, PostgreSQL schemas."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PG_URL = os.environ.get("BASIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _pg_reachable() -> str | None:
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+            conn.execute("select 1")
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The test PostgreSQL server; missing it fails in CI and skips (with the reason) elsewhere."""
+    problem = _pg_reachable()
+    if problem:
+        message = f"PostgreSQL at {PG_URL} is not reachable: {problem}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI must provide it: scripts/ensure-services.sh)")
+        pytest.skip(message)
+    return PG_URL
+
+
+@pytest.fixture
+def pg_schema(pg_url: str) -> Iterator[str]:
+    """A fresh schema for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"basin_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'create schema "{name}"')
+    yield name
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'drop schema if exists "{name}" cascade')
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """Run ``basin`` in-process: ``cli("run", project=path)`` → CliResult."""
+    from basin.cli.main import main
+
+    def invoke(*args: str, project: Path | None = None) -> CliResult:
+        argv = ([f"--project={project}"] if project else []) + list(args)
+        capsys.readouterr()
+        code = 0
+        try:
+            main(argv)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return CliResult(code, out.out, out.err)
+
+    return invoke
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh copy of the `basin init` project (shop orders → daily revenue)."""
+    from basin.scaffold import create_project
+
+    root = tmp_path / "proj"
+    create_project(root, name="proj")
+    return root
+
+
+@pytest.fixture
+def reference(tmp_path: Path) -> Path:
+    """A copy of examples/reference without generated state."""
+    dest = tmp_path / "reference"
+    shutil.copytree(
+        REPO / "examples" / "reference",
+        dest,
+        ignore=shutil.ignore_patterns(".basin", "drops", "target", "logs", "dbt_packages"),
+    )
+    return dest

@@ -1,0 +1,101 @@
+"""The metadata store on SQLite and on the local PostgreSQL, including concurrent writers."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+
+from basin.metadata.store import MetadataStore, open_store
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_args(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'meta' / 'metadata.db'}", None
+    pg_url = request.getfixturevalue("pg_url")
+    schema = request.getfixturevalue("pg_schema")
+    return pg_url.replace("postgresql://", "postgresql+psycopg://"), schema
+
+
+def test_migrate_creates_tables_and_is_idempotent(store_args: tuple[str, str | None]) -> None:
+    url, schema = store_args
+    store = open_store(url, schema)
+    assert store.current_revision() == MetadataStore.head_revision()
+    store.migrate()  # again: no error, same revision
+    assert store.current_revision() == MetadataStore.head_revision()
+    store.close()
+
+
+def test_runs_steps_batches_watermarks_publications(store_args: tuple[str, str | None]) -> None:
+    url, schema = store_args
+    store = open_store(url, schema)
+    run_id = store.start_run("dev", "run")
+    step = store.start_step(run_id, "extract")
+    store.finish_step(step, "success", rows=42, detail={"crm.customers": {"rows": 42}})
+    store.begin_batch("b1", "crm", "customers", run_id, "/lake/b1", [{"path": "a.csv"}])
+    assert [b.status for b in store.batches("crm", "customers")] == ["writing"]
+    store.complete_batch(
+        "b1",
+        row_count=42,
+        quarantined_rows=1,
+        files=[{"path": "a.csv", "sha256": "ab" * 32, "size": 10}],
+        watermark="2026-01-01",
+    )
+    store.record_load("b1", "duckdb:/w", run_id, "raw.crm__customers", 42)
+    store.record_publication(run_id, "/pub/warehouse.duckdb", {"marts.x": 3})
+    store.finish_run(run_id, "success")
+
+    [run] = store.runs()
+    assert (run.run_id, run.status, run.command) == (run_id, "success", "run")
+    assert run.ended_at is not None and run.ended_at.tzinfo is not None
+    [st] = store.steps(run_id)
+    assert (st.name, st.status, st.rows) == ("extract", "success", 42)
+    [batch] = store.batches("crm", "customers")
+    assert (batch.status, batch.row_count, batch.quarantined_rows) == ("complete", 42, 1)
+    assert store.processed_files("crm", "customers") == {("a.csv", "ab" * 32)}
+    assert store.watermark("crm", "customers") == "2026-01-01"
+    pub = store.last_publication()
+    assert pub is not None and pub.run_id == run_id
+    store.close()
+
+
+def _writer(url: str, schema: str | None, n: int, out: mp.Queue) -> None:
+    store = MetadataStore(url, schema=schema)
+    store.migrate()
+    ids = []
+    for _ in range(n):
+        run_id = store.start_run("dev", "extract")
+        step = store.start_step(run_id, "extract")
+        store.finish_step(step, "success", rows=1)
+        store.finish_run(run_id, "success")
+        ids.append(run_id)
+    store.close()
+    out.put(ids)
+
+
+def test_many_processes_write_at_once(store_args: tuple[str, str | None]) -> None:
+    url, schema = store_args
+    ctx = mp.get_context("spawn")
+    queue: mp.Queue = ctx.Queue()
+    # The first start of every process races to create the tables, too.
+    procs = [ctx.Process(target=_writer, args=(url, schema, 15, queue)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    ids = [i for _ in procs for i in queue.get(timeout=120)]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    store = MetadataStore(url, schema=schema)
+    runs = store.runs(limit=100)
+    assert len(ids) == 60 and {r.run_id for r in runs} == set(ids)
+    assert all(r.status == "success" for r in runs)
+    store.close()
+
+
+def test_unreachable_store_is_a_clear_error(tmp_path: Path) -> None:
+    from basin.core.errors import MetadataError
+
+    with pytest.raises(MetadataError, match="cannot open the metadata store"):
+        open_store("postgresql+psycopg://nobody@127.0.0.1:1/none")

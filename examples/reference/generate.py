@@ -16,7 +16,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim"]
-LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman"]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Thompson",
+    "Perlman",
+]
 COUNTRIES = ["DE", "FR", "GB", "US", "NL", "SE", "ES", "IT"]
 SEGMENTS = ["retail", "corporate", "institutional"]
 CHANNELS = ["email", "phone", "meeting", "chat"]
@@ -43,7 +53,9 @@ def customers(rng: random.Random, n: int, day: int) -> list[dict[str, object]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "drops")
     parser.add_argument("--scale", type=float, default=0.01, help="1 ≈ 100k customers")
     parser.add_argument("--day", type=int, default=1, help="which day's drop to write")
@@ -76,7 +88,9 @@ def main() -> None:
     ids = [int(r["customer_id"]) for r in day_rows]
     with open(crm / f"interactions_day{args.day:03d}.jsonl", "w", encoding="utf-8") as fh:
         for i in range(n_customers * 3 if args.day == 1 else len(ids) * 2):
-            at = EPOCH + timedelta(days=rng.randrange(0, 300 + args.day), seconds=rng.randrange(86400))
+            at = EPOCH + timedelta(
+                days=rng.randrange(0, 300 + args.day), seconds=rng.randrange(86400)
+            )
             record = {
                 "interaction_id": args.day * 10_000_000 + i + 1,
                 "customer_id": rng.choice(ids),

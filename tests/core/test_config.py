@@ -39,13 +39,15 @@ def test_good_file_parses_with_defaults() -> None:
     ("text", "expected"),
     [
         pytest.param(
-            GOOD.replace('glob: "customers_*.csv"', 'format: csv'),
+            GOOD.replace('glob: "customers_*.csv"', "format: csv"),
             ["sources.crm.entities.customers.glob: field required (line 8)"],
             id="missing-field",
         ),
         pytest.param(
             GOOD.replace("primary_key", "primary_kee"),
-            ["sources.crm.entities.customers.primary_kee: unknown field; did you mean 'primary_key'? (line 10)"],
+            [
+                "sources.crm.entities.customers.primary_kee: unknown field; did you mean 'primary_key'? (line 10)"
+            ],
             id="unknown-field-suggests",
         ),
         pytest.param(
@@ -61,12 +63,16 @@ def test_good_file_parses_with_defaults() -> None:
         pytest.param("", ["the file is empty: it needs at least `project: <name>`"], id="empty"),
         pytest.param(
             GOOD.replace("project: shop", "project: My Shop"),
-            ["project: 'My Shop' is not a valid name: use lowercase letters, digits and underscores, starting with a letter (line 2)"],
+            [
+                "project: 'My Shop' is not a valid name: use lowercase letters, digits and underscores, starting with a letter (line 2)"
+            ],
             id="bad-identifier",
         ),
         pytest.param(
             GOOD.replace("path: drops", "path: ${env:DROP_DIR}"),
-            ["sources.crm.path: environment variable DROP_DIR is not set (export it or add it to .env) (line 6)"],
+            [
+                "sources.crm.path: environment variable DROP_DIR is not set (export it or add it to .env) (line 6)"
+            ],
             id="missing-env-var",
         ),
         pytest.param(
@@ -79,7 +85,9 @@ def test_good_file_parses_with_defaults() -> None:
         ),
         pytest.param(
             GOOD.replace('"customers_*.csv"', '"customers_*.xlsx"'),
-            ["sources.crm.entities.customers: cannot infer the file format from glob 'customers_*.xlsx': set format to one of csv, jsonl, json, parquet (line 8)"],
+            [
+                "sources.crm.entities.customers: cannot infer the file format from glob 'customers_*.xlsx': set format to one of csv, jsonl, json, parquet (line 8)"
+            ],
             id="unknown-format",
         ),
         pytest.param(
@@ -97,7 +105,9 @@ def test_every_problem_is_reported_at_once() -> None:
     text = GOOD.replace("project: shop", "project: Shop").replace("primary_key", "pk")
     found = problems(text)
     assert len(found) == 2
-    assert found[0].startswith("project:") and found[1].startswith("sources.crm.entities.customers.pk:")
+    assert found[0].startswith("project:") and found[1].startswith(
+        "sources.crm.entities.customers.pk:"
+    )
 
 
 def test_env_substitution_and_default() -> None:
@@ -106,7 +116,9 @@ def test_env_substitution_and_default() -> None:
     assert parse_config(text, environ={"DROP_DIR": "/data"}).sources["crm"].path == "/data"
 
 
-def test_dotenv_is_read_but_never_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dotenv_is_read_but_never_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "basin.yml").write_text(GOOD.replace("path: drops", "path: ${env:DROP_DIR}"))
     (tmp_path / ".env").write_text("# secrets\nDROP_DIR='from-dotenv'\n")
     monkeypatch.delenv("DROP_DIR", raising=False)
@@ -116,7 +128,9 @@ def test_dotenv_is_read_but_never_overrides(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_environment_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "basin.yml").write_text(GOOD + "environments:\n  dev: {}\n  prod: {state_dir: /tmp/prod}\n")
+    (tmp_path / "basin.yml").write_text(
+        GOOD + "environments:\n  dev: {}\n  prod: {state_dir: /tmp/prod}\n"
+    )
     monkeypatch.delenv("BASIN_ENV", raising=False)
     assert load_project(tmp_path).env_name == "dev"
     assert load_project(tmp_path, "prod").state_dir == Path("/tmp/prod")
@@ -130,7 +144,10 @@ def test_select_entities_names_the_mistake() -> None:
     config = parse_config(GOOD, environ={})
     assert select_entities(config, ["crm"]) == [("crm", "customers")]
     assert select_entities(config, ["crm.customers"]) == [("crm", "customers")]
-    with pytest.raises(ConfigError, match=r"--select crm.customer: no such source or entity; did you mean 'crm.customers'\?"):
+    with pytest.raises(
+        ConfigError,
+        match=r"--select crm.customer: no such source or entity; did you mean 'crm.customers'\?",
+    ):
         select_entities(config, ["crm.customer"])
 
 
@@ -142,7 +159,9 @@ def test_cli_reports_config_errors_without_traceback(cli, tmp_path: Path) -> Non
     assert "Traceback" not in result.output
 
 
-def test_cli_outside_a_project_says_how_to_start(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_outside_a_project_says_how_to_start(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = cli("status")
     assert result.exit_code == 2

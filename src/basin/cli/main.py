@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 app = typer.Typer(
     name="basin",
@@ -224,7 +224,10 @@ def init(
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn Basin errors into messages and exit codes."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns typer.Exit's code instead of exiting.
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except BasinError as exc:
         _print_error(exc)
         sys.exit(exc.exit_code)

@@ -247,16 +247,19 @@ class Platform:
                 task.update(total=total or None, description=f"dbt {unique_id.split('.', 2)[-1]}")
                 task.advance()
 
-            run = run_dbt(
-                command,
-                project_dir=project_dir,
-                profiles_dir=dbt_state,
-                target_name=self.project.env_name,
-                state_dir=dbt_state,
-                select=select,
-                verbose=self.verbose,
-                on_node=on_node,
-            )
+            try:
+                run = run_dbt(
+                    command,
+                    project_dir=project_dir,
+                    profiles_dir=dbt_state,
+                    target_name=self.project.env_name,
+                    state_dir=dbt_state,
+                    select=select,
+                    verbose=self.verbose,
+                    on_node=on_node,
+                )
+            finally:
+                self.warehouse.after_dbt()
         holder.append(run)
         counts = run.counts()
         self.reporter.message(

@@ -58,7 +58,9 @@ def create_project(directory: Path, *, name: str | None = None, force: bool = Fa
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         if src.suffix in {".yml", ".sql", ".md", ".gitignore", ".csv"}:
-            dest.write_text(src.read_text(encoding="utf-8").replace(PLACEHOLDER, name), encoding="utf-8")
+            dest.write_text(
+                src.read_text(encoding="utf-8").replace(PLACEHOLDER, name), encoding="utf-8"
+            )
         else:
             shutil.copyfile(src, dest)
         written.append(dest)

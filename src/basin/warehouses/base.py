@@ -87,6 +87,9 @@ class Warehouse(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
+    def after_dbt(self) -> None:  # noqa: B027 - optional hook
+        """Release what the dbt adapter keeps open in this process after an invocation."""
+
 
 WAREHOUSES = {
     "duckdb": "basin.warehouses.duckdb.warehouse:DuckDBWarehouse",

@@ -54,10 +54,14 @@ def quarantine_of(platform: Platform, entity: str) -> list[tuple]:
     files = sorted(str(p) for p in root.rglob("rejects.parquet"))
     if not files:
         return []
-    return duckdb.sql(f"select file, line, error_type, raw from read_parquet({files!r}, hive_partitioning = false) order by file, line").fetchall()
+    return duckdb.sql(
+        f"select file, line, error_type, raw from read_parquet({files!r}, hive_partitioning = false) order by file, line"
+    ).fetchall()
 
 
-def test_csv_with_three_kinds_of_broken_rows_lands_good_rows_and_quarantines_the_rest(platform: Platform) -> None:
+def test_csv_with_three_kinds_of_broken_rows_lands_good_rows_and_quarantines_the_rest(
+    platform: Platform,
+) -> None:
     drop = platform.project.root / "drops" / "customers_001.csv"
     drop.write_bytes(
         b"customer_id,name,amount\n"
@@ -118,13 +122,21 @@ def test_json_lines_bad_lines_are_quarantined(platform: Platform) -> None:
     (platform.project.root / "drops" / "events_001.jsonl").write_text("\n".join(lines) + "\n")
     [result] = platform.extract(["crm.events"])
     assert (result.rows, result.quarantined_rows) == (2, 2)
-    assert rows_of(platform, "events") == [(1, "open", "events_001.jsonl"), (3, "click", "events_001.jsonl")]
-    assert [(r[1], r[2]) for r in quarantine_of(platform, "events")] == [(2, "INVALID JSON"), (3, "NOT AN OBJECT")]
+    assert rows_of(platform, "events") == [
+        (1, "open", "events_001.jsonl"),
+        (3, "click", "events_001.jsonl"),
+    ]
+    assert [(r[1], r[2]) for r in quarantine_of(platform, "events")] == [
+        (2, "INVALID JSON"),
+        (3, "NOT AN OBJECT"),
+    ]
 
 
 def test_unreadable_file_is_quarantined_whole_and_others_still_land(platform: Platform) -> None:
     drops = platform.project.root / "drops"
-    duckdb.sql(f"copy (select 1 as account_id, 10.5 as balance) to '{drops / 'balances_001.parquet'}' (format parquet)")
+    duckdb.sql(
+        f"copy (select 1 as account_id, 10.5 as balance) to '{drops / 'balances_001.parquet'}' (format parquet)"
+    )
     (drops / "balances_002.parquet").write_bytes(b"PAR1 this is not parquet")
     [result] = platform.extract(["crm.balances"])
     assert (result.rows, result.quarantined_rows, result.inputs) == (1, 1, 2)
@@ -140,13 +152,18 @@ def test_json_array_files(platform: Platform) -> None:
     assert result.rows == 2
     manifest = platform.lake.complete_batches("crm", "accounts")[0]
     assert [c["name"] for c in manifest.columns][:2] == ["account_id", "owner"]
-    assert manifest.inputs[0]["path"] == "accounts_001.json" and len(manifest.inputs[0]["sha256"]) == 64
+    assert (
+        manifest.inputs[0]["path"] == "accounts_001.json"
+        and len(manifest.inputs[0]["sha256"]) == 64
+    )
 
 
 def test_crash_before_manifest_leaves_no_batch_and_next_run_completes(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (platform.project.root / "drops" / "customers_001.csv").write_text("customer_id,name,amount\n1,ada,1.0\n")
+    (platform.project.root / "drops" / "customers_001.csv").write_text(
+        "customer_id,name,amount\n1,ada,1.0\n"
+    )
     from basin.lake.storage import Lake
 
     def boom(self, batch_dir, manifest):  # the process dies between data files and manifest
@@ -163,16 +180,22 @@ def test_crash_before_manifest_leaves_no_batch_and_next_run_completes(
     assert len(platform.lake.complete_batches("crm", "customers")) == 1
 
 
-def test_killed_after_manifest_is_completed_on_recovery(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_after_manifest_is_completed_on_recovery(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A kill between the manifest and the store update must not extract the file twice."""
-    (platform.project.root / "drops" / "customers_001.csv").write_text("customer_id,name,amount\n1,ada,1.0\n")
+    (platform.project.root / "drops" / "customers_001.csv").write_text(
+        "customer_id,name,amount\n1,ada,1.0\n"
+    )
     from basin.metadata.store import MetadataStore
 
     def killed(self, *args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(MetadataStore, "complete_batch", killed)
-    monkeypatch.setattr("basin.sources.base.BatchWriter.__exit__", lambda *a: None)  # kill -9: no cleanup
+    monkeypatch.setattr(
+        "basin.sources.base.BatchWriter.__exit__", lambda *a: None
+    )  # kill -9: no cleanup
     with pytest.raises(KeyboardInterrupt):
         platform.extract(["crm.customers"])
     monkeypatch.undo()

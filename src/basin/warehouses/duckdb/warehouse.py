@@ -194,6 +194,19 @@ class DuckDBWarehouse(Warehouse):
             target["settings"] = settings
         return target
 
+    def after_dbt(self) -> None:
+        # dbt-duckdb keeps its DuckDB instance open in a class attribute after an
+        # in-process invocation. That holds the file's write lock and pins its
+        # configuration, so a later read-only open in this process or any open by
+        # another process fails. Close it (dbt-duckdb 1.11 internals).
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        with DuckDBConnectionManager._LOCK:
+            env = DuckDBConnectionManager._ENV
+            DuckDBConnectionManager._ENV = None
+            if env is not None:
+                env.close()
+
     def table_counts(self, schema: str) -> dict[str, int]:
         if not self.path.exists():
             return {}

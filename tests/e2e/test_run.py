@@ -1,0 +1,212 @@
+"""`basin run` end to end on the embedded default, through the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def published(project: Path, sql: str) -> list[tuple]:
+    path = project / ".basin" / "dev" / "published" / "warehouse.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def warehouse(project: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(
+        str(project / ".basin" / "dev" / "warehouse.duckdb"), read_only=True
+    ) as con:
+        return con.execute(sql).fetchall()
+
+
+REVENUE = "select order_date::varchar, order_count, paid_revenue::double from marts.daily_revenue order by 1"
+FIRST_REVENUE = [("2026-01-03", 2, 155.5), ("2026-01-04", 2, 250.0), ("2026-01-05", 1, 0.0)]
+
+
+def test_run_publishes_marts_and_status_shows_it(cli, project: Path) -> None:
+    result = cli("run", project=project)
+    assert result.exit_code == 0, result.output
+    assert published(project, REVENUE) == FIRST_REVENUE
+    # Only the published schemas are in the snapshot, plus Basin's publication record.
+    schemas = published(
+        project, "select distinct table_schema from information_schema.tables order by 1"
+    )
+    assert schemas == [("_basin",), ("marts",)]
+
+    status = cli("status", project=project)
+    assert status.exit_code == 0, status.output
+    for expected in (
+        "run",
+        "success",
+        "extract",
+        "load",
+        "transform",
+        "publish",
+        "marts.daily_revenue",
+    ):
+        assert expected in status.stdout
+    from basin.core.config import load_project
+    from basin.core.platform import Platform
+
+    platform = Platform(load_project(project))
+    [entry] = platform.status()["runs"]
+    steps = {s.name: (s.status, s.rows) for s in entry["steps"]}
+    assert steps["extract"] == ("success", 5) and steps["load"] == ("success", 5)
+    assert steps["publish"] == ("success", 3)
+    platform.close()
+
+
+def test_second_run_without_new_files_adds_no_rows(cli, project: Path) -> None:
+    assert cli("run", project=project).exit_code == 0
+    assert cli("run", project=project).exit_code == 0
+    assert warehouse(project, "select count(*) from raw.shop__orders") == [(5,)]
+    assert warehouse(project, "select count(*) from _basin.load_ledger") == [(1,)]
+    assert published(project, REVENUE) == FIRST_REVENUE
+
+
+def test_new_drop_flows_through_to_the_published_marts(cli, project: Path) -> None:
+    assert cli("run", project=project).exit_code == 0
+    (project / "drops" / "shop" / "orders_002.csv").write_text(
+        "order_id,customer_email,amount,status,ordered_at\n"
+        "5,grace@example.org,80.10,paid,2026-01-05 08:30:00\n"  # order 5 changed: now paid
+        "6,ken@example.org,10.00,paid,2026-01-06 10:00:00\n"
+    )
+    assert cli("run", project=project).exit_code == 0
+    assert published(project, REVENUE) == FIRST_REVENUE[:2] + [
+        ("2026-01-05", 1, 80.1),
+        ("2026-01-06", 1, 10.0),
+    ]
+
+
+def test_failing_model_keeps_last_publication_and_next_run_recovers(cli, project: Path) -> None:
+    assert cli("run", project=project).exit_code == 0
+    (project / "drops" / "shop" / "orders_002.csv").write_text(
+        "order_id,customer_email,amount,status,ordered_at\n6,ken@example.org,10.00,paid,2026-01-06 10:00:00\n"
+    )
+    broken = project / "dbt" / "models" / "marts" / "broken.sql"
+    broken.write_text("select * from {{ ref('stg_shop__orders') }} where no_such_column = 1\n")
+
+    result = cli("run", project=project)
+    assert result.exit_code != 0
+    assert "step 'transform'" in result.stderr and "model.proj.broken" in result.stderr
+    assert "Traceback" not in result.output
+    # Consumers still read the previous marts.
+    assert published(project, REVENUE) == FIRST_REVENUE
+    # Extract and load finished and are kept; only transform failed.
+    assert warehouse(project, "select count(*) from raw.shop__orders") == [(6,)]
+    publish_alone = cli("publish", project=project)
+    assert publish_alone.exit_code != 0 and "failed" in publish_alone.stderr
+    assert published(project, REVENUE) == FIRST_REVENUE
+
+    broken.unlink()
+    assert cli("run", project=project).exit_code == 0
+    assert published(project, REVENUE)[-1] == ("2026-01-06", 1, 10.0)
+
+
+def test_failing_test_blocks_publication(cli, project: Path) -> None:
+    assert cli("run", project=project).exit_code == 0
+    (project / "drops" / "shop" / "orders_002.csv").write_text(
+        "order_id,customer_email,amount,status,ordered_at\n7,tim@example.org,99.00,lost,2026-01-07 10:00:00\n"
+    )
+    result = cli("run", project=project)
+    assert result.exit_code != 0
+    assert "accepted_values_stg_shop__orders_order_status" in result.stderr
+    assert published(project, REVENUE) == FIRST_REVENUE
+
+
+def test_step_commands_one_by_one(cli, project: Path) -> None:
+    for step in ("extract", "load", "transform", "check", "publish"):
+        result = cli(step, project=project)
+        assert result.exit_code == 0, (step, result.output)
+    assert published(project, REVENUE) == FIRST_REVENUE
+    assert cli("load", project=project).stdout.count("0 batch(es) loaded") == 1
+
+
+def test_select_limits_extract_to_one_entity(cli, project: Path) -> None:
+    result = cli("extract", "--select", "shop.orders", project=project)
+    assert result.exit_code == 0 and "shop.orders: 5 rows" in result.stdout
+    bad = cli("extract", "--select", "shop.order", project=project)
+    assert bad.exit_code == 2 and "did you mean 'shop.orders'" in bad.stderr
+
+
+def test_metadata_store_on_postgres(cli, project: Path, pg_url: str, pg_schema: str) -> None:
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            '    # metadata: {url: "sqlite:///metadata.db"}  # or postgresql+psycopg://…',
+            f'    metadata: {{url: "${{env:BASIN_TEST_META_URL}}", schema: {pg_schema}}}',
+        )
+    )
+    os.environ["BASIN_TEST_META_URL"] = pg_url.replace("postgresql://", "postgresql+psycopg://")
+    try:
+        assert cli("run", project=project).exit_code == 0
+        status = cli("status", project=project)
+    finally:
+        del os.environ["BASIN_TEST_META_URL"]
+    assert "marts.daily_revenue" in status.stdout and "success" in status.stdout
+    assert not (project / ".basin" / "dev" / "metadata.db").exists()
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        runs = conn.execute(f'select command, status from "{pg_schema}".basin_runs').fetchall()
+    assert runs == [("run", "success")]
+
+
+def test_reference_example_through_the_console_script(reference: Path) -> None:
+    """What `make run` does, on a copy of examples/reference at a tiny scale."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "CI": "true"}
+    subprocess.run(
+        [
+            sys.executable,
+            str(reference / "generate.py"),
+            "--out",
+            str(reference / "drops"),
+            "--scale",
+            "0.001",
+        ],
+        check=True,
+        env=env,
+    )
+    done = subprocess.run(
+        [str(bin_dir / "basin"), "--project", str(reference), "run"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    customers = published(
+        reference, "select count(*), count(distinct customer_id) from marts.customer_engagement"
+    )
+    assert customers == [(100, 100)]
+    levels = published(
+        reference, "select distinct engagement_level from marts.customer_engagement order by 1"
+    )
+    assert set(levels) <= {("high",), ("low",), ("medium",)}
+
+    # Day 2: 1% changed and 1% new customers; the mart follows.
+    subprocess.run(
+        [
+            sys.executable,
+            str(reference / "generate.py"),
+            "--out",
+            str(reference / "drops"),
+            "--scale",
+            "0.001",
+            "--day",
+            "2",
+        ],
+        check=True,
+    )
+    again = subprocess.run(
+        [str(bin_dir / "basin"), "--project", str(reference), "run"], capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert published(reference, "select count(*) from marts.customer_engagement") == [(101,)]

@@ -30,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/basin --project $(EXAMPLE) run
 	$(BIN)/basin --project $(EXAMPLE) status
 
-test: $(STAMP)
+test: $(STAMP) lint
 	bash scripts/ensure-services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -16,7 +16,7 @@ STATUS_STYLE = {"success": "green", "failed": "red", "running": "yellow", "skipp
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
 def _duration(start: datetime | None, end: datetime | None) -> str:
@@ -35,8 +35,8 @@ def render_status(console: Console, status: dict[str, Any]) -> None:
         console.print("no runs yet: start with [bold]basin run[/]")
     else:
         table = Table(title=f"latest runs ({status['env']})", title_justify="left")
-        for col in ("run", "command", "status", "started", "duration"):
-            table.add_column(col, no_wrap=col in {"run", "started"})
+        for col in ("run", "command", "status", "started (UTC)", "duration"):
+            table.add_column(col, no_wrap=True)
         for entry in runs:
             r = entry["run"]
             table.add_row(
@@ -66,7 +66,7 @@ def render_status(console: Console, status: dict[str, Any]) -> None:
     if pub is None:
         console.print("published: [yellow]nothing yet[/]")
         return
-    console.print(f"published by run [bold]{pub.run_id}[/] at {_when(pub.published_at)}")
+    console.print(f"published by run [bold]{pub.run_id}[/] at {_when(pub.published_at)} UTC")
     console.print(f"  {pub.location}", soft_wrap=True)
     table = Table()
     table.add_column("table")

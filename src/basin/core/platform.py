@@ -279,9 +279,11 @@ class Platform:
                 hint=f"dbt's log is in {dbt_state / 'logs' / 'dbt.log'}; "
                 "the last good publication stays in place",
             )
+        # Adapters that do not report affected rows (dbt-duckdb) leave rows unknown.
+        affected = [n.rows_affected for n in run.nodes if (n.rows_affected or -1) >= 0]
         return StepOutcome(
             step,
-            rows=sum(n.rows_affected or 0 for n in run.nodes),
+            rows=sum(affected) if affected else None,  # type: ignore[arg-type]
             detail={"nodes": counts},
         )
 

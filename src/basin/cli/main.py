@@ -135,9 +135,30 @@ def run(select: SelectOpt = None) -> None:
 
 
 @app.command()
-def extract(select: SelectOpt = None) -> None:
-    """Extract new data from the sources into lake batches (Parquet + manifest)."""
-    results = _with_platform(lambda p: p.extract(select))
+def extract(
+    select: SelectOpt = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Forget the selected entities' watermark, files taken and accepted schema, "
+            "extract everything again and replace their raw tables at the next load. Needs --select.",
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Backfill: re-extract cursor-based entities from this cursor value (e.g. 2026-01-01)."
+        ),
+    ] = None,
+) -> None:
+    """Extract new data from the sources into lake batches (Parquet + manifest).
+
+    Entities run in parallel (extract.parallelism in basin.yml). Rows that cannot be
+    parsed go to the lake's quarantine/ folder with the reason; a batch that breaks its
+    entity's schema contract is quarantined whole and opens an incident.
+    """
+    results = _with_platform(lambda p: p.extract(select, full_refresh=full_refresh, since=since))
     new = [r for r in results if r.batch_id]
     console.print(f"[green]✓[/] {len(new)} new batch(es), {sum(r.rows for r in new)} rows")
 
@@ -148,6 +169,15 @@ def load(select: SelectOpt = None) -> None:
     results = _with_platform(lambda p: p.load(select))
     loaded = [r for r in results if not r.skipped]
     console.print(f"[green]✓[/] {len(loaded)} batch(es) loaded, {sum(r.rows for r in loaded)} rows")
+
+
+@app.command()
+def replay(select: SelectOpt = None) -> None:
+    """Rebuild the warehouse's raw tables from the lake alone, without reading any source."""
+    results = _with_platform(lambda p: p.replay(select))
+    console.print(
+        f"[green]✓[/] replayed {len(results)} batch(es), {sum(r.rows for r in results)} rows"
+    )
 
 
 @app.command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +24,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from basin.core.errors import ConfigError, ProjectNotFoundError
 from basin.core.types import Identifier, StrictModel
 from basin.sources.files.configuration import FilesSource
+from basin.sources.postgres.configuration import PostgresSource
+from basin.sources.rest.configuration import RestSource
+from basin.sources.sqlite.configuration import SQLiteSource
 from basin.warehouses.duckdb.configuration import DuckDBWarehouse
 
 PROJECT_FILE = "basin.yml"
 ENV_VAR = "BASIN_ENV"
 
-SourceConfig = Annotated[FilesSource, Field(discriminator="kind")]
+SourceConfig = Annotated[
+    FilesSource | PostgresSource | SQLiteSource | RestSource, Field(discriminator="kind")
+]
 """A source system; ``kind`` picks its folder under ``basin/sources/``."""
 
 
@@ -81,6 +87,13 @@ class DbtConfig(StrictModel):
     """Default schema of the generated profile; models set their own with ``+schema``."""
 
 
+class ExtractConfig(StrictModel):
+    """How extraction runs."""
+
+    parallelism: int = Field(default=4, ge=1, le=64)
+    """Entities extracted at the same time."""
+
+
 class PublishConfig(StrictModel):
     """What consumers see once the gate passes."""
 
@@ -101,6 +114,8 @@ class ProjectConfig(StrictModel):
     """Name → environment."""
     sources: dict[Identifier, SourceConfig] = Field(default_factory=dict)
     """Name → source system."""
+    extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    """Extraction settings."""
     dbt: DbtConfig = Field(default_factory=DbtConfig)
     """dbt project settings."""
     publish: PublishConfig = Field(default_factory=PublishConfig)
@@ -257,31 +272,47 @@ def _line_of(node: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
     return best
 
 
-def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names valid at the parent of ``loc`` (for did-you-mean hints)."""
-    current: Any = model
-    for key in loc[:-1]:
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(key))
-            if field is None:
-                return []
-            current = field.annotation
-        else:
-            args = getattr(current, "__args__", ())
-            # dict[K, V] → V; Annotated/Union → first BaseModel member
-            current = next(
-                (a for a in reversed(args) if isinstance(a, type) and issubclass(a, BaseModel)),
-                args[-1] if args else None,
-            )
-            if current is not None and not (
-                isinstance(current, type) and issubclass(current, BaseModel)
-            ):
-                inner = getattr(current, "__args__", ())
-                current = next(
-                    (a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None
-                )
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or n for n, f in current.model_fields.items()]
+def _models_in(tp: Any) -> list[type[BaseModel]]:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [tp]
+    return [m for arg in typing.get_args(tp) for m in _models_in(arg)]
+
+
+def _tags(model: type[BaseModel]) -> set[str]:
+    out: set[str] = set()
+    for name in ("kind", "engine"):
+        field = model.model_fields.get(name)
+        if field is not None:
+            out.update(str(a) for a in typing.get_args(field.annotation))
+    return out
+
+
+def _known_fields(raw_loc: tuple[Any, ...]) -> list[str]:
+    """Field names valid where pydantic's (uncleaned) ``raw_loc`` ends, for hints."""
+    tp: Any = ProjectConfig
+    for key in raw_loc[:-1]:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            origin = typing.get_origin(tp)
+        if origin is dict:
+            tp = typing.get_args(tp)[1]  # key is a name such as a source's
+            continue
+        models = _models_in(tp)
+        if len(models) > 1:  # a discriminated union: key is the tag
+            tp = next((m for m in models if str(key) in _tags(m)), None)
+            continue
+        if not models:
+            return []
+        if str(key) in _tags(models[0]) and str(key) not in models[0].model_fields:
+            continue  # the tag of a one-member union
+        fields = {f.alias or n: f for n, f in models[0].model_fields.items()}
+        if str(key) not in fields:
+            return []
+        tp = fields[str(key)].annotation
+    models = _models_in(tp)
+    if len(models) == 1:
+        return [f.alias or n for n, f in models[0].model_fields.items()]
     return []
 
 
@@ -300,13 +331,13 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _message(err: Any, loc: tuple[Any, ...]) -> str:
+def _message(err: Any, loc: tuple[Any, ...], raw_loc: tuple[Any, ...]) -> str:
     kind = err["type"]
     msg: str = err["msg"]
     if kind == "missing":
         return "field required"
     if kind == "extra_forbidden":
-        known = _known_fields(ProjectConfig, loc)
+        known = _known_fields(raw_loc)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         tail = (
             f"; did you mean '{close[0]}'?"
@@ -376,7 +407,8 @@ def parse_config(
             loc = _clean_loc(tuple(err["loc"]))
             line = _line_of(node, loc)
             problems.append(
-                f"{_format_loc(loc)}: {_message(err, loc)}" + (f" (line {line})" if line else "")
+                f"{_format_loc(loc)}: {_message(err, loc, tuple(err['loc']))}"
+                + (f" (line {line})" if line else "")
             )
         raise ConfigError(source, problems) from None
     if problems:

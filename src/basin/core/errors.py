@@ -60,6 +60,10 @@ class ExtractError(TerminalError):
     """Extraction of an entity failed."""
 
 
+class ContractError(ExtractError):
+    """A batch broke its entity's schema contract; it was quarantined."""
+
+
 class LoadError(TerminalError):
     """Loading a lake batch into the warehouse failed."""
 

@@ -115,18 +115,54 @@ class Platform:
 
     # --- the steps -------------------------------------------------------------------
 
-    def extract(self, select: list[str] | None = None) -> list[ExtractResult]:
-        """Extract what is new in each selected source entity into lake batches."""
+    def extract(
+        self,
+        select: list[str] | None = None,
+        *,
+        full_refresh: bool = False,
+        since: str | None = None,
+    ) -> list[ExtractResult]:
+        """Extract what is new in each selected source entity into lake batches.
+
+        Args:
+            full_refresh: forget the selected entities' state (watermark, files taken,
+                accepted schema) and extract everything; their next load replaces
+                their raw tables. Other entities are untouched.
+            since: re-extract cursor-based entities from this cursor value on
+                (a backfill); the watermark never moves backwards.
+        """
         results: list[ExtractResult] = []
-        self._single("extract", lambda run_id: self._extract(run_id, select, results))
+        options = {"full_refresh": full_refresh, "since": since}
+        self._single("extract", lambda run_id: self._extract(run_id, select, results, options))
         return results
 
     def _extract(
-        self, run_id: str, select: list[str] | None, results: list[ExtractResult]
+        self,
+        run_id: str,
+        select: list[str] | None,
+        results: list[ExtractResult],
+        options: dict[str, Any] | None = None,
     ) -> StepOutcome:
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
         from basin.sources.base import ExtractContext, extractor_for, recover_batches
 
+        options = options or {}
         pairs = select_entities(self.project.config, select)
+        if options.get("full_refresh") and not select:
+            raise ExtractError(
+                "--full-refresh needs --select: it resets each selected entity's state",
+                hint="name the entities, e.g. --select crm.customers (or --select crm for a whole source)",
+            )
+        if options.get("since"):
+            file_entities = [
+                f"{s}.{e}" for s, e in pairs if self.project.config.sources[s].kind == "files"
+            ]
+            if file_entities:
+                raise ExtractError(
+                    f"--since applies to cursor-based entities; {', '.join(file_entities)} are file drops",
+                    hint="use --full-refresh to take a file entity's files again",
+                )
         scratch = self.project.state_path("tmp")
         scratch.mkdir(parents=True, exist_ok=True)
         ctx = ExtractContext(
@@ -135,20 +171,34 @@ class Platform:
             run_id=run_id,
             scratch_dir=scratch,
             project_root=self.project.root,
+            options=options,
         )
+
+        def one(source: str, entity: str) -> ExtractResult:
+            recover_batches(self.store, self.lake, source, entity)
+            if options.get("full_refresh"):
+                self.store.reset_entity(source, entity)
+            return extractor_for(source, self.project.config.sources[source]).extract(entity, ctx)
+
         failures: list[str] = []
+        workers = max(1, min(len(pairs), self.project.config.extract.parallelism))
         with self.reporter.task("extract", total=len(pairs)) as task:
-            for source, entity in pairs:
-                task.update(description=f"extract {source}.{entity}")
-                try:
-                    recover_batches(self.store, self.lake, source, entity)
-                    extractor = extractor_for(source, self.project.config.sources[source])
-                    result = extractor.extract(entity, ctx)
-                    results.append(result)
-                    self._say_extract(result)
-                except BasinError as exc:
-                    failures.append(f"{source}.{entity}: {exc}")
-                task.advance()
+            with ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix="basin-extract"
+            ) as pool:
+                futures = {pool.submit(one, s, e): (s, e) for s, e in pairs}
+                for future in as_completed(futures):
+                    source, entity = futures[future]
+                    try:
+                        result = future.result()
+                        results.append(result)
+                        self._say_extract(result)
+                    except BasinError as exc:
+                        failures.append(f"{source}.{entity}: {exc.message}")
+                        self.reporter.message(f"  [red]{source}.{entity} failed[/]: {exc.message}")
+                    task.advance(description=f"extracted {source}.{entity}")
+        order = {p: i for i, p in enumerate(pairs)}
+        results.sort(key=lambda r: order.get((r.source, r.entity), 0))
         rows = sum(r.rows for r in results)
         detail = {
             f"{r.source}.{r.entity}": {
@@ -171,8 +221,13 @@ class Platform:
             self.reporter.message(f"  {r.source}.{r.entity}: {r.note}")
             return
         q = f", [yellow]{r.quarantined_rows} quarantined[/]" if r.quarantined_rows else ""
+        origin = (
+            f" from {r.inputs} file(s)"
+            if self.project.config.sources[r.source].kind == "files"
+            else ""
+        )
         self.reporter.message(
-            f"  {r.source}.{r.entity}: {r.rows} rows from {r.inputs} file(s) → batch {r.batch_id}{q}"
+            f"  {r.source}.{r.entity}: {r.rows} rows{origin} → batch {r.batch_id}{q}"
         )
 
     def load(self, select: list[str] | None = None) -> list[LoadResult]:
@@ -214,6 +269,24 @@ class Platform:
             rows=sum(r.rows for r in loaded),
             detail={"batches": [r.batch_id for r in loaded]},
         )
+
+    def replay(self, select: list[str] | None = None) -> list[LoadResult]:
+        """Rebuild the warehouse's raw tables from the lake alone (no source is read).
+
+        Each selected entity's raw table and ledger entries are dropped, then every
+        complete batch in the lake is loaded again in order. A crash half-way leaves a
+        consistent ledger: `basin load` finishes the job.
+        """
+        results: list[LoadResult] = []
+
+        def replay_step(run_id: str) -> StepOutcome:
+            for source, entity in select_entities(self.project.config, select):
+                self.warehouse.drop_raw(source, entity)
+            outcome = self._load(run_id, select, results)
+            return StepOutcome("replay", rows=outcome.rows, detail=outcome.detail)
+
+        self._single("replay", replay_step)
+        return results
 
     def transform(self, select: list[str] | None = None) -> DbtRun:
         """``dbt build`` the project into the warehouse (models, snapshots, tests)."""

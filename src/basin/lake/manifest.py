@@ -41,6 +41,9 @@ class Manifest:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     """What the batch was read from: files with checksums, or a query window."""
     watermark: dict[str, Any] | None = None
+    load_mode: str = "append"
+    """``append`` adds the rows to raw; ``replace`` makes them the raw table's only
+    rows (full snapshots, full refreshes)."""
     version: int = MANIFEST_VERSION
 
     def to_json(self) -> str:

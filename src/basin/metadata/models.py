@@ -112,3 +112,37 @@ class Publication(Base):
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     location: Mapped[str] = mapped_column(Text)
     tables: Mapped[str] = mapped_column(Text)  # JSON: {"marts.x": rows}
+
+
+class EntitySchema(Base):
+    """The accepted schema (contract) of a source entity, one row per version."""
+
+    __tablename__ = "basin_entity_schemas"
+
+    source: Mapped[str] = mapped_column(String(128), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(128), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    columns: Mapped[str] = mapped_column(Text)  # JSON [{"name", "type"}]
+    change: Mapped[str | None] = mapped_column(Text)  # what changed from the previous version
+    batch_id: Mapped[str | None] = mapped_column(String(96))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Incident(Base):
+    """Something that needs a person: a broken contract, a failed gate, a missed SLA."""
+
+    __tablename__ = "basin_incidents"
+    __table_args__ = (Index("ix_basin_incidents_open", "kind", "source", "entity", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))  # schema_breaking | …
+    severity: Mapped[str] = mapped_column(String(16))  # error | warn
+    source: Mapped[str | None] = mapped_column(String(128))
+    entity: Mapped[str | None] = mapped_column(String(128))
+    batch_id: Mapped[str | None] = mapped_column(String(96))
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

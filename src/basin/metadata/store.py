@@ -19,6 +19,8 @@ from basin import __version__
 from basin.core.errors import MetadataError
 from basin.metadata.models import (
     Batch,
+    EntitySchema,
+    Incident,
     Load,
     ProcessedFile,
     Publication,
@@ -65,6 +67,8 @@ class MetadataStore:
             # Several processes write at once (parallel extracts, Airflow tasks):
             # wait for the lock instead of failing with "database is locked".
             connect_args["timeout"] = 60
+            # Parallel extraction threads share the engine's pool.
+            connect_args["check_same_thread"] = False
         elif schema:
             connect_args["options"] = f"-csearch_path={schema}"
         engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
@@ -281,6 +285,12 @@ class MetadataStore:
                     )
                 )
 
+    def delete_batch(self, batch_id: str) -> None:
+        from sqlalchemy import delete
+
+        with self.session() as s:
+            s.execute(delete(Batch).where(Batch.batch_id == batch_id))
+
     def abandon_batch(self, batch_id: str) -> None:
         with self.session() as s:
             s.execute(update(Batch).where(Batch.batch_id == batch_id).values(status="abandoned"))
@@ -347,6 +357,154 @@ class MetadataStore:
             if pub is not None:
                 pub.published_at = _as_utc(pub.published_at)  # type: ignore[assignment]
             return pub
+
+    # --- contracts, incidents, resets --------------------------------------------
+
+    def entity_schema(self, source: str, entity: str) -> tuple[int, list[dict[str, str]]] | None:
+        """The newest accepted schema of an entity: (version, columns)."""
+        with self.session() as s:
+            row = s.scalars(
+                select(EntitySchema)
+                .where(EntitySchema.source == source, EntitySchema.entity == entity)
+                .order_by(EntitySchema.version.desc())
+                .limit(1)
+            ).first()
+            return (row.version, json.loads(row.columns)) if row else None
+
+    def schema_history(self, source: str, entity: str) -> list[EntitySchema]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(EntitySchema)
+                    .where(EntitySchema.source == source, EntitySchema.entity == entity)
+                    .order_by(EntitySchema.version)
+                )
+            )
+
+    def record_schema(
+        self,
+        source: str,
+        entity: str,
+        columns: list[dict[str, str]],
+        *,
+        change: str | None,
+        batch_id: str | None,
+    ) -> int:
+        with self.session() as s:
+            current = s.scalar(
+                select(EntitySchema.version)
+                .where(EntitySchema.source == source, EntitySchema.entity == entity)
+                .order_by(EntitySchema.version.desc())
+                .limit(1)
+            )
+            version = (current or 0) + 1
+            s.add(
+                EntitySchema(
+                    source=source,
+                    entity=entity,
+                    version=version,
+                    columns=json.dumps(columns),
+                    change=change,
+                    batch_id=batch_id,
+                    recorded_at=utcnow(),
+                )
+            )
+            return version
+
+    def open_incident(
+        self,
+        kind: str,
+        message: str,
+        *,
+        severity: str = "error",
+        source: str | None = None,
+        entity: str | None = None,
+        batch_id: str | None = None,
+        run_id: str | None = None,
+    ) -> int:
+        """Open an incident, or count one more occurrence of the same open one."""
+        now = utcnow()
+        with self.session() as s:
+            existing = s.scalars(
+                select(Incident).where(
+                    Incident.kind == kind,
+                    Incident.source == source,
+                    Incident.entity == entity,
+                    Incident.resolved_at.is_(None),
+                )
+            ).first()
+            if existing is not None:
+                existing.occurrences += 1
+                existing.last_seen_at = now
+                existing.message = message
+                existing.batch_id = batch_id
+                return existing.id
+            incident = Incident(
+                kind=kind,
+                severity=severity,
+                source=source,
+                entity=entity,
+                batch_id=batch_id,
+                run_id=run_id,
+                message=message,
+                opened_at=now,
+                last_seen_at=now,
+                occurrences=1,
+            )
+            s.add(incident)
+            s.flush()
+            return incident.id
+
+    def resolve_incidents(self, kind: str, source: str | None, entity: str | None) -> int:
+        with self.session() as s:
+            result = s.execute(
+                update(Incident)
+                .where(
+                    Incident.kind == kind,
+                    Incident.source == source,
+                    Incident.entity == entity,
+                    Incident.resolved_at.is_(None),
+                )
+                .values(resolved_at=utcnow())
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def incidents(self, *, open_only: bool = False, limit: int = 50) -> list[Incident]:
+        with self.session() as s:
+            q = select(Incident).order_by(Incident.id.desc()).limit(limit)
+            if open_only:
+                q = q.where(Incident.resolved_at.is_(None))
+            rows = list(s.scalars(q))
+            for r in rows:
+                r.opened_at = _as_utc(r.opened_at)  # type: ignore[assignment]
+                r.resolved_at = _as_utc(r.resolved_at)
+            return rows
+
+    def set_batch_status(self, batch_id: str, status: str) -> None:
+        with self.session() as s:
+            s.execute(update(Batch).where(Batch.batch_id == batch_id).values(status=status))
+
+    def reset_entity(self, source: str, entity: str) -> None:
+        """Forget an entity's extraction state: watermark, files taken, accepted schema.
+
+        Lake batches and warehouse rows stay; the next batch replaces the raw table.
+        """
+        from sqlalchemy import delete
+
+        with self.session() as s:
+            s.execute(
+                delete(Watermark).where(Watermark.source == source, Watermark.entity == entity)
+            )
+            s.execute(
+                delete(ProcessedFile).where(
+                    ProcessedFile.source == source, ProcessedFile.entity == entity
+                )
+            )
+            s.execute(
+                delete(EntitySchema).where(
+                    EntitySchema.source == source, EntitySchema.entity == entity
+                )
+            )
 
 
 def open_store(url: str, schema: str | None = None) -> MetadataStore:

@@ -107,6 +107,7 @@ class BatchWriter:
         self.batch_dir = ctx.lake.batch_dir(source, entity, self.batch_id)
         self.quarantine_dir = ctx.lake.quarantine_dir(source, entity, self.batch_id)
         self.staging = ctx.scratch_dir / f"{source}.{entity}.{self.batch_id}"
+        self.quarantined = False
 
     def __enter__(self) -> BatchWriter:
         self.ctx.store.begin_batch(
@@ -119,9 +120,14 @@ class BatchWriter:
         import shutil
 
         shutil.rmtree(self.staging, ignore_errors=True)
-        if exc is not None:
+        if exc is not None and not self.quarantined:
             self.ctx.lake.remove_batch(self.source, self.entity, self.batch_id)
             self.ctx.store.abandon_batch(self.batch_id)
+
+    def discard(self) -> None:
+        """Drop a batch that turned out empty: no trace in the lake or the store."""
+        self.ctx.lake.remove_batch(self.source, self.entity, self.batch_id)
+        self.ctx.store.delete_batch(self.batch_id)
 
     def commit(
         self,
@@ -131,13 +137,23 @@ class BatchWriter:
         quarantine_files: list[Path] = (),  # type: ignore[assignment]
         quarantined_rows: int = 0,
         watermark: dict[str, Any] | None = None,
+        load_mode: str = "append",
     ) -> Manifest:
-        """Move staged files into the lake, write the manifest, mark complete."""
+        """Check the contract, move staged files into the lake, write the manifest,
+        mark the batch complete.
+
+        Raises:
+            ContractError: the batch breaks the entity's accepted schema; its files
+                are in quarantine, nothing else moved.
+        """
         from basin.lake.manifest import DataFile, Manifest
         from basin.lake.storage import sha256_of
         from basin.metadata.store import utcnow
 
         lake = self.ctx.lake
+        if self.ctx.options.get("full_refresh"):
+            load_mode = "replace"
+        schema_change = self._check_contract(columns, local_files, quarantine_files)
         data_files = []
         for i, (local, rows) in enumerate(local_files):
             name = f"part-{i:05d}.parquet"
@@ -162,20 +178,87 @@ class BatchWriter:
             quarantined_rows=quarantined_rows,
             inputs=self.inputs,
             watermark=watermark,
+            load_mode=load_mode,
         )
         lake.write_manifest(self.batch_dir, manifest)
-        self.ctx.store.complete_batch(
+        store = self.ctx.store
+        store.complete_batch(
             self.batch_id,
             row_count=manifest.row_count,
             quarantined_rows=quarantined_rows,
             files=[i for i in self.inputs if "sha256" in i],
             watermark=(watermark or {}).get("value"),
         )
+        if schema_change is not None:
+            store.record_schema(
+                self.source,
+                self.entity,
+                schema_change[0],
+                change=schema_change[1],
+                batch_id=self.batch_id,
+            )
+        store.resolve_incidents("schema_breaking", self.source, self.entity)
         return manifest
+
+    def _check_contract(
+        self,
+        columns: list[dict[str, str]],
+        local_files: list[tuple[Path, int]],
+        quarantine_files: list[Path],
+    ) -> tuple[list[dict[str, str]], str | None] | None:
+        """Compare with the accepted schema; returns the schema to record, if any."""
+        import json
+
+        from basin.core.errors import ContractError
+        from basin.sources.contract import compare, merged
+
+        if not columns:
+            return None
+        store = self.ctx.store
+        accepted = store.entity_schema(self.source, self.entity)
+        if accepted is None:
+            return columns, "initial schema"
+        diff = compare(accepted[1], columns)
+        if diff.breaking:
+            lake = self.ctx.lake
+            for local, _ in local_files:
+                lake.put_file(local, f"{self.quarantine_dir}/{local.name}")
+            for local in quarantine_files:
+                lake.put_file(local, f"{self.quarantine_dir}/{local.name}")
+            reason = (
+                f"{self.source}.{self.entity}: batch {self.batch_id} breaks the schema contract "
+                f"(version {accepted[0]}): {diff.describe()}"
+            )
+            contract_file = self.staging / "_contract.json"
+            contract_file.write_text(
+                json.dumps({"reason": reason, "accepted": accepted[1], "batch": columns}, indent=2)
+            )
+            lake.put_file(contract_file, f"{self.quarantine_dir}/_contract.json")
+            store.set_batch_status(self.batch_id, "quarantined")
+            store.open_incident(
+                "schema_breaking",
+                reason,
+                source=self.source,
+                entity=self.entity,
+                batch_id=self.batch_id,
+                run_id=self.ctx.run_id,
+            )
+            self.quarantined = True
+            raise ContractError(
+                reason,
+                hint=f"the batch is in {self.quarantine_dir}; fix the source, or accept the new "
+                f"schema with `basin extract --select {self.source}.{self.entity} --full-refresh`",
+            )
+        if diff.evolved:
+            return merged(accepted[1], columns), diff.describe()
+        return None
 
 
 EXTRACTORS = {
     "files": "basin.sources.files.extract:FilesExtractor",
+    "postgres": "basin.sources.postgres.extract:PostgresExtractor",
+    "sqlite": "basin.sources.sqlite.extract:SQLiteExtractor",
+    "rest": "basin.sources.rest.extract:RestExtractor",
 }
 """Source ``kind`` → its extractor class, imported on demand."""
 

@@ -69,6 +69,10 @@ class Warehouse(ABC):
         """Load one complete batch into ``raw`` exactly once, ledger included."""
 
     @abstractmethod
+    def drop_raw(self, source: str, entity: str) -> None:
+        """Drop an entity's raw table and its ledger entries, in one transaction."""
+
+    @abstractmethod
     def dbt_target(self) -> dict[str, Any]:
         """The dbt profile output for this warehouse."""
 

@@ -133,6 +133,8 @@ class DuckDBWarehouse(Warehouse):
                 ).fetchone()
                 if not exists:
                     con.execute(f"CREATE TABLE {qualified} AS SELECT * FROM {scan} LIMIT 0")
+                elif manifest.load_mode == "replace":
+                    con.execute(f"DELETE FROM {qualified}")
                 self._add_new_columns(con, table, scan)
                 result = con.execute(
                     f"INSERT INTO {qualified} BY NAME SELECT * FROM {scan}"
@@ -176,6 +178,21 @@ class DuckDBWarehouse(Warehouse):
                 con.execute(
                     f"ALTER TABLE {RAW_SCHEMA}.{quote(table)} ADD COLUMN {quote(name)} {dtype}"
                 )
+
+    def drop_raw(self, source: str, entity: str) -> None:
+        table = raw_table_name(source, entity)
+        con = self.connect()
+        try:
+            self._ensure_ledger(con)
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"DROP TABLE IF EXISTS {RAW_SCHEMA}.{quote(table)}")
+            con.execute(
+                f"DELETE FROM {LEDGER_SCHEMA}.load_ledger WHERE source = ? AND entity = ?",
+                [source, entity],
+            )
+            con.execute("COMMIT")
+        finally:
+            con.close()
 
     def dbt_target(self) -> dict[str, Any]:
         cfg = self.project.env.warehouse

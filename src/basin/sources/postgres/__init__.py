@@ -1,0 +1,1 @@
+"""PostgreSQL tables and queries, read with DuckDB's postgres scanner."""

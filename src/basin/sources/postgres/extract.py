@@ -1,0 +1,112 @@
+"""Extract PostgreSQL tables and queries with DuckDB's postgres scanner.
+
+Full extracts of plain tables use the attached catalog (parallel ctid scans, binary
+COPY). Incremental extracts, queries and tables with types DuckDB would read
+lossily go through ``postgres_query``, so PostgreSQL evaluates the filter (and can use
+an index on the cursor) and does the casts:
+
+- ``numeric`` without precision, or with more than 38 digits, would become DOUBLE:
+  it is read as text, exactly as PostgreSQL prints it;
+- ``money`` is read as numeric(20,2)-compatible text;
+- ``json``/``jsonb`` arrive as text and are typed JSON in the Parquet file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import psycopg
+
+from basin.core.errors import ExtractError
+from basin.sources.base import ExtractContext
+from basin.sources.incremental import IncrementalExtractor, literal, quote_ident
+from basin.sources.postgres.configuration import PostgresSource
+from basin.sources.tables import TableEntity
+from basin.warehouses.duckdb.extensions import load_extension
+
+MAX_DECIMAL_DIGITS = 38
+
+
+class PostgresExtractor(IncrementalExtractor):
+    config: PostgresSource
+    EXTENSION = "postgres_scanner"
+
+    def describe(self) -> str:
+        return self.config.display()
+
+    def attach(self, con: duckdb.DuckDBPyConnection, ctx: ExtractContext) -> None:
+        load_extension(con, self.EXTENSION)
+        con.execute(f"ATTACH {literal(self.config.conninfo())} AS src (TYPE postgres, READ_ONLY)")
+
+    def _qualified(self, entity: str, cfg: TableEntity) -> tuple[str, str]:
+        name = cfg.table or entity
+        schema, _, table = name.rpartition(".")
+        return schema or self.config.db_schema, table
+
+    def _pg_columns(self, sql: str) -> list[tuple[str, str]]:
+        """(name, PostgreSQL type) of a query's result, without running it."""
+        try:
+            with psycopg.connect(self.config.conninfo(), connect_timeout=10) as conn:
+                cur = conn.execute(f"SELECT * FROM ({sql}) AS basin_probe LIMIT 0")  # type: ignore[arg-type]
+                return [(c.name, c.type_display) for c in cur.description or []]
+        except psycopg.Error as exc:
+            raise ExtractError(
+                f"{self.name}: cannot read the columns of `{sql}` from {self.describe()}: "
+                f"{str(exc).strip().splitlines()[0]}",
+                hint="check the table/query and the connection settings in basin.yml",
+            ) from None
+
+    def relation(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        entity: str,
+        cfg: TableEntity,
+        where: str | None,
+        lower: str | None,
+        staging: Path,
+    ) -> str:
+        if cfg.query:
+            base = cfg.query.strip().rstrip(";")
+        else:
+            schema, table = self._qualified(entity, cfg)
+            base = f"SELECT * FROM {quote_ident(schema)}.{quote_ident(table)}"
+        columns = self._pg_columns(base)
+        if cfg.columns:
+            missing = [c for c in cfg.columns if c not in {n for n, _ in columns}]
+            if missing:
+                raise ExtractError(f"{self.name}.{entity}: columns not found: {', '.join(missing)}")
+            columns = [c for c in columns if c[0] in cfg.columns]
+        casts = [_pg_select(name, pg_type) for name, pg_type in columns]
+        self._json_columns = [n for n, t in columns if t in ("json", "jsonb")]
+        needs_pg = bool(cfg.query or where or cfg.columns or any(c[1] for c in casts))
+        if not needs_pg:
+            schema, table = self._qualified(entity, cfg)
+            return f"src.{quote_ident(schema)}.{quote_ident(table)}"
+        select = ", ".join(expr for expr, _ in casts)
+        inner = f"SELECT {select} FROM ({base}) AS basin_src"
+        if where:
+            inner += f" WHERE {where}"
+        return f"postgres_query('src', {literal(inner)})"
+
+    def select_list(self, con: duckdb.DuckDBPyConnection, relation: str) -> str:
+        json_columns = getattr(self, "_json_columns", [])
+        if not json_columns:
+            return "*"
+        return (
+            "* REPLACE ("
+            + ", ".join(f"CAST({quote_ident(c)} AS JSON) AS {quote_ident(c)}" for c in json_columns)
+            + ")"
+        )
+
+
+def _pg_select(name: str, pg_type: str) -> tuple[str, bool]:
+    """The select expression for a column, and whether it needs PostgreSQL to cast."""
+    col = quote_ident(name)
+    if pg_type == "numeric" or pg_type == "money":
+        return f"{col}::text AS {col}", True
+    if pg_type.startswith("numeric("):
+        precision = int(pg_type[len("numeric(") :].split(",")[0].rstrip(")"))
+        if precision > MAX_DECIMAL_DIGITS:
+            return f"{col}::text AS {col}", True
+    return col, False

@@ -1,0 +1,1 @@
+"""SQLite databases (the embedded default's stand-in for an operational database)."""

@@ -1,0 +1,52 @@
+"""Extract SQLite tables and queries with DuckDB's sqlite scanner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from basin.core.errors import ExtractError
+from basin.sources.base import ExtractContext
+from basin.sources.incremental import IncrementalExtractor, literal, quote_ident
+from basin.sources.sqlite.configuration import SQLiteSource
+from basin.sources.tables import TableEntity
+from basin.warehouses.duckdb.extensions import load_extension
+
+
+class SQLiteExtractor(IncrementalExtractor):
+    config: SQLiteSource
+    EXTENSION = "sqlite_scanner"
+
+    def describe(self) -> str:
+        return f"sqlite:{self.config.path}"
+
+    def attach(self, con: duckdb.DuckDBPyConnection, ctx: ExtractContext) -> None:
+        path = ctx.project_root / self.config.path
+        if not path.is_file():
+            raise ExtractError(
+                f"{self.name}: SQLite database {path} does not exist",
+                hint="check sources.<name>.path in basin.yml",
+            )
+        load_extension(con, self.EXTENSION)
+        con.execute(f"ATTACH {literal(str(path))} AS src (TYPE sqlite, READ_ONLY)")
+        con.execute("USE src")
+
+    def relation(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        entity: str,
+        cfg: TableEntity,
+        where: str | None,
+        lower: str | None,
+        staging: Path,
+    ) -> str:
+        if cfg.query:
+            base = f"({cfg.query.strip().rstrip(';')})"
+        else:
+            base = f"src.{quote_ident(cfg.table or entity)}"
+        cols = ", ".join(quote_ident(c) for c in cfg.columns) if cfg.columns else "*"
+        sql = f"SELECT {cols} FROM {base} AS basin_src"
+        if where:
+            sql += f" WHERE {where}"
+        return f"({sql})"

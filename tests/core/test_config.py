@@ -52,7 +52,9 @@ def test_good_file_parses_with_defaults() -> None:
         ),
         pytest.param(
             GOOD.replace("kind: files", "kind: ftp"),
-            ["sources.crm: unknown kind 'ftp'; expected one of: 'files', 'postgres', 'sqlite', 'rest' (line 4)"],
+            [
+                "sources.crm: unknown kind 'ftp'; expected one of: 'files', 'postgres', 'sqlite', 'rest' (line 4)"
+            ],
             id="unknown-source-kind",
         ),
         pytest.param(

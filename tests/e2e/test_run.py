@@ -210,3 +210,23 @@ def test_reference_example_through_the_console_script(reference: Path) -> None:
     )
     assert again.returncode == 0, again.stdout + again.stderr
     assert published(reference, "select count(*) from marts.customer_engagement") == [(101,)]
+
+
+def test_replay_rebuilds_raw_from_the_lake(cli, project: Path) -> None:
+    assert cli("run", project=project).exit_code == 0
+    (project / "drops" / "shop" / "orders_001.csv").unlink()  # the source is gone
+    result = cli("replay", project=project)
+    assert result.exit_code == 0, result.output
+    assert "replayed 1 batch(es), 5 rows" in result.stdout
+    assert warehouse(project, "select count(*) from raw.shop__orders") == [(5,)]
+    assert warehouse(project, "select count(*) from _basin.load_ledger") == [(1,)]
+
+
+def test_extract_flags_in_the_cli(cli, project: Path) -> None:
+    assert cli("extract", project=project).exit_code == 0
+    again = cli("extract", "--select", "shop.orders", "--full-refresh", project=project)
+    assert again.exit_code == 0 and "shop.orders: 5 rows" in again.stdout
+    since = cli("extract", "--since", "2026-01-01", project=project)
+    assert since.exit_code == 1 and "--since applies to cursor-based entities" in since.stderr
+    help_text = cli("extract", "--help").stdout
+    assert "--full-refresh" in help_text and "--since" in help_text

@@ -62,6 +62,25 @@ def render_status(console: Console, status: dict[str, Any]) -> None:
             )
         console.print(steps)
 
+    incidents = status.get("incidents") or []
+    if incidents:
+        table = Table(
+            title=f"open incidents ({len(incidents)})", title_justify="left", title_style="red"
+        )
+        for col in ("id", "kind", "entity", "since (UTC)", "seen", "what"):
+            table.add_column(col, overflow="fold")
+        for inc in incidents:
+            entity = f"{inc.source}.{inc.entity}" if inc.source else "—"
+            table.add_row(
+                str(inc.id),
+                inc.kind,
+                entity,
+                _when(inc.opened_at),
+                f"{inc.occurrences}×",
+                escape(inc.message),
+            )
+        console.print(table)
+
     pub = status["publication"]
     if pub is None:
         console.print("published: [yellow]nothing yet[/]")

@@ -447,6 +447,7 @@ class Platform:
                 for r in runs
             ],
             "publication": publication,
+            "incidents": self.store.incidents(open_only=True),
             "published_tables": json.loads(publication.tables) if publication else None,
         }
 

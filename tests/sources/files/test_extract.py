@@ -204,3 +204,23 @@ def test_killed_after_manifest_is_completed_on_recovery(
     assert result.batch_id is None
     assert [b.status for b in platform.store.batches("crm", "customers")] == ["complete"]
     assert len(platform.lake.complete_batches("crm", "customers")) == 1
+
+
+def test_a_file_that_drops_a_column_is_quarantined_and_its_file_retried(platform: Platform) -> None:
+    drops = platform.project.root / "drops"
+    (drops / "events_001.jsonl").write_text('{"id": 1, "kind": "open"}\n')
+    platform.extract(["crm.events"])
+    (drops / "events_002.jsonl").write_text('{"id": 2}\n')  # kind is gone
+    from basin.core.errors import ExtractError
+
+    with pytest.raises(ExtractError, match=r"dropped column kind \(was VARCHAR\)"):
+        platform.extract(["crm.events"])
+    assert len(platform.lake.complete_batches("crm", "events")) == 1
+    assert {p for p, _ in platform.store.processed_files("crm", "events")} == {"events_001.jsonl"}
+    (drops / "events_002.jsonl").write_text(
+        '{"id": 2, "kind": "click", "extra": true}\n'
+    )  # fixed upstream
+    [result] = platform.extract(["crm.events"])
+    assert result.rows == 1
+    assert platform.store.incidents(open_only=True) == []
+    assert platform.store.schema_history("crm", "events")[-1].change == "new column extra BOOLEAN"

@@ -20,7 +20,8 @@ from .fake_api import TOKEN, FakeApi
 def api() -> Iterator[FakeApi]:
     server = FakeApi().start()
     server.records = [
-        {"id": i, "name": f"campaign {i}", "updated_at": f"2026-01-0{i}T10:00:00"} for i in range(1, 6)
+        {"id": i, "name": f"campaign {i}", "updated_at": f"2026-01-0{i}T10:00:00"}
+        for i in range(1, 6)
     ]
     yield server
     server.stop()
@@ -64,7 +65,11 @@ sources:
 
 
 def lake_rows(platform: Platform, entity: str) -> list[tuple]:
-    files = [f for m in platform.lake.complete_batches("mail", entity) for f in platform.lake.data_files(m)]
+    files = [
+        f
+        for m in platform.lake.complete_batches("mail", entity)
+        for f in platform.lake.data_files(m)
+    ]
     if not files:
         return []
     return duckdb.sql(
@@ -73,7 +78,9 @@ def lake_rows(platform: Platform, entity: str) -> list[tuple]:
 
 
 @pytest.mark.parametrize("entity", ["campaigns", "pages", "offsets", "links"])
-def test_each_pagination_style_reads_every_record(tmp_path: Path, api: FakeApi, entity: str) -> None:
+def test_each_pagination_style_reads_every_record(
+    tmp_path: Path, api: FakeApi, entity: str
+) -> None:
     platform = make_platform(tmp_path, api)
     [result] = platform.extract([f"mail.{entity}"])
     assert result.rows == 5
@@ -89,28 +96,39 @@ def test_429_with_retry_after_and_500_are_retried(tmp_path: Path, api: FakeApi) 
     assert statuses == [429, 500, 200]
 
 
-def test_failure_mid_pagination_keeps_nothing_and_advances_nothing(tmp_path: Path, api: FakeApi) -> None:
+def test_failure_mid_pagination_keeps_nothing_and_advances_nothing(
+    tmp_path: Path, api: FakeApi
+) -> None:
     platform = make_platform(tmp_path, api)
     platform.extract(["mail.campaigns"])
     watermark = platform.store.watermark("mail", "campaigns")
     api.records.append({"id": 6, "name": "campaign 6", "updated_at": "2026-01-09T10:00:00"})
     api.records.append({"id": 7, "name": "campaign 7", "updated_at": "2026-01-09T11:00:00"})
     api.fail[("/cursor", "2")] = "always"  # page 2 of the incremental read never works
-    with pytest.raises(ExtractError, match=r"mail.campaigns: .*/cursor failed with HTTP 500 after 4 attempt"):
+    with pytest.raises(
+        ExtractError, match=r"mail.campaigns: .*/cursor failed with HTTP 500 after 4 attempt"
+    ):
         platform.extract(["mail.campaigns"])
     assert platform.store.watermark("mail", "campaigns") == watermark
     assert len(platform.lake.complete_batches("mail", "campaigns")) == 1
-    assert [b.status for b in platform.store.batches("mail", "campaigns")] == ["complete", "abandoned"]
+    assert [b.status for b in platform.store.batches("mail", "campaigns")] == [
+        "complete",
+        "abandoned",
+    ]
     del api.fail[("/cursor", "2")]
     [result] = platform.extract(["mail.campaigns"])  # the API is back: nothing was lost
     assert {r[0] for r in lake_rows(platform, "campaigns")} >= {6, 7}
     assert result.rows >= 2
 
 
-def test_incremental_sends_watermark_minus_overlap_and_skips_unchanged(tmp_path: Path, api: FakeApi) -> None:
+def test_incremental_sends_watermark_minus_overlap_and_skips_unchanged(
+    tmp_path: Path, api: FakeApi
+) -> None:
     platform = make_platform(tmp_path, api)
     platform.extract(["mail.campaigns"])
-    assert json.loads(platform.store.watermark("mail", "campaigns"))["value"].startswith("2026-01-05T10:00:00")
+    assert json.loads(platform.store.watermark("mail", "campaigns"))["value"].startswith(
+        "2026-01-05T10:00:00"
+    )
     api.requests.clear()
     [again] = platform.extract(["mail.campaigns"])
     assert api.requests[0][1]["updated_since"].startswith("2026-01-05T09:00:00")  # 1 hour overlap

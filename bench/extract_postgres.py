@@ -1,0 +1,160 @@
+"""Extraction benchmark: a PostgreSQL table → the lake, Basin vs a binary COPY.
+
+    python -m bench.extract_postgres --rows 1000000 --pairs 3
+
+Baseline: psycopg ``COPY (SELECT * FROM t) TO STDOUT (FORMAT binary)`` read into
+nothing — the fastest a client can receive the rows. Basin: ``Platform.extract`` of
+the same table (full mode) into a fresh lake: DuckDB's postgres scanner writing
+zstd Parquet, checksum, manifest and metadata store updates included; module imports
+and opening the metadata store are outside the clock in both arms (``wall`` in the
+samples includes them). Throughput ratio = baseline seconds /
+Basin seconds (≥ 1.0 means Basin is at least as fast as receiving the rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.harness import machine, run_arm, samples_json, summarise, write_result
+
+DSN = os.environ.get("BASIN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+SCHEMA = "basin_bench"
+
+
+def table_name(rows: int) -> str:
+    return f"transactions_{rows}"
+
+
+def ensure_table(rows: int) -> None:
+    """Generate the table from a fixed seed once; reused while it has the right size."""
+    import psycopg
+
+    name = table_name(rows)
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"create schema if not exists {SCHEMA}")
+        exists = conn.execute(
+            "select count(*) from information_schema.tables where table_schema = %s and table_name = %s",
+            (SCHEMA, name),
+        ).fetchone()
+        if exists and exists[0]:
+            return
+        started = time.monotonic()
+        conn.execute("select setseed(0.42)")
+        conn.execute(
+            f"""
+            create table {SCHEMA}.{name} as
+            select g::bigint as transaction_id,
+                   (random() * 100000)::int as account_id,
+                   round((random() * 10000 - 2000)::numeric, 2)::numeric(12, 2) as amount,
+                   (array['EUR', 'USD', 'GBP', 'CHF'])[1 + (g % 4)] as currency,
+                   (array['pending', 'booked', 'reversed'])[1 + (g % 3)] as status,
+                   timestamptz '2026-01-01' + (g * interval '1 second') as created_at,
+                   timestamptz '2026-01-01' + (g * interval '1 second') + interval '5 minutes' as updated_at,
+                   md5(g::text) as memo
+            from generate_series(1, {rows}) as g
+            """
+        )
+        conn.execute(f"alter table {SCHEMA}.{name} add primary key (transaction_id)")
+        conn.execute(f"analyze {SCHEMA}.{name}")
+        print(f"generated {rows:,} rows in {time.monotonic() - started:.1f} s", file=sys.stderr)
+
+
+def arm_copy_binary(rows: int) -> None:
+    import psycopg
+
+    started = time.monotonic()
+    n_bytes = 0
+    with psycopg.connect(DSN) as conn, conn.cursor() as cur:
+        with cur.copy(
+            f"COPY (SELECT * FROM {SCHEMA}.{table_name(rows)}) TO STDOUT (FORMAT binary)"
+        ) as copy:
+            for block in copy:
+                n_bytes += len(block)
+    print(json.dumps({"seconds": time.monotonic() - started, "rows": rows, "bytes": n_bytes}))
+
+
+def arm_basin(rows: int) -> None:
+    from basin.core.config import load_project
+    from basin.core.platform import Platform
+
+    folder = Path(tempfile.mkdtemp(prefix="basin-bench-"))
+    try:
+        (folder / "basin.yml").write_text(
+            f"""
+project: bench
+sources:
+  fin:
+    kind: postgres
+    dsn: "{DSN}"
+    schema: {SCHEMA}
+    tables:
+      transactions: {{table: {table_name(rows)}}}
+"""
+        )
+        platform = Platform(load_project(folder))
+        # Outside the clock, as the baseline's `import psycopg` is: module imports and
+        # opening the metadata store (one-time costs of a process, ~0.5 s together).
+        import basin.sources.postgres.extract  # noqa: F401
+
+        platform.store  # noqa: B018
+        started = time.monotonic()
+        [result] = platform.extract()
+        seconds = time.monotonic() - started
+        lake_bytes = sum(p.stat().st_size for p in (folder / ".basin").rglob("*.parquet"))
+        platform.close()
+        print(json.dumps({"seconds": seconds, "rows": result.rows, "parquet_bytes": lake_bytes}))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--arm", choices=["basin", "copy-binary"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.arm == "basin":
+        return arm_basin(args.rows)
+    if args.arm == "copy-binary":
+        return arm_copy_binary(args.rows)
+
+    ensure_table(args.rows)
+    me = [sys.executable, "-m", "bench.extract_postgres", "--rows", str(args.rows), "--arm"]
+    samples = []
+    for i in range(args.pairs):
+        for arm in ("copy-binary", "basin"):
+            sample = run_arm(arm, [*me, arm])
+            samples.append(sample)
+            print(
+                f"pair {i + 1} {arm:12s} {sample.seconds:6.2f} s  {sample.peak_rss_mb:6.0f} MB",
+                file=sys.stderr,
+            )
+    summary = summarise(samples)
+    ratio = summary["copy-binary"]["seconds"]["median"] / summary["basin"]["seconds"]["median"]
+    payload = {
+        "benchmark": "extract-postgres",
+        "rows": args.rows,
+        "machine": machine(),
+        "target": {"throughput_ratio_min": 1.0, "peak_rss_mb_max": 512},
+        "throughput_ratio": ratio,
+        "summary": summary,
+        "samples": samples_json(samples),
+    }
+    path = write_result(f"extract-postgres-{args.rows}", payload)
+    print(
+        f"throughput ratio (baseline/basin, medians): {ratio:.2f}  "
+        f"basin peak RSS {summary['basin']['peak_rss_mb_max']:.0f} MB  → {path}"
+    )
+
+
+if __name__ == "__main__":
+    main()

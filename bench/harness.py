@@ -1,0 +1,107 @@
+"""Shared benchmark plumbing: run arms in child processes, alternate, summarise.
+
+Every arm runs in its own process so that its peak RSS is its own (``os.wait4``
+returns the child's rusage). Arms alternate A B A B … and results are quoted as
+medians and as the ratio of medians, with the machine's load next to them: absolute
+times on these shared 2-core machines move by 2× between runs, ratios hold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass
+class Sample:
+    arm: str
+    seconds: float
+    """Time of the measured work, taken inside the child (no interpreter start-up)."""
+    wall: float
+    """Whole child process, start-up included."""
+    peak_rss_mb: float
+    rows: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_arm(arm: str, argv: list[str], env: dict[str, str] | None = None) -> Sample:
+    """Run ``argv``; it must print one JSON line ``{"seconds": s, "rows": n, ...}`` last."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"arm {arm} failed ({proc.returncode}):\n{out}\n{err}")
+    report = json.loads(out.strip().splitlines()[-1])
+    return Sample(
+        arm=arm,
+        seconds=float(report.pop("seconds")),
+        wall=wall,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        rows=report.pop("rows", None),
+        extra=report,
+    )
+
+
+def summarise(samples: list[Sample]) -> dict[str, Any]:
+    by_arm: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_arm.setdefault(s.arm, []).append(s)
+    out = {}
+    for arm, items in by_arm.items():
+        secs = [s.seconds for s in items]
+        out[arm] = {
+            "n": len(items),
+            "seconds": {"min": min(secs), "median": statistics.median(secs), "max": max(secs)},
+            "wall_median": statistics.median(s.wall for s in items),
+            "peak_rss_mb_max": max(s.peak_rss_mb for s in items),
+            "rows": items[0].rows,
+        }
+    return out
+
+
+def machine() -> dict[str, Any]:
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_avg": os.getloadavg(),
+        "versions": {d: version(d) for d in ("basin", "duckdb", "dbt-core", "psycopg", "pyarrow")},
+    }
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    path = RESULTS / f"{stamp}-{name}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return path
+
+
+def samples_json(samples: list[Sample]) -> list[dict[str, Any]]:
+    return [asdict(s) for s in samples]

@@ -1,0 +1,36 @@
+"""The benchmark harness keeps working (shape of its result, never its times)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from bench.harness import run_arm, summarise
+
+
+def test_run_arm_reports_time_rows_and_peak_rss() -> None:
+    code = "import json; x = bytearray(50 * 2**20); print(json.dumps({'seconds': 0.01, 'rows': 3, 'k': 1}))"
+    sample = run_arm("toy", [sys.executable, "-c", code])
+    assert sample.rows == 3 and sample.extra == {"k": 1}
+    assert sample.peak_rss_mb > 50  # the child's own peak, from wait4
+    summary = summarise([sample, sample])
+    assert summary["toy"]["n"] == 2 and summary["toy"]["seconds"]["median"] == 0.01
+
+
+def test_failing_arm_says_why() -> None:
+    with pytest.raises(RuntimeError, match="arm bad failed"):
+        run_arm("bad", [sys.executable, "-c", "import sys; print('oops'); sys.exit(3)"])
+
+
+def test_committed_extract_results_have_the_expected_shape() -> None:
+    from pathlib import Path
+
+    files = sorted(
+        Path(__file__).parent.parent.joinpath("bench", "results").glob("*-extract-postgres-*.json")
+    )
+    assert files, "bench/results must hold the extraction benchmark's results"
+    for f in files:
+        data = json.loads(f.read_text())
+        assert {"basin", "copy-binary"} <= set(data["summary"])
+        assert data["throughput_ratio"] > 0 and data["machine"]["load_avg"]

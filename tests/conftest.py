@@ -51,6 +51,19 @@ def pg_schema(pg_url: str) -> Iterator[str]:
         conn.execute(f'drop schema if exists "{name}" cascade')
 
 
+@pytest.fixture
+def pg_database(pg_url: str) -> Iterator[str]:
+    """A fresh database for one test (warehouses use fixed schema names), dropped afterwards."""
+    import psycopg
+
+    name = f"basin_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    yield pg_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
 @dataclass
 class CliResult:
     exit_code: int

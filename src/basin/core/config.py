@@ -28,6 +28,7 @@ from basin.sources.postgres.configuration import PostgresSource
 from basin.sources.rest.configuration import RestSource
 from basin.sources.sqlite.configuration import SQLiteSource
 from basin.warehouses.duckdb.configuration import DuckDBWarehouse
+from basin.warehouses.postgres.configuration import PostgresWarehouse
 
 PROJECT_FILE = "basin.yml"
 ENV_VAR = "BASIN_ENV"
@@ -38,7 +39,7 @@ SourceConfig = Annotated[
 """A source system; ``kind`` picks its folder under ``basin/sources/``."""
 
 
-WarehouseConfig = Annotated[DuckDBWarehouse, Field(discriminator="engine")]
+WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse, Field(discriminator="engine")]
 """A warehouse engine; ``engine`` picks its folder under ``basin/warehouses/``."""
 
 

@@ -308,12 +308,24 @@ class Platform:
     def _dbt(
         self, command: str, step: str, select: list[str] | None, holder: list[DbtRun]
     ) -> StepOutcome:
+        import json as _json
+        import os
+
+        from basin.transform.package import install_package
         from basin.transform.runner import dbt_profile_name, run_dbt, write_profiles
 
         project_dir = self.project.dbt_project_dir
         profile = dbt_profile_name(project_dir)
         dbt_state = self.project.state_path("dbt")
         write_profiles(dbt_state, profile, self.project.env_name, self.warehouse.dbt_target())
+        install_package(project_dir)
+        dbt_vars = {
+            "basin_publish_schemas": list(self.project.config.publish.schemas),
+            "basin_audit_suffix": self.warehouse.audit_suffix,
+        }
+        # Secrets reach dbt through the environment of this invocation only.
+        saved = {k: os.environ.get(k) for k in self.warehouse.dbt_env()}
+        os.environ.update(self.warehouse.dbt_env())
         with self.reporter.task(f"dbt {command}", total=None) as task:
 
             def on_node(unique_id: str, done: int, total: int) -> None:
@@ -328,11 +340,17 @@ class Platform:
                     target_name=self.project.env_name,
                     state_dir=dbt_state,
                     select=select,
+                    extra_args=["--vars", _json.dumps(dbt_vars)],
                     verbose=self.verbose,
                     on_node=on_node,
                 )
             finally:
                 self.warehouse.after_dbt()
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
         holder.append(run)
         counts = run.counts()
         self.reporter.message(

@@ -56,6 +56,16 @@ class Warehouse(ABC):
         self.project = project
 
     @property
+    def audit_suffix(self) -> str:
+        """Suffix of the schemas dbt builds published models into before the swap
+        (``marts`` → ``marts_audit``); empty where the whole warehouse is private."""
+        return ""
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables the generated profile reads (secrets never go in the file)."""
+        return {}
+
+    @property
     @abstractmethod
     def identity(self) -> str:
         """A stable name for this warehouse, recorded with each load."""
@@ -97,6 +107,8 @@ class Warehouse(ABC):
 
 WAREHOUSES = {
     "duckdb": "basin.warehouses.duckdb.warehouse:DuckDBWarehouse",
+    "postgres": "basin.warehouses.postgres.warehouse:PostgresWarehouse",
+    "snowflake": "basin.warehouses.snowflake.warehouse:SnowflakeWarehouse",
 }
 """Engine name → implementation, imported on demand."""
 

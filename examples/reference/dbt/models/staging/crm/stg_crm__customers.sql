@@ -16,20 +16,30 @@ renamed as (
         segment,
         signed_up_at,
         updated_at,
-        _basin_batch_id as batch_id
+        _basin_batch_id as batch_id,
+        row_number() over (
+            partition by customer_id order by updated_at desc, _basin_batch_id desc
+        ) as version_rank
 
     from source
 
 ),
 
-deduplicated as (
+final as (
 
-    select *
+    select
+        customer_id,
+        full_name,
+        email,
+        country_code,
+        segment,
+        signed_up_at,
+        updated_at,
+        batch_id
+
     from renamed
-    qualify row_number() over (
-        partition by customer_id order by updated_at desc, batch_id desc
-    ) = 1
+    where version_rank = 1
 
 )
 
-select * from deduplicated
+select * from final

@@ -14,18 +14,28 @@ renamed as (
         channel,
         cast(occurred_at as timestamp) as occurred_at,
         duration_minutes,
-        _basin_batch_id as batch_id
+        _basin_batch_id as batch_id,
+        row_number() over (
+            partition by interaction_id order by _basin_batch_id desc
+        ) as version_rank
 
     from source
 
 ),
 
-deduplicated as (
+final as (
 
-    select *
+    select
+        interaction_id,
+        customer_id,
+        channel,
+        occurred_at,
+        duration_minutes,
+        batch_id
+
     from renamed
-    qualify row_number() over (partition by interaction_id order by batch_id desc) = 1
+    where version_rank = 1
 
 )
 
-select * from deduplicated
+select * from final

@@ -1,5 +1,5 @@
-{#- Models land in the schema their folder names (staging, marts), not
-    <target>_<schema>: the environment is already a separate warehouse. -#}
+{#- Basin's macro: models land in the schema their folder names (staging, marts);
+    published schemas are built under an audit name until the quality gate passes. -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}
-    {{ (custom_schema_name or target.schema) | trim }}
+    {{ basin.generate_schema_name(custom_schema_name, node) }}
 {%- endmacro %}

@@ -14,18 +14,26 @@ renamed as (
         amount,
         status as order_status,
         ordered_at,
-        _basin_batch_id as batch_id
+        _basin_batch_id as batch_id,
+        row_number() over (partition by order_id order by _basin_batch_id desc) as version_rank
 
     from source
 
 ),
 
-deduplicated as (
+final as (
 
-    select *
+    select
+        order_id,
+        customer_email,
+        amount,
+        order_status,
+        ordered_at,
+        batch_id
+
     from renamed
-    qualify row_number() over (partition by order_id order by batch_id desc) = 1
+    where version_rank = 1
 
 )
 
-select * from deduplicated
+select * from final

@@ -1,0 +1,48 @@
+"""Connection settings shared by sources and warehouses of the same kind."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from basin.core.types import StrictModel
+
+
+class PostgresConnection(StrictModel):
+    """How to reach a PostgreSQL server. Keep secrets in ``${env:NAME}``."""
+
+    dsn: SecretStr | None = None
+    """A libpq connection string or URL; overrides host/port/user/password/database."""
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: SecretStr | None = None
+    database: str = "postgres"
+
+    def conninfo(self) -> str:
+        """libpq connection string (holds the password: never log it)."""
+        if self.dsn is not None:
+            return self.dsn.get_secret_value()
+        parts = {
+            "host": self.host,
+            "port": str(self.port),
+            "user": self.user,
+            "dbname": self.database,
+        }
+        if self.password is not None:
+            parts["password"] = self.password.get_secret_value()
+        return " ".join(f"{k}={_quote(v)}" for k, v in parts.items())
+
+    def display(self) -> str:
+        """Where the server is, without secrets."""
+        if self.dsn is not None:
+            from psycopg.conninfo import conninfo_to_dict
+
+            info = conninfo_to_dict(self.dsn.get_secret_value())
+            return f"postgres://{info.get('user', '')}@{info.get('host', '')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+        return f"postgres://{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+def _quote(value: str) -> str:
+    if value and all(c.isalnum() or c in "._-/" for c in value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

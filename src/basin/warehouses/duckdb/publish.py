@@ -1,0 +1,113 @@
+"""Publish on DuckDB: copy the audited schemas into a new snapshot file, then rename
+it over ``published/warehouse.duckdb`` (atomic on POSIX: a reader opening the file
+gets the old snapshot or the new one, never a mix)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from basin.core.errors import PublishError
+from basin.warehouses.base import PublishResult
+from basin.warehouses.duckdb.load import literal, quote
+
+PUBLISHED_FILE = "warehouse.duckdb"
+
+
+def counts(con: duckdb.DuckDBPyConnection, catalog: str, schemas: list[str]) -> dict[str, int]:
+    out = {}
+    rows = con.execute(
+        """
+        SELECT schema_name, table_name FROM duckdb_tables()
+        WHERE database_name = ? AND schema_name IN (SELECT unnest(?::VARCHAR[]))
+        UNION ALL
+        SELECT schema_name, view_name FROM duckdb_views()
+        WHERE database_name = ? AND schema_name IN (SELECT unnest(?::VARCHAR[])) AND NOT internal
+        ORDER BY 1, 2
+        """,
+        [catalog, schemas, catalog, schemas],
+    ).fetchall()
+    for schema, name in rows:
+        n = con.execute(
+            f"SELECT count(*) FROM {quote(catalog)}.{quote(schema)}.{quote(name)}"
+        ).fetchone()
+        out[f"{schema}.{name}"] = int(n[0]) if n else 0
+    return out
+
+
+def publish_snapshot(
+    con: duckdb.DuckDBPyConnection, catalog: str, schemas: list[str], run_id: str, target: Path
+) -> PublishResult:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{run_id}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ?", [catalog]
+            ).fetchall()
+        }
+        missing = [s for s in schemas if s not in present]
+        if missing:
+            raise PublishError(
+                f"cannot publish: schema(s) {', '.join(missing)} not found in the warehouse",
+                hint="check publish.schemas in basin.yml against the +schema of your dbt models",
+            )
+        con.execute(f"ATTACH {literal(str(tmp))} AS basin_snapshot")
+        objects = [k.split(".", 1) for k in counts(con, catalog, schemas)]
+        for schema in schemas:
+            con.execute(f"CREATE SCHEMA basin_snapshot.{quote(schema)}")
+        for schema, name in objects:
+            # Views become tables: the snapshot stands alone, BI needs nothing else.
+            con.execute(
+                f"CREATE TABLE basin_snapshot.{quote(schema)}.{quote(name)} AS "
+                f"SELECT * FROM {quote(catalog)}.{quote(schema)}.{quote(name)}"
+            )
+        con.execute("CREATE SCHEMA basin_snapshot._basin")
+        con.execute(
+            "CREATE TABLE basin_snapshot._basin.publication AS "
+            "SELECT ?::VARCHAR AS run_id, current_timestamp AS published_at",
+            [run_id],
+        )
+        result = counts(con, "basin_snapshot", schemas)
+        con.execute("CHECKPOINT basin_snapshot")
+        con.execute("DETACH basin_snapshot")
+    except duckdb.Error as exc:
+        tmp.unlink(missing_ok=True)
+        raise PublishError(
+            f"building the snapshot {tmp} failed: {exc}",
+            hint="the previous publication is untouched",
+        ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return PublishResult(location=str(target), tables=result)
+
+
+def published_tables(target: Path) -> dict[str, int] | None:
+    if not target.exists():
+        return None
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        catalog = target.stem
+        schemas = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT schema_name FROM duckdb_tables() WHERE database_name = ? AND schema_name <> '_basin'",
+                [catalog],
+            ).fetchall()
+        ]
+        return counts(con, catalog, schemas)
+    finally:
+        con.close()

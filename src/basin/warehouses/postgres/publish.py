@@ -1,0 +1,91 @@
+"""Publish on PostgreSQL: swap each audited schema with its published one in one transaction.
+
+dbt builds a published schema ``marts`` as ``marts_audit``. When the gate passes,
+one transaction renames ``marts`` → ``marts__basin_swap``, ``marts_audit`` → ``marts``
+and ``marts__basin_swap`` → ``marts_audit``. Readers see the old schema until the
+commit and the new one after it; nothing is copied. The previous publication is
+left as the audit schema, which the next build replaces (incremental models build
+on it: it is the last good state).
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from basin.core.errors import PublishError
+from basin.warehouses.base import LEDGER_SCHEMA, PublishResult
+
+SWAP = "__basin_swap"
+
+
+def _schemas(conn: psycopg.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("select nspname from pg_namespace").fetchall()}
+
+
+def counts(conn: psycopg.Connection, schemas: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    rows = conn.execute(
+        """
+        select table_schema, table_name from information_schema.tables
+        where table_schema = any(%s) order by 1, 2
+        """,
+        (schemas,),
+    ).fetchall()
+    for schema, name in rows:
+        n = conn.execute(
+            sql.SQL("select count(*) from {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(name)
+            )
+        ).fetchone()
+        out[f"{schema}.{name}"] = int(n[0]) if n else 0
+    return out
+
+
+def swap_schemas(
+    conninfo: str, schemas: list[str], suffix: str, run_id: str, location: str
+) -> PublishResult:
+    try:
+        with psycopg.connect(conninfo) as conn:
+            # Fail fast rather than queue behind a long reader holding a lock.
+            conn.execute("set local lock_timeout = '30s'")
+            present = _schemas(conn)
+            missing = [s + suffix for s in schemas if s + suffix not in present]
+            if missing:
+                raise PublishError(
+                    f"cannot publish: audit schema(s) {', '.join(missing)} not found",
+                    hint="run `basin transform` first; models of published schemas build into "
+                    "<schema>" + suffix + " (Basin's generate_schema_name macro)",
+                )
+            for schema in schemas:
+                published, audit, swap = (
+                    sql.Identifier(n) for n in (schema, schema + suffix, schema + SWAP)
+                )
+                if schema in present:
+                    conn.execute(sql.SQL("alter schema {} rename to {}").format(published, swap))
+                conn.execute(sql.SQL("alter schema {} rename to {}").format(audit, published))
+                if schema in present:
+                    conn.execute(sql.SQL("alter schema {} rename to {}").format(swap, audit))
+            conn.execute(
+                sql.SQL("create schema if not exists {}").format(sql.Identifier(LEDGER_SCHEMA))
+            )
+            conn.execute(
+                sql.SQL(
+                    "create table if not exists {}.publications "
+                    "(run_id text primary key, published_at timestamptz not null default now(), schemas text[])"
+                ).format(sql.Identifier(LEDGER_SCHEMA))
+            )
+            conn.execute(
+                sql.SQL("insert into {}.publications (run_id, schemas) values (%s, %s)").format(
+                    sql.Identifier(LEDGER_SCHEMA)
+                ),
+                (run_id, schemas),
+            )
+            tables = counts(conn, schemas)
+            conn.commit()
+    except psycopg.Error as exc:
+        raise PublishError(
+            f"swapping schemas {', '.join(schemas)} failed: {str(exc).strip().splitlines()[0]}",
+            hint="the transaction was rolled back: the previous publication is untouched",
+        ) from None
+    return PublishResult(location=location, tables=tables)

@@ -1,0 +1,111 @@
+"""PostgreSQL: a warehouse a team shares. Loads through DuckDB's postgres extension
+(``load.py``), builds with dbt-postgres, publishes by swapping schemas (``publish.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from basin.core.errors import LoadError
+from basin.lake.manifest import Manifest
+from basin.warehouses.base import LEDGER_SCHEMA, RAW_SCHEMA, LoadResult, PublishResult, Warehouse
+from basin.warehouses.duckdb import load as duck_load
+from basin.warehouses.postgres import load, profile, publish
+from basin.warehouses.postgres.configuration import PostgresWarehouse as PostgresConfig
+
+
+class PostgresWarehouse(Warehouse):
+    ENGINE = "postgres"
+    DBT_ADAPTER = "postgres"
+    SUPPORTS_TRANSACTIONAL_DDL = True
+    READS_PARQUET_IN_PLACE = False
+    PUBLISH_BY = "schema-swap"
+
+    @property
+    def cfg(self) -> PostgresConfig:
+        return self.project.env.warehouse  # type: ignore[return-value]
+
+    @property
+    def identity(self) -> str:
+        return self.cfg.display()
+
+    @property
+    def audit_suffix(self) -> str:
+        return self.cfg.audit_suffix
+
+    def _pg(self) -> psycopg.Connection:
+        try:
+            return psycopg.connect(self.cfg.conninfo(), connect_timeout=self.cfg.connect_timeout)
+        except psycopg.Error as exc:
+            raise LoadError(
+                f"cannot connect to the PostgreSQL warehouse {self.identity}: {str(exc).strip().splitlines()[0]}",
+                hint="check environments.<env>.warehouse in basin.yml and that the server is running",
+            ) from None
+
+    def loaded_batch_ids(self) -> set[str]:
+        with self._pg() as conn:
+            exists = conn.execute(
+                "select to_regclass(%s)", (f"{LEDGER_SCHEMA}.load_ledger",)
+            ).fetchone()
+            if not exists or exists[0] is None:
+                return set()
+            return {
+                r[0]
+                for r in conn.execute(
+                    f"select batch_id from {LEDGER_SCHEMA}.load_ledger"
+                ).fetchall()
+            }
+
+    def load_batch(self, manifest: Manifest, urls: list[str], run_id: str | None) -> LoadResult:
+        con = load.attach(self.cfg.conninfo(), self.identity)
+        try:
+            return duck_load.load_batch(con, load.CATALOG, manifest, urls, run_id)
+        finally:
+            con.close()
+
+    def drop_raw(self, source: str, entity: str) -> None:
+        con = load.attach(self.cfg.conninfo(), self.identity)
+        try:
+            duck_load.drop_raw(con, load.CATALOG, source, entity)
+        finally:
+            con.close()
+
+    def dbt_target(self) -> dict[str, Any]:
+        dbt = self.project.config.dbt
+        return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)[0]
+
+    def dbt_env(self) -> dict[str, str]:
+        dbt = self.project.config.dbt
+        return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)[1]
+
+    def table_counts(self, schema: str) -> dict[str, int]:
+        with self._pg() as conn:
+            return publish.counts(conn, [schema])
+
+    def publish(self, schemas: list[str], run_id: str) -> PublishResult:
+        return publish.swap_schemas(
+            self.cfg.conninfo(),
+            schemas,
+            self.audit_suffix,
+            run_id,
+            f"{self.identity} schemas {', '.join(schemas)}",
+        )
+
+    def published_tables(self) -> dict[str, int] | None:
+        with self._pg() as conn:
+            exists = conn.execute(
+                "select to_regclass(%s)", (f"{LEDGER_SCHEMA}.publications",)
+            ).fetchone()
+            if not exists or exists[0] is None:
+                return None
+            last = conn.execute(
+                sql.SQL(
+                    "select schemas from {}.publications order by published_at desc limit 1"
+                ).format(sql.Identifier(LEDGER_SCHEMA))
+            ).fetchone()
+            return publish.counts(conn, list(last[0])) if last else None
+
+
+__all__ = ["PostgresWarehouse", "RAW_SCHEMA"]

@@ -1,0 +1,153 @@
+"""PostgreSQL as the warehouse: exactly-once loads, atomic schema-swap publish, same marts as DuckDB."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+
+from basin.core.config import load_project
+from basin.core.errors import LoadError
+from basin.core.platform import Platform
+
+pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
+
+
+def add_pg_env(project: Path, db_url: str) -> None:
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            "sources:",
+            '  prod:\n    warehouse: {engine: postgres, dsn: "${env:WAREHOUSE_DSN}"}\n\nsources:',
+            1,
+        )
+    )
+    (project / ".env").write_text(f"WAREHOUSE_DSN={db_url}\n")
+
+
+def pg(db_url: str, sql: str) -> list[tuple]:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+
+
+def _normal(value: object) -> str:
+    if isinstance(value, float | Decimal):
+        return f"{Decimal(str(value)).normalize():f}"
+    return str(value)
+
+
+def checksum(rows: list[tuple]) -> str:
+    h = hashlib.sha256()
+    for row in sorted(tuple(_normal(v) for v in r) for r in rows):
+        h.update("|".join(row).encode())
+    return h.hexdigest()
+
+
+def test_same_project_on_duckdb_and_postgres_gives_the_same_marts(
+    cli, project: Path, pg_database: str
+) -> None:
+    add_pg_env(project, pg_database)
+    assert cli("run", project=project).exit_code == 0
+    result = cli("--env", "prod", "run", project=project)
+    assert result.exit_code == 0, result.output
+
+    with duckdb.connect(
+        str(project / ".basin/dev/published/warehouse.duckdb"), read_only=True
+    ) as con:
+        duck_rows = con.execute("select * from marts.daily_revenue").fetchall()
+    pg_rows = pg(pg_database, "select * from marts.daily_revenue")
+    assert len(duck_rows) == len(pg_rows) == 3
+    assert checksum(duck_rows) == checksum(pg_rows)
+    # Nothing of prod lives in dev's state and the other way round.
+    assert not (project / ".basin" / "prod" / "warehouse.duckdb").exists()
+    assert (project / ".basin" / "prod" / "metadata.db").exists()
+    status = cli("--env", "prod", "status", project=project)
+    assert "marts.daily_revenue" in status.stdout and "prod" in status.stdout
+    schemas = {r[0] for r in pg(pg_database, "select nspname from pg_namespace")}
+    assert {"raw", "_basin", "staging", "marts"} <= schemas and "marts_audit" not in schemas
+    # From the second publication on, the audit schema holds the previous one.
+    assert cli("--env", "prod", "run", project=project).exit_code == 0
+    assert pg(pg_database, "select count(*) from marts_audit.daily_revenue") == [(3,)]
+
+
+def test_load_is_exactly_once_and_a_failing_batch_leaves_nothing(
+    project: Path, pg_database: str
+) -> None:
+    add_pg_env(project, pg_database)
+    platform = Platform(load_project(project, "prod"))
+    platform.extract()
+    assert [r.rows for r in platform.load()] == [5]
+    assert platform.load() == []
+    assert pg(pg_database, "select count(*) from raw.shop__orders") == [(5,)]
+    (project / "drops" / "shop" / "orders_002.csv").write_text(
+        "order_id,customer_email,amount,status,ordered_at\n9,x@example.org,1.00,paid,2026-02-01 00:00:00\n"
+    )
+    platform.extract()
+    manifest = platform.lake.complete_batches("shop", "orders")[-1]
+    import json
+
+    path = Path(platform.lake.batch_dir("shop", "orders", manifest.batch_id)) / "_manifest.json"
+    data = json.loads(path.read_text())
+    data["row_count"] = 2
+    path.write_text(json.dumps(data))
+    with pytest.raises(LoadError, match="the manifest says 2"):
+        platform.load()
+    assert pg(pg_database, "select count(*) from raw.shop__orders") == [(5,)]
+    assert pg(pg_database, "select count(*) from _basin.load_ledger") == [(1,)]
+    platform.close()
+
+
+def test_schema_swap_is_atomic_for_a_concurrent_reader(
+    cli, project: Path, pg_database: str
+) -> None:
+    add_pg_env(project, pg_database)
+    assert cli("--env", "prod", "run", project=project).exit_code == 0
+    seen: list[object] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        with psycopg.connect(pg_database, autocommit=True) as conn:
+            while not stop.is_set():
+                try:
+                    n = conn.execute("select count(*) from marts.daily_revenue").fetchone()
+                    seen.append(n[0] if n else None)
+                except psycopg.Error as exc:
+                    seen.append(exc)
+                time.sleep(0.002)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for day in range(6, 9):
+            (project / "drops" / "shop" / f"orders_{day:03d}.csv").write_text(
+                "order_id,customer_email,amount,status,ordered_at\n"
+                f"{day * 10},a@example.org,1.00,paid,2026-01-{day:02d} 10:00:00\n"
+            )
+            assert cli("--env", "prod", "run", project=project).exit_code == 0
+    finally:
+        stop.set()
+        thread.join()
+    errors = [s for s in seen if isinstance(s, Exception)]
+    assert not errors, errors[:3]
+    counts = [s for s in seen if isinstance(s, int)]
+    assert counts and set(counts) <= {3, 4, 5, 6} and 0 not in counts
+    assert counts == sorted(counts)  # never goes back to an older publication
+
+
+def test_failed_gate_on_postgres_keeps_the_published_schema(
+    cli, project: Path, pg_database: str
+) -> None:
+    add_pg_env(project, pg_database)
+    assert cli("--env", "prod", "run", project=project).exit_code == 0
+    (project / "drops" / "shop" / "orders_002.csv").write_text(
+        "order_id,customer_email,amount,status,ordered_at\n7,t@example.org,99.00,lost,2026-01-07 10:00:00\n"
+    )
+    result = cli("--env", "prod", "run", project=project)
+    assert result.exit_code != 0
+    assert pg(pg_database, "select count(*) from marts.daily_revenue") == [(3,)]

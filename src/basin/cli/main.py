@@ -195,6 +195,20 @@ def transform(
 
 
 @app.command()
+def compile(
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", "-s", help="dbt selector(s) to compile."),
+    ] = None,
+) -> None:
+    """Compile the dbt project for the environment's engine, without reading or writing data."""
+    run_ = _with_platform(lambda p: p.compile(select))
+    console.print(
+        f"[green]✓[/] compiled {len(run_.nodes)} node(s); SQL under .basin/<env>/dbt/target/compiled"
+    )
+
+
+@app.command()
 def check(
     select: Annotated[
         list[str] | None,

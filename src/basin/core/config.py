@@ -29,6 +29,7 @@ from basin.sources.rest.configuration import RestSource
 from basin.sources.sqlite.configuration import SQLiteSource
 from basin.warehouses.duckdb.configuration import DuckDBWarehouse
 from basin.warehouses.postgres.configuration import PostgresWarehouse
+from basin.warehouses.snowflake.configuration import SnowflakeWarehouse
 
 PROJECT_FILE = "basin.yml"
 ENV_VAR = "BASIN_ENV"
@@ -39,7 +40,9 @@ SourceConfig = Annotated[
 """A source system; ``kind`` picks its folder under ``basin/sources/``."""
 
 
-WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse, Field(discriminator="engine")]
+WarehouseConfig = Annotated[
+    DuckDBWarehouse | PostgresWarehouse | SnowflakeWarehouse, Field(discriminator="engine")
+]
 """A warehouse engine; ``engine`` picks its folder under ``basin/warehouses/``."""
 
 

@@ -294,6 +294,25 @@ class Platform:
         self._single("transform", lambda run_id: self._transform(run_id, select, holder))
         return holder[0]
 
+    def compile(self, select: list[str] | None = None) -> DbtRun:
+        """Compile the dbt project for this environment's engine without touching data.
+
+        Works without warehouse access (no relation cache, no unit tests), e.g. to
+        check a Snowflake environment from a laptop.
+        """
+        holder: list[DbtRun] = []
+        self._single(
+            "compile",
+            lambda run_id: self._dbt(
+                "compile",
+                "compile",
+                select,
+                holder,
+                ["--no-populate-cache", "--exclude", "test_type:unit"],
+            ),
+        )
+        return holder[0]
+
     def check(self, select: list[str] | None = None) -> DbtRun:
         """Run the data tests against what is built, without building (``dbt test``)."""
         holder: list[DbtRun] = []
@@ -306,7 +325,12 @@ class Platform:
         return self._dbt("build", "transform", select, holder)
 
     def _dbt(
-        self, command: str, step: str, select: list[str] | None, holder: list[DbtRun]
+        self,
+        command: str,
+        step: str,
+        select: list[str] | None,
+        holder: list[DbtRun],
+        extra: list[str] | None = None,
     ) -> StepOutcome:
         import json as _json
         import os
@@ -340,7 +364,7 @@ class Platform:
                     target_name=self.project.env_name,
                     state_dir=dbt_state,
                     select=select,
-                    extra_args=["--vars", _json.dumps(dbt_vars)],
+                    extra_args=["--vars", _json.dumps(dbt_vars), *(extra or [])],
                     verbose=self.verbose,
                     on_node=on_node,
                 )

@@ -1,0 +1,104 @@
+"""SQL that loads a lake batch into Snowflake through an external stage and COPY INTO.
+
+The rows, the optional replace and the ledger entry run in one transaction; COPY
+INTO's own load history (64 days) would skip the same files again anyway.
+"""
+
+from __future__ import annotations
+
+import re
+
+from basin.core.errors import LoadError
+from basin.lake.manifest import Manifest
+from basin.warehouses.base import LEDGER_SCHEMA, RAW_SCHEMA, raw_table_name
+
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+TYPES = {
+    "TINYINT": "NUMBER(3, 0)",
+    "SMALLINT": "NUMBER(5, 0)",
+    "INTEGER": "NUMBER(10, 0)",
+    "BIGINT": "NUMBER(19, 0)",
+    "HUGEINT": "NUMBER(38, 0)",
+    "FLOAT": "FLOAT",
+    "DOUBLE": "FLOAT",
+    "BOOLEAN": "BOOLEAN",
+    "VARCHAR": "VARCHAR",
+    "UUID": "VARCHAR(36)",
+    "DATE": "DATE",
+    "TIME": "TIME",
+    "TIMESTAMP": "TIMESTAMP_NTZ",
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMP_TZ",
+    "BLOB": "BINARY",
+    "JSON": "VARIANT",
+    "INTERVAL": "VARCHAR",
+}
+
+
+def snowflake_type(duckdb_type: str) -> str:
+    """The Snowflake column type for a DuckDB type in a manifest."""
+    t = duckdb_type.upper()
+    if t in TYPES:
+        return TYPES[t]
+    m = _DECIMAL.fullmatch(t)
+    if m:
+        return f"NUMBER({m[1]}, {m[2]})"
+    if t.endswith("[]") or t.startswith(("STRUCT", "MAP", "UNION")):
+        return "VARIANT"
+    raise LoadError(f"no Snowflake type for the lake column type {duckdb_type}")
+
+
+def _lit(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def stage_url(lake_url: str) -> str:
+    if not lake_url.startswith(("s3://", "gcs://", "azure://")):
+        raise LoadError(
+            f"Snowflake loads from an external stage; the lake {lake_url} is not a bucket",
+            hint="set environments.<env>.lake.url to s3://bucket/prefix (or gcs://, azure://)",
+        )
+    return lake_url.rstrip("/") + "/"
+
+
+def setup_statements(stage: str, lake_url: str, integration: str, warehouse: str) -> list[str]:
+    return [
+        f"USE WAREHOUSE {warehouse}",
+        f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}",
+        f"CREATE SCHEMA IF NOT EXISTS {LEDGER_SCHEMA}",
+        f"CREATE STAGE IF NOT EXISTS {stage} URL = {_lit(stage_url(lake_url))} "
+        f"STORAGE_INTEGRATION = {integration} FILE_FORMAT = (TYPE = PARQUET)",
+        f"CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.load_ledger (batch_id VARCHAR PRIMARY KEY, "
+        "source VARCHAR NOT NULL, entity VARCHAR NOT NULL, table_name VARCHAR NOT NULL, "
+        "rows NUMBER(19, 0) NOT NULL, run_id VARCHAR, loaded_at TIMESTAMP_TZ NOT NULL)",
+    ]
+
+
+def load_statements(manifest: Manifest, stage: str, run_id: str | None) -> list[str]:
+    """Statements that load one batch, in order (the last five are one transaction)."""
+    table = f"{RAW_SCHEMA}.{raw_table_name(manifest.source, manifest.entity)}"
+    columns = [(c["name"], snowflake_type(c["type"])) for c in manifest.columns]
+    out = []
+    if columns:
+        cols = ", ".join(f"{name} {ctype}" for name, ctype in columns)
+        out.append(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+        out += [
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {ctype}"
+            for name, ctype in columns
+        ]
+    out.append("BEGIN TRANSACTION")
+    if manifest.load_mode == "replace" and columns:
+        out.append(f"DELETE FROM {table}")
+    if manifest.files:
+        folder = f"bronze/{manifest.source}/{manifest.entity}/batch={manifest.batch_id}/"
+        files = ", ".join(_lit(f.path) for f in manifest.files)
+        out.append(
+            f"COPY INTO {table} FROM @{stage}/{folder} FILES = ({files}) "
+            "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
+        )
+    out.append(
+        f"INSERT INTO {LEDGER_SCHEMA}.load_ledger (batch_id, source, entity, table_name, rows, run_id, loaded_at) "
+        f"SELECT {_lit(manifest.batch_id)}, {_lit(manifest.source)}, {_lit(manifest.entity)}, {_lit(table)}, "
+        f"{manifest.row_count}, {_lit(run_id)}, CURRENT_TIMESTAMP()"
+    )
+    out.append("COMMIT")
+    return out

@@ -1,0 +1,149 @@
+"""Snowflake warehouse: runs the statements of ``load.py`` and ``publish.py`` through
+snowflake-connector-python (installed with dbt-snowflake), authenticating with the
+service user's key pair."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from basin.core.errors import LoadError
+from basin.lake.manifest import Manifest
+from basin.warehouses.base import (
+    LEDGER_SCHEMA,
+    LoadResult,
+    PublishResult,
+    Warehouse,
+    raw_table_name,
+)
+from basin.warehouses.snowflake import load, profile, publish
+from basin.warehouses.snowflake.configuration import SnowflakeWarehouse as SnowflakeConfig
+
+
+class SnowflakeWarehouse(Warehouse):
+    ENGINE = "snowflake"
+    DBT_ADAPTER = "snowflake"
+    SUPPORTS_TRANSACTIONAL_DDL = False
+    READS_PARQUET_IN_PLACE = True  # from the lake bucket, through an external stage
+    PUBLISH_BY = "schema-swap"
+
+    @property
+    def cfg(self) -> SnowflakeConfig:
+        return self.project.env.warehouse  # type: ignore[return-value]
+
+    @property
+    def identity(self) -> str:
+        return f"snowflake://{self.cfg.account}/{self.cfg.database}"
+
+    @property
+    def audit_suffix(self) -> str:
+        return self.cfg.audit_suffix
+
+    def _connect(self, warehouse: str) -> Any:
+        try:
+            import snowflake.connector
+            from cryptography.hazmat.primitives import serialization
+        except ImportError:
+            raise LoadError(
+                "the Snowflake connector is not installed",
+                hint="pip install 'dbt-snowflake>=1.11,<1.12'",
+            ) from None
+        passphrase = self.cfg.private_key_passphrase
+        with open(self.cfg.private_key_path, "rb") as fh:
+            key = serialization.load_pem_private_key(
+                fh.read(), password=passphrase.get_secret_value().encode() if passphrase else None
+            )
+        return snowflake.connector.connect(
+            account=self.cfg.account,
+            user=self.cfg.user,
+            role=self.cfg.role,
+            database=self.cfg.database,
+            warehouse=warehouse,
+            private_key=key,
+            session_parameters={"QUERY_TAG": "basin"},
+        )
+
+    def _run(self, statements: list[str], warehouse: str) -> list[Any]:
+        conn = self._connect(warehouse)
+        try:
+            cur = conn.cursor()
+            out = []
+            for statement in statements:
+                cur.execute(statement)
+                out.append(cur.fetchall() if cur.description else None)
+            return out
+        except Exception:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def loaded_batch_ids(self) -> set[str]:
+        rows = self._run(
+            [
+                *load.setup_statements(
+                    self.cfg.stage,
+                    self.project.lake_url,
+                    self.cfg.storage_integration,
+                    self.cfg.compute.load,
+                ),
+                f"SELECT batch_id FROM {LEDGER_SCHEMA}.load_ledger",
+            ],
+            self.cfg.compute.load,
+        )[-1]
+        return {r[0] for r in rows or []}
+
+    def load_batch(self, manifest: Manifest, urls: list[str], run_id: str | None) -> LoadResult:
+        table = f"raw.{raw_table_name(manifest.source, manifest.entity)}"
+        if manifest.batch_id in self.loaded_batch_ids():
+            return LoadResult(manifest.batch_id, table, 0, skipped=True)
+        self._run(load.load_statements(manifest, self.cfg.stage, run_id), self.cfg.compute.load)
+        return LoadResult(manifest.batch_id, table, manifest.row_count)
+
+    def drop_raw(self, source: str, entity: str) -> None:
+        table = f"raw.{raw_table_name(source, entity)}"
+        self._run(
+            [
+                "BEGIN TRANSACTION",
+                f"DROP TABLE IF EXISTS {table}",
+                f"DELETE FROM {LEDGER_SCHEMA}.load_ledger WHERE source = '{source}' AND entity = '{entity}'",
+                "COMMIT",
+            ],
+            self.cfg.compute.load,
+        )
+
+    def dbt_target(self) -> dict[str, Any]:
+        dbt = self.project.config.dbt
+        return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)[0]
+
+    def dbt_env(self) -> dict[str, str]:
+        dbt = self.project.config.dbt
+        return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)[1]
+
+    def table_counts(self, schema: str) -> dict[str, int]:
+        rows = self._run(
+            [
+                f"SELECT table_name, row_count FROM information_schema.tables WHERE table_schema = '{schema.upper()}'"
+            ],
+            self.cfg.compute.bi,
+        )[0]
+        return {f"{schema}.{name.lower()}": int(n or 0) for name, n in rows or []}
+
+    def publish(self, schemas: list[str], run_id: str) -> PublishResult:
+        self._run(
+            publish.publish_statements(
+                schemas, self.audit_suffix, run_id, self.cfg.compute.transform
+            ),
+            self.cfg.compute.transform,
+        )
+        tables: dict[str, int] = {}
+        for schema in schemas:
+            tables.update(self.table_counts(schema))
+        return PublishResult(
+            location=f"{self.identity} schemas {', '.join(schemas)}", tables=tables
+        )
+
+    def published_tables(self) -> dict[str, int] | None:
+        tables: dict[str, int] = {}
+        for schema in self.project.config.publish.schemas:
+            tables.update(self.table_counts(schema))
+        return tables or None

@@ -1,7 +1,8 @@
 """Shared benchmark plumbing: run arms in child processes, alternate, summarise.
 
 Every arm runs in its own process so that its peak RSS is its own (``os.wait4``
-returns the child's rusage). Arms alternate A B A B … and results are quoted as
+returns the child's rusage; keep the parent small, as a child's peak includes the
+parent's pages at fork time). Arms alternate A B A B … and results are quoted as
 medians and as the ratio of medians, with the machine's load next to them: absolute
 times on these shared 2-core machines move by 2× between runs, ratios hold.
 """

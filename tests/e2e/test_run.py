@@ -230,3 +230,50 @@ def test_extract_flags_in_the_cli(cli, project: Path) -> None:
     assert since.exit_code == 1 and "--since applies to cursor-based entities" in since.stderr
     help_text = cli("extract", "--help").stdout
     assert "--full-refresh" in help_text and "--since" in help_text
+
+
+@pytest.mark.postgres
+def test_reference_example_on_postgres_matches_duckdb(
+    reference: Path, pg_database: str, monkeypatch
+) -> None:
+    import hashlib
+    from decimal import Decimal
+
+    import psycopg
+
+    subprocess.run(
+        [
+            sys.executable,
+            str(reference / "generate.py"),
+            "--out",
+            str(reference / "drops"),
+            "--scale",
+            "0.001",
+        ],
+        check=True,
+    )
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "BASIN_WAREHOUSE_DSN": pg_database}
+    for basin_env in ("dev", "postgres"):
+        done = subprocess.run(
+            [str(bin_dir / "basin"), "--project", str(reference), "--env", basin_env, "run"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def digest(rows: list[tuple]) -> str:
+        def norm(v: object) -> str:
+            return f"{Decimal(str(v)).normalize():f}" if isinstance(v, float | Decimal) else str(v)
+
+        return hashlib.sha256(
+            repr(sorted(tuple(norm(v) for v in r) for r in rows)).encode()
+        ).hexdigest()
+
+    sql = "select * from marts.customer_engagement"
+    duck = published(reference, sql)
+    with psycopg.connect(pg_database) as conn:
+        pg_rows = conn.execute(sql).fetchall()
+    assert len(duck) == len(pg_rows) == 100
+    assert digest(duck) == digest(pg_rows)

@@ -61,9 +61,16 @@ class Warehouse(ABC):
         (``marts`` → ``marts_audit``); empty where the whole warehouse is private."""
         return ""
 
+    @abstractmethod
+    def dbt_profile(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The dbt profile output for this warehouse, and the environment variables it
+        reads (secrets never go in the generated file)."""
+
+    def dbt_target(self) -> dict[str, Any]:
+        return self.dbt_profile()[0]
+
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables the generated profile reads (secrets never go in the file)."""
-        return {}
+        return self.dbt_profile()[1]
 
     @property
     @abstractmethod
@@ -81,10 +88,6 @@ class Warehouse(ABC):
     @abstractmethod
     def drop_raw(self, source: str, entity: str) -> None:
         """Drop an entity's raw table and its ledger entries, in one transaction."""
-
-    @abstractmethod
-    def dbt_target(self) -> dict[str, Any]:
-        """The dbt profile output for this warehouse."""
 
     @abstractmethod
     def publish(self, schemas: list[str], run_id: str) -> PublishResult:

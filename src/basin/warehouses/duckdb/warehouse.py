@@ -89,11 +89,10 @@ class DuckDBWarehouse(Warehouse):
             if env is not None:
                 env.close()
 
-    def dbt_target(self) -> dict[str, Any]:
+    def dbt_profile(self) -> tuple[dict[str, Any], dict[str, str]]:
         dbt = self.project.config.dbt
-        return profile.dbt_target(
-            self.project.env.warehouse, self.path, dbt.target_schema, dbt.threads
-        )  # type: ignore[arg-type]
+        cfg = self.project.env.warehouse
+        return profile.dbt_target(cfg, self.path, dbt.target_schema, dbt.threads), {}  # type: ignore[arg-type]
 
     def table_counts(self, schema: str) -> dict[str, int]:
         if not self.path.exists():

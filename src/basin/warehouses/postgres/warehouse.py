@@ -72,13 +72,9 @@ class PostgresWarehouse(Warehouse):
         finally:
             con.close()
 
-    def dbt_target(self) -> dict[str, Any]:
+    def dbt_profile(self) -> tuple[dict[str, Any], dict[str, str]]:
         dbt = self.project.config.dbt
-        return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)[0]
-
-    def dbt_env(self) -> dict[str, str]:
-        dbt = self.project.config.dbt
-        return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)[1]
+        return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)
 
     def table_counts(self, schema: str) -> dict[str, int]:
         with self._pg() as conn:

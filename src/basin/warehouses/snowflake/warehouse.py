@@ -111,13 +111,9 @@ class SnowflakeWarehouse(Warehouse):
             self.cfg.compute.load,
         )
 
-    def dbt_target(self) -> dict[str, Any]:
+    def dbt_profile(self) -> tuple[dict[str, Any], dict[str, str]]:
         dbt = self.project.config.dbt
-        return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)[0]
-
-    def dbt_env(self) -> dict[str, str]:
-        dbt = self.project.config.dbt
-        return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)[1]
+        return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)
 
     def table_counts(self, schema: str) -> dict[str, int]:
         rows = self._run(

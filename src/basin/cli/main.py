@@ -214,16 +214,46 @@ def check(
         list[str] | None,
         typer.Option("--select", "-s", help="dbt selector(s) of the tests to run."),
     ] = None,
+    report: Annotated[
+        bool,
+        typer.Option("--report", help="Also write the offline HTML quality report."),
+    ] = False,
+    report_path: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the report (default .basin/<env>/reports/quality.html)."),
+    ] = None,
 ) -> None:
-    """Run the quality checks (dbt tests) against the built models, without rebuilding."""
-    run_ = _with_platform(lambda p: p.check(select))
+    """Run the quality checks (dbt tests) against the built models, without rebuilding.
+
+    Every outcome, with failing-row counts and samples, lands in the metadata store;
+    --report writes them as an offline HTML page with each table's history.
+    """
+
+    def go(p: Platform) -> Any:
+        try:
+            return p.check(select)
+        finally:
+            if report or report_path:
+                written = p.quality_report(report_path)
+                console.print(f"report: {written}")
+
+    run_ = _with_platform(go)
     console.print(f"[green]✓[/] {len(run_.nodes)} check(s) passed")
 
 
 @app.command()
-def publish() -> None:
-    """Publish the audited marts, if the latest transform passed (atomic; readers never see a mix)."""
-    result = _with_platform(lambda p: p.publish())
+def publish(
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            help="Publish the build of this run explicitly (it must be the latest build); "
+            "accepts a build held back for warnings.",
+        ),
+    ] = None,
+) -> None:
+    """Publish the audited marts, if the latest build passed (atomic; readers never see a mix)."""
+    result = _with_platform(lambda p: p.publish(run))
     console.print(f"[green]✓[/] published {len(result.tables)} table(s) to {result.location}")
 
 
@@ -284,11 +314,13 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("[red]interrupted[/]: finished steps are kept; run again to continue")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - last line of defence for the user
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # Usage errors (unknown option, missing argument) come from the click that
+        # Typer vendors; recognise them by their interface.
+        if callable(getattr(exc, "show", None)) and isinstance(
+            getattr(exc, "exit_code", None), int
+        ):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         if state.verbose:
             err_console.print_exception()
         else:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from basin.core.errors import ConfigError, ProjectNotFoundError
 from basin.core.types import Identifier, StrictModel
+from basin.quality.configuration import QualityConfig
 from basin.sources.files.configuration import FilesSource
 from basin.sources.postgres.configuration import PostgresSource
 from basin.sources.rest.configuration import RestSource
@@ -124,6 +125,8 @@ class ProjectConfig(StrictModel):
     """dbt project settings."""
     publish: PublishConfig = Field(default_factory=PublishConfig)
     """Publication settings."""
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    """Quality gate settings."""
 
     @model_validator(mode="after")
     def _default_env_exists(self) -> ProjectConfig:

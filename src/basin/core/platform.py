@@ -316,13 +316,15 @@ class Platform:
     def check(self, select: list[str] | None = None) -> DbtRun:
         """Run the data tests against what is built, without building (``dbt test``)."""
         holder: list[DbtRun] = []
-        self._single("check", lambda run_id: self._dbt("test", "check", select, holder))
+        self._single(
+            "check", lambda run_id: self._dbt("test", "check", select, holder, run_id=run_id)
+        )
         return holder[0]
 
     def _transform(
         self, run_id: str, select: list[str] | None, holder: list[DbtRun]
     ) -> StepOutcome:
-        return self._dbt("build", "transform", select, holder)
+        return self._dbt("build", "transform", select, holder, run_id=run_id)
 
     def _dbt(
         self,
@@ -331,6 +333,8 @@ class Platform:
         select: list[str] | None,
         holder: list[DbtRun],
         extra: list[str] | None = None,
+        *,
+        run_id: str | None = None,
     ) -> StepOutcome:
         import json as _json
         import os
@@ -343,9 +347,11 @@ class Platform:
         dbt_state = self.project.state_path("dbt")
         write_profiles(dbt_state, profile, self.project.env_name, self.warehouse.dbt_target())
         install_package(project_dir)
+        quality = self.project.config.quality
         dbt_vars = {
             "basin_publish_schemas": list(self.project.config.publish.schemas),
             "basin_audit_suffix": self.warehouse.audit_suffix,
+            "basin_severity": dict(quality.severity),
         }
         # Secrets reach dbt through the environment of this invocation only.
         saved = {k: os.environ.get(k) for k in self.warehouse.dbt_env()}
@@ -376,6 +382,8 @@ class Platform:
                     else:
                         os.environ[key] = value
         holder.append(run)
+        if run_id is not None and command in ("build", "test"):
+            self._record_checks(run_id, run, dbt_state / "target")
         counts = run.counts()
         self.reporter.message(
             f"  dbt {command}: "
@@ -388,12 +396,14 @@ class Platform:
             ]
             if run.error:
                 lines.append(run.error)
-            raise TransformError(
+            error = TransformError(
                 f"dbt {command} failed:\n  "
                 + "\n  ".join(lines or ["(no node results; see dbt logs)"]),
                 hint=f"dbt's log is in {dbt_state / 'logs' / 'dbt.log'}; "
                 "the last good publication stays in place",
             )
+            error.dbt_run = run  # type: ignore[attr-defined]
+            raise error
         # Adapters that do not report affected rows (dbt-duckdb) leave rows unknown.
         affected = [n.rows_affected for n in run.nodes if (n.rows_affected or -1) >= 0]
         return StepOutcome(
@@ -402,10 +412,42 @@ class Platform:
             detail={"nodes": counts},
         )
 
-    def publish(self) -> PublishResult:
-        """Publish the audited marts, if the latest build passed."""
+    def quality_report(self, path: Any = None) -> Any:
+        """Write the offline HTML quality report; returns its path."""
+        from pathlib import Path
+
+        from basin.quality.report import write_report
+
+        target = Path(path) if path else self.project.state_path("reports") / "quality.html"
+        return write_report(
+            target, self.project.config.project, self.project.env_name, self.store.check_results()
+        )
+
+    def _record_checks(self, run_id: str, run: DbtRun, target_dir: Any) -> None:
+        from basin.quality.results import collect
+
+        quality = self.project.config.quality
+        records = collect(run, target_dir, self.warehouse.sample, quality.sample_rows)
+        if records:
+            self.store.record_checks(run_id, records)
+        warned = [r for r in records if r["status"] == "warn"]
+        if warned:
+            self.reporter.message(
+                f"  [yellow]{len(warned)} check(s) warned[/]: "
+                + ", ".join(f"{r['name']} ({r['failures']})" for r in warned[:5])
+                + (" …" if len(warned) > 5 else "")
+            )
+
+    def publish(self, run: str | None = None) -> PublishResult:
+        """Publish the audited marts, if the latest build passed.
+
+        Args:
+            run: publish the build of this run explicitly: it must be the latest build
+                in the warehouse and have passed its error checks. This is how a build
+                held back for warnings (``quality.block_on_warn``) is accepted.
+        """
         holder: list[PublishResult] = []
-        self._single("publish", lambda run_id: self._publish(run_id, holder))
+        self._single("publish", lambda run_id: self._publish(run_id, holder, accept=run))
         return holder[0]
 
     def _last_transform_ok(self) -> tuple[bool, str | None]:
@@ -426,8 +468,16 @@ class Platform:
             return False, None
         return row[0] == "success", row[1]
 
-    def _publish(self, run_id: str, holder: list[PublishResult]) -> StepOutcome:
+    def _publish(
+        self, run_id: str, holder: list[PublishResult], accept: str | None = None
+    ) -> StepOutcome:
         ok, last = self._last_transform_ok()
+        if accept is not None and last != accept:
+            raise PublishError(
+                f"run {accept} is not the latest build in this warehouse"
+                + (f" (the latest is run {last})" if last else " (no build yet)"),
+                hint="only the latest audited build can be published; `basin status` lists the runs",
+            )
         if not ok:
             raise PublishError(
                 "nothing audited to publish: "
@@ -439,6 +489,14 @@ class Platform:
                 hint="run `basin transform` (or `basin run`) until it passes; the last good "
                 "publication stays in place",
             )
+        if accept is None and self.project.config.quality.block_on_warn and last is not None:
+            warned = [r for r in self.store.check_results(last) if r.status == "warn"]
+            if warned:
+                raise PublishError(
+                    f"the build of run {last} is held back: {len(warned)} check(s) warned "
+                    f"({', '.join(r.name for r in warned[:3])}{' …' if len(warned) > 3 else ''})",
+                    hint=f"review them (`basin check --report`), then `basin publish --run {last}`",
+                )
         with self.reporter.task("publish", total=None):
             result = self.warehouse.publish(list(self.project.config.publish.schemas), run_id)
         self.store.record_publication(run_id, result.location, result.tables)

@@ -146,3 +146,23 @@ class Incident(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CheckResult(Base):
+    """One quality check's outcome in one run (dbt tests and Basin's own)."""
+
+    __tablename__ = "basin_check_results"
+    __table_args__ = (Index("ix_basin_check_results_model", "model", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    unique_id: Mapped[str] = mapped_column(String(512))
+    name: Mapped[str] = mapped_column(String(512))
+    model: Mapped[str | None] = mapped_column(String(512))
+    column_name: Mapped[str | None] = mapped_column(String(256))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # pass | warn | fail | error | skipped
+    failures: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str | None] = mapped_column(Text)
+    sample: Mapped[str | None] = mapped_column(Text)  # JSON: {"columns": [...], "rows": [[...]]}
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

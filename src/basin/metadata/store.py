@@ -19,6 +19,7 @@ from basin import __version__
 from basin.core.errors import MetadataError
 from basin.metadata.models import (
     Batch,
+    CheckResult,
     EntitySchema,
     Incident,
     Load,
@@ -357,6 +358,25 @@ class MetadataStore:
             if pub is not None:
                 pub.published_at = _as_utc(pub.published_at)  # type: ignore[assignment]
             return pub
+
+    # --- quality results -----------------------------------------------------------
+
+    def record_checks(self, run_id: str, results: list[dict[str, Any]]) -> None:
+        now = utcnow()
+        with self.session() as s:
+            for r in results:
+                s.add(CheckResult(run_id=run_id, checked_at=now, **r))
+
+    def check_results(self, run_id: str | None = None, *, limit: int = 5000) -> list[CheckResult]:
+        """Results of one run, or the newest ones of every run."""
+        with self.session() as s:
+            q = select(CheckResult).order_by(CheckResult.id.desc()).limit(limit)
+            if run_id:
+                q = q.where(CheckResult.run_id == run_id)
+            rows = list(s.scalars(q))
+            for r in rows:
+                r.checked_at = _as_utc(r.checked_at)  # type: ignore[assignment]
+            return rows
 
     # --- contracts, incidents, resets --------------------------------------------
 

@@ -32,6 +32,7 @@ class NodeResult:
     failures: int | None
     execution_time: float
     rows_affected: int | None = None
+    compiled_code: str | None = None
 
 
 @dataclass
@@ -46,6 +47,10 @@ class DbtRun:
     @property
     def failed(self) -> list[NodeResult]:
         return [n for n in self.nodes if n.status in {"error", "fail", "runtime error"}]
+
+    @property
+    def warned(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.status == "warn"]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -163,6 +168,7 @@ def run_dbt(
                 failures=getattr(r, "failures", None),
                 execution_time=float(getattr(r, "execution_time", 0.0) or 0.0),
                 rows_affected=adapter.get("rows_affected") if isinstance(adapter, dict) else None,
+                compiled_code=getattr(node, "compiled_code", None),
             )
         )
     return run

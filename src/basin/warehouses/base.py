@@ -98,6 +98,10 @@ class Warehouse(ABC):
         """What consumers can read now (``schema.table`` → rows), None if nothing."""
 
     @abstractmethod
+    def sample(self, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Up to ``limit`` rows of a query (failing rows of a check), with column names."""
+
+    @abstractmethod
     def table_counts(self, schema: str) -> dict[str, int]:
         """Row counts of the tables in a schema of the pipeline warehouse."""
 

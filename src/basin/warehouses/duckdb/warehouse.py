@@ -94,6 +94,11 @@ class DuckDBWarehouse(Warehouse):
         cfg = self.project.env.warehouse
         return profile.dbt_target(cfg, self.path, dbt.target_schema, dbt.threads), {}  # type: ignore[arg-type]
 
+    def sample(self, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self.connect(read_only=True) as con:
+            cur = con.execute(f"SELECT * FROM ({sql}) AS basin_sample LIMIT {int(limit)}")
+            return [d[0] for d in cur.description or []], cur.fetchall()
+
     def table_counts(self, schema: str) -> dict[str, int]:
         if not self.path.exists():
             return {}

@@ -76,6 +76,12 @@ class PostgresWarehouse(Warehouse):
         dbt = self.project.config.dbt
         return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)
 
+    def sample(self, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self._pg() as conn:
+            conn.read_only = True
+            cur = conn.execute(f"select * from ({sql}) as basin_sample limit {int(limit)}")  # type: ignore[arg-type]
+            return [c.name for c in cur.description or []], cur.fetchall()
+
     def table_counts(self, schema: str) -> dict[str, int]:
         with self._pg() as conn:
             return publish.counts(conn, [schema])

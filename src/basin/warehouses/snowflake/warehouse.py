@@ -115,6 +115,15 @@ class SnowflakeWarehouse(Warehouse):
         dbt = self.project.config.dbt
         return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)
 
+    def sample(self, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+        conn = self._connect(self.cfg.compute.transform)
+        try:
+            cur = conn.cursor()
+            cur.execute(f"SELECT * FROM ({sql}) AS basin_sample LIMIT {int(limit)}")
+            return [d[0] for d in cur.description or []], cur.fetchall()
+        finally:
+            conn.close()
+
     def table_counts(self, schema: str) -> dict[str, int]:
         rows = self._run(
             [

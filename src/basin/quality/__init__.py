@@ -1,0 +1,1 @@
+"""Quality gates: check results, severity policy, expectation suites, reports."""

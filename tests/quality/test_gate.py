@@ -1,0 +1,126 @@
+"""The quality gate: severities, recorded results with samples, held builds, the report,
+and readers of the published DuckDB file during publishes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import duckdb
+
+from basin.core.config import load_project
+from basin.core.platform import Platform
+
+LOST_ORDER = "order_id,customer_email,amount,status,ordered_at\n7,tim@example.org,99.00,lost,2026-01-07 10:00:00\n"
+REVENUE = "select order_date::varchar, order_count from marts.daily_revenue order by 1"
+
+
+def set_quality(project: Path, text: str) -> None:
+    yml = project / "basin.yml"
+    body = yml.read_text().split("\nquality:")[0]
+    yml.write_text(body + "\nquality:\n" + text)
+
+
+def published(project: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(
+        str(project / ".basin/dev/published/warehouse.duckdb"), read_only=True
+    ) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_warn_failure_publishes_and_records_with_a_sample(cli, project: Path) -> None:
+    set_quality(project, "  severity: {staging: warn, marts: error}\n")
+    assert cli("run", project=project).exit_code == 0
+    (project / "drops" / "shop" / "orders_002.csv").write_text(LOST_ORDER)
+    result = cli("run", project=project)
+    assert result.exit_code == 0, result.output
+    assert "1 check(s) warned" in result.stdout
+    assert ("2026-01-07", 1) in published(project, REVENUE)  # published despite the warning
+
+    platform = Platform(load_project(project))
+    latest = platform.store.runs(1)[0].run_id
+    [warned] = [r for r in platform.store.check_results(latest) if r.status == "warn"]
+    assert warned.model == "stg_shop__orders" and warned.column_name == "order_status"
+    assert warned.severity == "warn" and warned.failures == 1
+    sample = json.loads(warned.sample or "{}")
+    assert ["lost", 1] in sample["rows"]  # accepted_values returns value + count
+    platform.close()
+
+
+def test_error_failure_blocks_and_records(cli, project: Path) -> None:
+    assert cli("run", project=project).exit_code == 0
+    (project / "drops" / "shop" / "orders_002.csv").write_text(LOST_ORDER)
+    assert cli("run", project=project).exit_code == 1
+    assert ("2026-01-07", 1) not in published(project, REVENUE)
+    platform = Platform(load_project(project))
+    failed = platform.store.runs(1)[0]
+    assert failed.status == "failed"
+    statuses = {r.name: r.status for r in platform.store.check_results(failed.run_id)}
+    assert "fail" in statuses.values() and "pass" in statuses.values()
+    platform.close()
+
+
+def test_block_on_warn_holds_the_build_until_accepted(cli, project: Path) -> None:
+    set_quality(project, "  severity: {staging: warn}\n  block_on_warn: true\n")
+    assert cli("run", project=project).exit_code == 0
+    (project / "drops" / "shop" / "orders_002.csv").write_text(LOST_ORDER)
+    held = cli("run", project=project)
+    assert held.exit_code == 1
+    assert "held back: 1 check(s) warned" in held.stderr and "basin publish --run" in held.stderr
+    assert ("2026-01-07", 1) not in published(project, REVENUE)
+    run_id = held.stderr.split("basin publish --run ")[1].split("`")[0].strip()
+    wrong = cli("publish", "--run", "r-nope", project=project)
+    assert wrong.exit_code == 1 and "not the latest build" in wrong.stderr
+    accepted = cli("publish", "--run", run_id, project=project)
+    assert accepted.exit_code == 0, accepted.output
+    assert ("2026-01-07", 1) in published(project, REVENUE)
+
+
+def test_report_is_offline_html_with_history(cli, project: Path) -> None:
+    set_quality(project, "  severity: {staging: warn}\n")
+    assert cli("run", project=project).exit_code == 0
+    (project / "drops" / "shop" / "orders_002.csv").write_text(LOST_ORDER)
+    assert cli("run", project=project).exit_code == 0
+    result = cli("check", "--report", "--report-path", str(project / "q.html"), project=project)
+    assert result.exit_code == 0, result.output
+    page = (project / "q.html").read_text()
+    assert (
+        page.startswith("<!doctype html>")
+        and "stg_shop__orders" in page
+        and "daily_revenue" in page
+    )
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    assert page.count("class='h-") >= 4  # two tables × at least two runs of history
+    assert "failing row(s)" in page  # the warned check's sample
+
+
+def test_readers_of_the_published_file_never_fail_during_publishes(cli, project: Path) -> None:
+    assert cli("run", project=project).exit_code == 0
+    target = project / ".basin/dev/published/warehouse.duckdb"
+    errors: list[Exception] = []
+    counts: list[int] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                with duckdb.connect(str(target), read_only=True) as con:
+                    counts.append(
+                        con.execute("select count(*) from marts.daily_revenue").fetchone()[0]
+                    )
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        platform = Platform(load_project(project))
+        for _ in range(5):
+            platform.publish()
+        platform.close()
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors, errors[:3]
+    assert counts and set(counts) == {3}

@@ -347,6 +347,7 @@ class Platform:
         dbt_state = self.project.state_path("dbt")
         write_profiles(dbt_state, profile, self.project.env_name, self.warehouse.dbt_target())
         install_package(project_dir)
+        suites = self._expectation_suites()
         quality = self.project.config.quality
         dbt_vars = {
             "basin_publish_schemas": list(self.project.config.publish.schemas),
@@ -383,7 +384,7 @@ class Platform:
                         os.environ[key] = value
         holder.append(run)
         if run_id is not None and command in ("build", "test"):
-            self._record_checks(run_id, run, dbt_state / "target")
+            self._record_checks(run_id, run, dbt_state / "target", suites)
         counts = run.counts()
         self.reporter.message(
             f"  dbt {command}: "
@@ -423,11 +424,35 @@ class Platform:
             target, self.project.config.project, self.project.env_name, self.store.check_results()
         )
 
-    def _record_checks(self, run_id: str, run: DbtRun, target_dir: Any) -> None:
+    def _expectation_suites(self) -> list[Any]:
+        """Translate the configured GE suites and write them as dbt tests."""
+        from basin.quality.expectations import load_suite, write_tests
+
+        configured = self.project.config.quality.expectation_suites
+        suites = [
+            load_suite(self.project.project_path(s.suite), s.model, s.severity) for s in configured
+        ]
+        write_tests(self.project.dbt_project_dir, suites)
+        for suite in suites:
+            if suite.unsupported:
+                self.reporter.message(
+                    f"  [yellow]expectation suite {suite.name}: {len(suite.unsupported)} expectation(s) "
+                    f"not supported, not checked[/]: " + "; ".join(suite.unsupported)
+                )
+        return suites
+
+    def _record_checks(self, run_id: str, run: DbtRun, target_dir: Any, suites: list[Any]) -> None:
+        from basin.quality.expectations import expand_results
         from basin.quality.results import collect
 
         quality = self.project.config.quality
-        records = collect(run, target_dir, self.warehouse.sample, quality.sample_rows)
+        limits = {s.test_name: len(s.rules) for s in suites}
+        records = collect(run, target_dir, self.warehouse.sample, quality.sample_rows, limits)
+        for suite in suites:
+            mine = [r for r in records if r["name"] == suite.test_name]
+            records = [r for r in records if r["name"] != suite.test_name]
+            if mine or run.success or run.nodes:
+                records += expand_results(suite, mine[0] if mine else None)
         if records:
             self.store.record_checks(run_id, records)
         warned = [r for r in records if r["status"] == "warn"]

@@ -33,9 +33,14 @@ def _model_of(node: dict[str, Any], all_nodes: dict[str, Any]) -> str | None:
 
 
 def collect(
-    run: DbtRun, target_dir: Path, sampler: Sampler | None, sample_rows: int
+    run: DbtRun,
+    target_dir: Path,
+    sampler: Sampler | None,
+    sample_rows: int,
+    sample_limits: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """One record per test node of ``run``; failing ones carry up to ``sample_rows`` rows."""
+    """One record per test node of ``run``; failing ones carry up to ``sample_rows`` rows
+    (``sample_limits`` raises that for named tests)."""
     tests = _test_nodes(target_dir)
     out = []
     for n in run.nodes:
@@ -44,11 +49,13 @@ def collect(
         ):
             continue
         node = tests.get(n.unique_id, {})
+        name = node.get("name") or n.unique_id.split(".")[2]
+        limit = max(sample_rows, (sample_limits or {}).get(name, 0))
         status = n.status
         sample = None
-        if status in ("fail", "warn") and sampler is not None and sample_rows and n.compiled_code:
+        if status in ("fail", "warn") and sampler is not None and limit and n.compiled_code:
             try:
-                columns, rows = sampler(n.compiled_code, sample_rows)
+                columns, rows = sampler(n.compiled_code, limit)
                 sample = json.dumps(
                     {"columns": columns, "rows": [list(r) for r in rows]}, default=str
                 )
@@ -59,7 +66,7 @@ def collect(
         out.append(
             {
                 "unique_id": n.unique_id,
-                "name": node.get("name") or n.unique_id.split(".")[2],
+                "name": name,
                 "model": _model_of(node, tests),
                 "column_name": node.get("column_name"),
                 "severity": str(node.get("config", {}).get("severity", "error")).lower(),

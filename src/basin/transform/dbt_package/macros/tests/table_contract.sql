@@ -15,6 +15,9 @@
       {rule: quantile,        column: c, q: 0.5, min: 10, max: 20}
       {rule: freshness,       column: c, max_age_hours: 24}
       {rule: max_null_fraction, column: c, max: 0.1}
+      {rule: min,             column: c, min: 0, max: 10}   (the column's smallest value)
+      {rule: max,             column: c, min: 0, max: 10}   (the column's largest value)
+    Each rule may carry a `name`, shown in the output.
 -#}
 
 {% test table_contract(model, rules) %}
@@ -62,9 +65,11 @@
             {%- do measures.append('sum(case when ' ~ col ~ ' is null then 1 else 0 end) as m' ~ i) -%}
             {%- do checks.append({'name': name, 'column': rule['column'], 'failing': 'm' ~ i,
                                   'failed': 'm' ~ i ~ ' > ' ~ rule['max'] ~ ' * n', 'limit': 'max ' ~ rule['max']}) -%}
-        {%- elif kind in ['row_count', 'mean', 'stddev', 'quantile', 'freshness'] -%}
+        {%- elif kind in ['row_count', 'mean', 'stddev', 'quantile', 'freshness', 'min', 'max'] -%}
             {%- if kind == 'row_count' -%}
                 {%- set expr = 'count(*)' -%}
+            {%- elif kind in ['min', 'max'] -%}
+                {%- set expr = kind ~ '(' ~ col ~ ')' -%}
             {%- elif kind == 'mean' -%}
                 {%- set expr = 'avg(' ~ basin.as_double(col) ~ ')' -%}
             {%- elif kind == 'stddev' -%}
@@ -80,15 +85,15 @@
                 {%- set shown = 'max_age_hours ' ~ rule['max_age_hours'] -%}
             {%- else -%}
                 {%- set parts = [] -%}
-                {%- if rule.get('min') is not none -%}{%- do parts.append('m' ~ i ~ ' < ' ~ rule['min']) -%}{%- endif -%}
-                {%- if rule.get('max') is not none -%}{%- do parts.append('m' ~ i ~ ' > ' ~ rule['max']) -%}{%- endif -%}
+                {%- if rule.get('min') is not none -%}{%- do parts.append('m' ~ i ~ ' < ' ~ basin.sql_literal(rule['min'])) -%}{%- endif -%}
+                {%- if rule.get('max') is not none -%}{%- do parts.append('m' ~ i ~ ' > ' ~ basin.sql_literal(rule['max'])) -%}{%- endif -%}
                 {%- set failed = '(m' ~ i ~ ' is null or ' ~ (parts | join(' or ') or 'false') ~ ')' -%}
                 {%- set shown = 'between ' ~ rule.get('min') ~ ' and ' ~ rule.get('max') -%}
             {%- endif -%}
             {%- do checks.append({'name': name, 'column': rule.get('column'), 'failing': 'null',
                                   'observed': 'm' ~ i, 'failed': failed, 'limit': shown}) -%}
         {%- else -%}
-            {{ exceptions.raise_compiler_error("basin.table_contract: unknown rule '" ~ kind ~ "' in " ~ rule ~ "; known: not_null, unique, range, regex, accepted_values, row_count, mean, stddev, quantile, freshness, max_null_fraction") }}
+            {{ exceptions.raise_compiler_error("basin.table_contract: unknown rule '" ~ kind ~ "' in " ~ rule ~ "; known: not_null, unique, range, regex, accepted_values, row_count, mean, stddev, quantile, freshness, max_null_fraction, min, max") }}
         {%- endif -%}
     {%- endfor %}
 

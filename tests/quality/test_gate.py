@@ -124,3 +124,13 @@ def test_readers_of_the_published_file_never_fail_during_publishes(cli, project:
         thread.join()
     assert not errors, errors[:3]
     assert counts and set(counts) == {3}
+
+
+def test_snapshot_records_its_storage_version(cli, project: Path) -> None:
+    assert cli("run", project=project).exit_code == 0
+    [(version, writer)] = published(project, "select storage_version, written_by from _basin.publication")
+    assert version == "v1.0.0" and writer.startswith("duckdb 1.5")
+    platform = Platform(load_project(project))
+    step = [s for s in platform.store.steps(platform.store.runs(1)[0].run_id) if s.name == "publish"][0]
+    assert json.loads(step.detail or "{}")["storage_version"] == "v1.0.0"
+    platform.close()

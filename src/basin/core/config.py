@@ -103,7 +103,11 @@ class PublishConfig(StrictModel):
     """What consumers see once the gate passes."""
 
     schemas: list[Identifier] = Field(default_factory=lambda: ["marts"])
-    """Warehouse schemas copied into the published snapshot."""
+    """Warehouse schemas that consumers read once the gate passed."""
+    duckdb_storage_version: str = Field(default="v1.0.0", pattern=r"^v\d+\.\d+\.\d+$")
+    """DuckDB only: storage format of the published snapshot file, so that the BI
+    tool's DuckDB (Superset's duckdb-engine) can open it; v1.0.0 is read by DuckDB 1.0
+    and newer."""
 
 
 class ProjectConfig(StrictModel):

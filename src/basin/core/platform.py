@@ -528,7 +528,9 @@ class Platform:
         holder.append(result)
         self.reporter.message(f"  published {len(result.tables)} table(s) to {result.location}")
         return StepOutcome(
-            "publish", rows=sum(result.tables.values()), detail={"location": result.location}
+            "publish",
+            rows=sum(result.tables.values()),
+            detail={"location": result.location, **result.detail},
         )
 
     def run(self, select: list[str] | None = None) -> RunSummary:

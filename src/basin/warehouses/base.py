@@ -7,7 +7,7 @@ never ``if engine == ...`` chains elsewhere.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ class PublishResult:
     location: str
     tables: dict[str, int]
     """``schema.table`` → row count, as published."""
+    detail: dict[str, Any] = field(default_factory=dict)
+    """Engine specifics worth recording (the DuckDB snapshot's storage version)."""
 
 
 class Warehouse(ABC):

@@ -38,7 +38,12 @@ def counts(con: duckdb.DuckDBPyConnection, catalog: str, schemas: list[str]) -> 
 
 
 def publish_snapshot(
-    con: duckdb.DuckDBPyConnection, catalog: str, schemas: list[str], run_id: str, target: Path
+    con: duckdb.DuckDBPyConnection,
+    catalog: str,
+    schemas: list[str],
+    run_id: str,
+    target: Path,
+    storage_version: str = "v1.0.0",
 ) -> PublishResult:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{run_id}.tmp")
@@ -56,7 +61,9 @@ def publish_snapshot(
                 f"cannot publish: schema(s) {', '.join(missing)} not found in the warehouse",
                 hint="check publish.schemas in basin.yml against the +schema of your dbt models",
             )
-        con.execute(f"ATTACH {literal(str(tmp))} AS basin_snapshot")
+        con.execute(
+            f"ATTACH {literal(str(tmp))} AS basin_snapshot (STORAGE_VERSION {literal(storage_version)})"
+        )
         objects = [k.split(".", 1) for k in counts(con, catalog, schemas)]
         for schema in schemas:
             con.execute(f"CREATE SCHEMA basin_snapshot.{quote(schema)}")
@@ -69,8 +76,9 @@ def publish_snapshot(
         con.execute("CREATE SCHEMA basin_snapshot._basin")
         con.execute(
             "CREATE TABLE basin_snapshot._basin.publication AS "
-            "SELECT ?::VARCHAR AS run_id, current_timestamp AS published_at",
-            [run_id],
+            "SELECT ?::VARCHAR AS run_id, current_timestamp AS published_at, "
+            "?::VARCHAR AS storage_version, ?::VARCHAR AS written_by",
+            [run_id, storage_version, f"duckdb {duckdb.__version__}"],
         )
         result = counts(con, "basin_snapshot", schemas)
         con.execute("CHECKPOINT basin_snapshot")
@@ -92,7 +100,9 @@ def publish_snapshot(
         os.fsync(fd)
     finally:
         os.close(fd)
-    return PublishResult(location=str(target), tables=result)
+    return PublishResult(
+        location=str(target), tables=result, detail={"storage_version": storage_version}
+    )
 
 
 def published_tables(target: Path) -> dict[str, int] | None:

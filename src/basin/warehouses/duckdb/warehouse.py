@@ -107,7 +107,14 @@ class DuckDBWarehouse(Warehouse):
 
     def publish(self, schemas: list[str], run_id: str) -> PublishResult:
         with self.connect() as con:
-            return publish.publish_snapshot(con, self.catalog, schemas, run_id, self.published_path)
+            return publish.publish_snapshot(
+                con,
+                self.catalog,
+                schemas,
+                run_id,
+                self.published_path,
+                self.project.config.publish.duckdb_storage_version,
+            )
 
     def published_tables(self) -> dict[str, int] | None:
         return publish.published_tables(self.published_path)

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from basin.core.config import load_project
 from basin.core.platform import Platform
@@ -29,16 +30,39 @@ def published(project: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def test_warn_failure_publishes_and_records_with_a_sample(cli, project: Path) -> None:
+@pytest.fixture(params=["duckdb", "postgres"])
+def engine(request: pytest.FixtureRequest, project: Path):
+    """(env args for the CLI, a function reading the published marts) per engine."""
+    if request.param == "duckdb":
+        return [], lambda sql: published(project, sql), None
+    import psycopg
+
+    db = request.getfixturevalue("pg_database")
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            "sources:", f'  pg:\n    warehouse: {{engine: postgres, dsn: "{db}"}}\n\nsources:', 1
+        )
+    )
+
+    def read(sql: str) -> list[tuple]:
+        with psycopg.connect(db) as conn:
+            return conn.execute(sql.replace("::varchar", "::text")).fetchall()  # type: ignore[arg-type]
+
+    return ["--env", "pg"], read, "pg"
+
+
+def test_warn_failure_publishes_and_records_with_a_sample(cli, project: Path, engine) -> None:
+    env_args, read, env = engine
     set_quality(project, "  severity: {staging: warn, marts: error}\n")
-    assert cli("run", project=project).exit_code == 0
+    assert cli(*env_args, "run", project=project).exit_code == 0
     (project / "drops" / "shop" / "orders_002.csv").write_text(LOST_ORDER)
-    result = cli("run", project=project)
+    result = cli(*env_args, "run", project=project)
     assert result.exit_code == 0, result.output
     assert "1 check(s) warned" in result.stdout
-    assert ("2026-01-07", 1) in published(project, REVENUE)  # published despite the warning
+    assert ("2026-01-07", 1) in read(REVENUE)  # published despite the warning
 
-    platform = Platform(load_project(project))
+    platform = Platform(load_project(project, env))
     latest = platform.store.runs(1)[0].run_id
     [warned] = [r for r in platform.store.check_results(latest) if r.status == "warn"]
     assert warned.model == "stg_shop__orders" and warned.column_name == "order_status"
@@ -48,16 +72,22 @@ def test_warn_failure_publishes_and_records_with_a_sample(cli, project: Path) ->
     platform.close()
 
 
-def test_error_failure_blocks_and_records(cli, project: Path) -> None:
-    assert cli("run", project=project).exit_code == 0
+def test_error_failure_blocks_and_records(cli, project: Path, engine) -> None:
+    env_args, read, env = engine
+    assert cli(*env_args, "run", project=project).exit_code == 0
     (project / "drops" / "shop" / "orders_002.csv").write_text(LOST_ORDER)
-    assert cli("run", project=project).exit_code == 1
-    assert ("2026-01-07", 1) not in published(project, REVENUE)
-    platform = Platform(load_project(project))
+    assert cli(*env_args, "run", project=project).exit_code == 1
+    assert ("2026-01-07", 1) not in read(REVENUE)
+    assert len(read(REVENUE)) == 3  # consumers still read the previous marts
+    platform = Platform(load_project(project, env))
     failed = platform.store.runs(1)[0]
     assert failed.status == "failed"
-    statuses = {r.name: r.status for r in platform.store.check_results(failed.run_id)}
-    assert "fail" in statuses.values() and "pass" in statuses.values()
+    results = platform.store.check_results(failed.run_id)
+    [bad] = [r for r in results if r.status == "fail"]
+    assert bad.column_name == "order_status" and json.loads(bad.sample or "{}")["rows"] == [
+        ["lost", 1]
+    ]
+    assert any(r.status == "pass" for r in results)
     platform.close()
 
 
@@ -128,9 +158,13 @@ def test_readers_of_the_published_file_never_fail_during_publishes(cli, project:
 
 def test_snapshot_records_its_storage_version(cli, project: Path) -> None:
     assert cli("run", project=project).exit_code == 0
-    [(version, writer)] = published(project, "select storage_version, written_by from _basin.publication")
+    [(version, writer)] = published(
+        project, "select storage_version, written_by from _basin.publication"
+    )
     assert version == "v1.0.0" and writer.startswith("duckdb 1.5")
     platform = Platform(load_project(project))
-    step = [s for s in platform.store.steps(platform.store.runs(1)[0].run_id) if s.name == "publish"][0]
+    step = [
+        s for s in platform.store.steps(platform.store.runs(1)[0].run_id) if s.name == "publish"
+    ][0]
     assert json.loads(step.detail or "{}")["storage_version"] == "v1.0.0"
     platform.close()

@@ -158,6 +158,16 @@ def test_dbt_project_compiles_for_snowflake(sf_project: Path) -> None:
     sqlglot.parse_one(mart, read="snowflake")  # valid Snowflake SQL
     manifest = (sf_project / ".basin" / "prod" / "dbt" / "target" / "manifest.json").read_text()
     assert '"schema": "marts_audit"' in manifest  # published models build into the audit schema
+    # Basin's generic tests compile to Snowflake SQL too (regex dispatched to REGEXP_LIKE).
+    tests = compiled / "staging" / "shop" / "_shop__models.yml"
+    [regex_sql] = [p.read_text() for p in tests.glob("basin_regex_*.sql")]
+    assert "regexp_like(" in regex_sql
+    sqlglot.parse_one(regex_sql, read="snowflake")
+    [contract_sql] = [
+        p.read_text()
+        for p in (compiled / "marts" / "_marts.yml").glob("basin_table_contract_*.sql")
+    ]
+    sqlglot.parse_one(contract_sql, read="snowflake")
     profiles = yaml.safe_load((sf_project / ".basin" / "prod" / "dbt" / "profiles.yml").read_text())
     assert "not-in-any-file" not in str(profiles)
     platform.close()

@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python $(EXAMPLE)/generate.py --out $(EXAMPLE)/drops --scale $(SCALE)
+	$(BIN)/python $(EXAMPLE)/generator.py --scale $(SCALE)
 	$(BIN)/basin --project $(EXAMPLE) run
 	$(BIN)/basin --project $(EXAMPLE) status
 

@@ -111,6 +111,6 @@ def reference(tmp_path: Path) -> Path:
     shutil.copytree(
         REPO / "examples" / "reference",
         dest,
-        ignore=shutil.ignore_patterns(".basin", "drops", "target", "logs", "dbt_packages"),
+        ignore=shutil.ignore_patterns(".basin", "drops", "data", "target", "logs", "dbt_packages"),
     )
     return dest

@@ -200,9 +200,16 @@ def compile(
         list[str] | None,
         typer.Option("--select", "-s", help="dbt selector(s) to compile."),
     ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Never connect to the warehouse: skips incremental models, snapshots and unit tests.",
+        ),
+    ] = False,
 ) -> None:
     """Compile the dbt project for the environment's engine, without reading or writing data."""
-    run_ = _with_platform(lambda p: p.compile(select))
+    run_ = _with_platform(lambda p: p.compile(select, offline=offline))
     console.print(
         f"[green]✓[/] compiled {len(run_.nodes)} node(s); SQL under .basin/<env>/dbt/target/compiled"
     )

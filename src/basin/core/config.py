@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from basin.core.errors import ConfigError, ProjectNotFoundError
+from basin.core.services import ServiceConfig
 from basin.core.types import Identifier, StrictModel
 from basin.quality.configuration import QualityConfig
 from basin.sources.files.configuration import FilesSource
@@ -79,6 +80,8 @@ class EnvironmentConfig(StrictModel):
     """Metadata store."""
     publish_dir: str = "published"
     """Folder (relative to the state folder) of the published snapshot."""
+    services: list[ServiceConfig] = Field(default_factory=list)
+    """Local processes to start for extraction (e.g. a demo API), stopped afterwards."""
 
 
 class DbtConfig(StrictModel):
@@ -404,6 +407,8 @@ def parse_config(
     if not isinstance(data, dict):
         raise ConfigError(source, ["the top level must be a mapping such as `project: <name>`"])
 
+    # Top-level `x-…` keys hold YAML anchors to reuse (as in Compose files).
+    data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
     env_problems: list[tuple[tuple[Any, ...], str]] = []
     data = _substitute(data, environ, (), env_problems)
     problems: list[str] = []

@@ -180,9 +180,14 @@ class Platform:
                 self.store.reset_entity(source, entity)
             return extractor_for(source, self.project.config.sources[source]).extract(entity, ctx)
 
+        from basin.core.services import running
+
         failures: list[str] = []
         workers = max(1, min(len(pairs), self.project.config.extract.parallelism))
-        with self.reporter.task("extract", total=len(pairs)) as task:
+        services = running(
+            self.project.env.services, self.project.root, self.project.state_path("logs")
+        )
+        with self.reporter.task("extract", total=len(pairs)) as task, services:
             with ThreadPoolExecutor(
                 max_workers=workers, thread_name_prefix="basin-extract"
             ) as pool:
@@ -294,12 +299,18 @@ class Platform:
         self._single("transform", lambda run_id: self._transform(run_id, select, holder))
         return holder[0]
 
-    def compile(self, select: list[str] | None = None) -> DbtRun:
+    def compile(self, select: list[str] | None = None, *, offline: bool = False) -> DbtRun:
         """Compile the dbt project for this environment's engine without touching data.
 
-        Works without warehouse access (no relation cache, no unit tests), e.g. to
-        check a Snowflake environment from a laptop.
+        Args:
+            offline: compile without reaching the warehouse at all (e.g. a Snowflake
+                environment from a laptop): skips what dbt can only compile with a
+                connection — incremental models (``is_incremental()`` looks the table
+                up), snapshots and unit tests.
         """
+        exclude = ["test_type:unit"]
+        if offline:
+            exclude += ["config.materialized:incremental", "resource_type:snapshot"]
         holder: list[DbtRun] = []
         self._single(
             "compile",
@@ -308,7 +319,7 @@ class Platform:
                 "compile",
                 select,
                 holder,
-                ["--no-populate-cache", "--exclude", "test_type:unit"],
+                ["--no-populate-cache", "--exclude", *exclude],
             ),
         )
         return holder[0]

@@ -171,3 +171,28 @@ def test_dbt_project_compiles_for_snowflake(sf_project: Path) -> None:
     profiles = yaml.safe_load((sf_project / ".basin" / "prod" / "dbt" / "profiles.yml").read_text())
     assert "not-in-any-file" not in str(profiles)
     platform.close()
+
+
+def test_reference_platform_compiles_for_snowflake(
+    reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tmp_path / "key.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    monkeypatch.setenv("SF_KEY_PATH", str(key))
+    monkeypatch.setenv("SF_KEY_PASSPHRASE", "x")
+    yml = reference / "basin.yml"
+    yml.write_text(yml.read_text().replace("\nsources:", SNOWFLAKE_ENV + "\nsources:", 1))
+    platform = Platform(load_project(reference, "prod"))
+    # Offline: incremental models (the vault, two staging models) and snapshots need a
+    # connection even to compile (is_incremental() looks the table up); they are skipped.
+    run = platform.compile(offline=True)
+    assert run.success, run.error
+    compiled = (
+        reference / ".basin" / "prod" / "dbt" / "target" / "compiled" / "reference" / "models"
+    )
+    models = [p for p in compiled.rglob("*.sql") if not p.parent.name.endswith(".yml")]
+    # 5 marts, 3 intermediate, 9 staging views (the 2 incremental staging models skipped).
+    assert len(models) == 5 + 3 + 9
+    for path in models:
+        sqlglot.parse_one(path.read_text(), read="snowflake")  # valid Snowflake SQL
+    platform.close()

@@ -9,15 +9,16 @@ source as (
 renamed as (
 
     select
-        interaction_id,
-        customer_id,
+        cast(interaction_id as bigint) as interaction_id,
+        cast(customer_id as integer) as customer_id,
         channel,
+        direction,
         cast(occurred_at as timestamp) as occurred_at,
-        duration_minutes,
+        cast(duration_minutes as integer) as duration_minutes,
+        nullif(notes, '') as notes,
         _basin_batch_id as batch_id,
-        row_number() over (
-            partition by interaction_id order by _basin_batch_id desc
-        ) as version_rank
+        _basin_extracted_at as loaded_at,
+        row_number() over (partition by interaction_id order by _basin_batch_id desc) as version_rank
 
     from source
 
@@ -26,13 +27,8 @@ renamed as (
 final as (
 
     select
-        interaction_id,
-        customer_id,
-        channel,
-        occurred_at,
-        duration_minutes,
-        batch_id
-
+        interaction_id, customer_id, channel, direction, occurred_at, duration_minutes, notes,
+        batch_id, loaded_at
     from renamed
     where version_rank = 1
 

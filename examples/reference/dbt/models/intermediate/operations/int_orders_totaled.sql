@@ -1,0 +1,42 @@
+with
+
+orders as (
+
+    select * from {{ ref('stg_operations__orders') }}
+
+),
+
+items as (
+
+    select * from {{ ref('stg_operations__order_items') }}
+
+),
+
+per_order as (
+
+    select
+        order_id,
+        count(*) as item_count,
+        sum(quantity * unit_price) as order_total
+
+    from items
+    group by order_id
+
+),
+
+final as (
+
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.order_status,
+        orders.ordered_at,
+        coalesce(per_order.item_count, 0) as item_count,
+        coalesce(per_order.order_total, 0) as order_total
+
+    from orders
+    left join per_order on orders.order_id = per_order.order_id
+
+)
+
+select * from final

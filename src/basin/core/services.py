@@ -1,0 +1,89 @@
+"""Local services a project needs while it runs (``services:`` of an environment).
+
+The reference platform's SaaS API is one: Basin starts it before extraction, waits
+until its ``ready_url`` answers, and stops it (its whole process group) afterwards.
+A service already answering at ``ready_url`` is used as it is and left running.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from basin.core.errors import TerminalError
+from basin.core.types import StrictModel
+
+
+class ServiceConfig(StrictModel):
+    """A process Basin starts for the run."""
+
+    name: str
+    command: list[str]
+    """Program and arguments; ``python`` means the interpreter running Basin."""
+    cwd: str = "."
+    """Working folder, relative to basin.yml."""
+    ready_url: str
+    """HTTP URL that answers 2xx once the service is up."""
+    timeout: float = 30.0
+    """Seconds to wait for readiness."""
+    env: dict[str, str] = {}
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+@contextmanager
+def running(services: list[ServiceConfig], root: Path, log_dir: Path) -> Iterator[None]:
+    """Start the services that are not up yet; stop those Basin started."""
+    import sys
+
+    started: list[tuple[ServiceConfig, subprocess.Popen[bytes]]] = []
+    try:
+        for svc in services:
+            if _ready(svc.ready_url):
+                continue
+            log_dir.mkdir(parents=True, exist_ok=True)
+            log = open(log_dir / f"{svc.name}.log", "ab")  # noqa: SIM115 - closed with the process
+            command = [sys.executable if c == "python" else c for c in svc.command]
+            proc = subprocess.Popen(
+                command,
+                cwd=root / svc.cwd,
+                env={**os.environ, **svc.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            started.append((svc, proc))
+            deadline = time.monotonic() + svc.timeout
+            while not _ready(svc.ready_url):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise TerminalError(
+                        f"service {svc.name} did not become ready at {svc.ready_url}"
+                        + (f" (exited with {proc.returncode})" if proc.poll() is not None else ""),
+                        hint=f"see {log_dir / (svc.name + '.log')}",
+                    )
+                time.sleep(0.1)
+        yield
+    finally:
+        for _svc, proc in reversed(started):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=5)

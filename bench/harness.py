@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(os.environ.get("BASIN_BENCH_RESULTS", Path(__file__).parent / "results"))
 
 
 @dataclass

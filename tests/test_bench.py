@@ -34,3 +34,39 @@ def test_committed_extract_results_have_the_expected_shape() -> None:
         data = json.loads(f.read_text())
         assert {"basin", "copy-binary"} <= set(data["summary"])
         assert data["throughput_ratio"] > 0 and data["machine"]["load_avg"]
+
+
+@pytest.mark.slow
+def test_harness_runs_end_to_end_at_a_tiny_scale(tmp_path, monkeypatch) -> None:
+    import subprocess
+
+    env = {
+        **__import__("os").environ,
+        "BASIN_BENCH_RESULTS": str(tmp_path / "results"),
+        "BASIN_BENCH_DATA": str(tmp_path / "data"),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "run",
+            "--scale",
+            "0.002",
+            "--only",
+            "transform",
+            "--pairs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(__import__("pathlib").Path(__file__).parent.parent),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    [result] = list((tmp_path / "results").glob("*-scale-0.002.json"))
+    data = json.loads(result.read_text())
+    step = data["steps"]["transform"]
+    assert set(step["summary"]) == {"transform-basin", "transform-dbt"}
+    assert step["ratio"] > 0 and step["target"] == 1.15
+    assert result.with_suffix(".md").read_text().startswith("# Benchmarks at scale 0.002")

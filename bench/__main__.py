@@ -1,0 +1,169 @@
+"""One entry point for Basin's benchmarks.
+
+    python -m bench run --scale 0.1 [--only transform,run,incremental] [--pairs 3]
+
+Scale 1 ≈ 1M transactions. Every step is timed against its baseline in the same
+run, alternating A B A B (``--pairs`` times), each arm in its own process; results go
+to ``bench/results/<date>-<scale>.json`` and a Markdown summary next to it. The
+steps and baselines are in ``bench/platform.py``; ``extract``, ``load`` and ``gate``
+run the dedicated benchmarks (``bench/extract_postgres.py``, ``load.py``, ``gate.py``)
+at ``scale × 1M`` rows and fold their ratios into the summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.harness import RESULTS, machine, run_arm, samples_json, summarise
+
+STEPS: dict[str, tuple[str, str, str, float]] = {
+    # step: (basin arm, baseline arm, ratio meaning, target)
+    "transform": ("transform-basin", "transform-dbt", "time ratio Basin / plain dbt build", 1.15),
+    "run": ("run-basin", "run-plain", "time ratio basin run / sum of plain steps", 1.5),
+    "incremental": (
+        "incremental-increment",
+        "incremental-full",
+        "time ratio 1% day / full run",
+        0.1,
+    ),
+}
+DELEGATED = {
+    "extract": (
+        "bench.extract_postgres",
+        "throughput ratio (≥ 1.0 is at least as fast)",
+        1.0,
+        "throughput_ratio",
+    ),
+    "load": ("bench.load", "time ratio (DuckDB)", 1.1, "time_ratio"),
+    "gate": ("bench.gate", "time ratio vs one hand-written query", 1.3, "time_ratio"),
+}
+
+
+def _arm(name: str, scale: float) -> None:
+    from bench.platform import ARMS
+
+    report = ARMS[name](scale)
+    print(json.dumps(report))
+
+
+def run(scale: float, only: list[str], pairs: int) -> Path:
+    from bench.platform import generate, prepare_loaded
+
+    me = [sys.executable, "-m", "bench", "arm", "--scale", str(scale), "--name"]
+    generate(scale)
+    results: dict[str, Any] = {}
+    if "transform" in only:
+        prepare_loaded(scale)
+    for step in [s for s in STEPS if s in only]:
+        basin_arm, baseline_arm, meaning, target = STEPS[step]
+        samples = []
+        for i in range(pairs):
+            for arm in (baseline_arm, basin_arm):
+                sample = run_arm(arm, [*me, arm])
+                samples.append(sample)
+                print(
+                    f"{step} pair {i + 1} {arm:22s} {sample.seconds:7.2f} s {sample.peak_rss_mb:6.0f} MB",
+                    file=sys.stderr,
+                )
+        summary = summarise(samples)
+        ratio = summary[basin_arm]["seconds"]["median"] / summary[baseline_arm]["seconds"]["median"]
+        results[step] = {
+            "ratio": ratio,
+            "meaning": meaning,
+            "target": target,
+            "summary": summary,
+            "samples": samples_json(samples),
+        }
+    rows = int(scale * 1_000_000)
+    for step in [s for s in DELEGATED if s in only]:
+        module, meaning, target, key = DELEGATED[step]
+        extra = ["--only", "duckdb"] if step == "load" else []
+        subprocess.run(
+            [sys.executable, "-m", module, "--rows", str(rows), "--pairs", str(pairs), *extra],
+            check=True,
+        )
+        prefix = {"extract": "extract-postgres", "load": "load-duckdb", "gate": "gate-duckdb"}[step]
+        newest = sorted(RESULTS.glob(f"*-{prefix}-{rows}.json"))[-1]
+        data = json.loads(newest.read_text())
+        results[step] = {
+            "ratio": data[key],
+            "meaning": meaning,
+            "target": target,
+            "detail_file": newest.name,
+        }
+    payload = {"scale": scale, "pairs": pairs, "machine": machine(), "steps": results}
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    path = RESULTS / f"{stamp}-scale-{scale:g}.json"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    path.with_suffix(".md").write_text(markdown(payload))
+    print(markdown(payload))
+    return path
+
+
+def _ok(step: str, ratio: float, target: float) -> str:
+    better_high = step == "extract"
+    ok = ratio >= target if better_high else ratio <= target
+    return "yes" if ok else "**no**"
+
+
+def markdown(payload: dict[str, Any]) -> str:
+    m = payload["machine"]
+    lines = [
+        f"# Benchmarks at scale {payload['scale']:g} ({m['date']})",
+        "",
+        f"Load average {', '.join(f'{x:.1f}' for x in m['load_avg'])}; {m['cpus']} CPUs; "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v),
+        "",
+        "| step | ratio | target | met | meaning | Basin median | baseline median |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for step, r in payload["steps"].items():
+        basin = base = "see " + r.get("detail_file", "")
+        if "summary" in r:
+            arms = list(r["summary"])
+            base_arm, basin_arm = (arms[0], arms[1])
+            base = f"{r['summary'][base_arm]['seconds']['median']:.2f} s"
+            basin = f"{r['summary'][basin_arm]['seconds']['median']:.2f} s"
+        lines.append(
+            f"| {step} | {r['ratio']:.2f} | {'≥' if step == 'extract' else '≤'} {r['target']} | "
+            f"{_ok(step, r['ratio'], r['target'])} | {r['meaning']} | {basin} | {base} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run the benchmarks and write results")
+    r.add_argument("--scale", type=float, default=0.1)
+    r.add_argument(
+        "--only",
+        default="transform,run,incremental",
+        help="comma-separated: transform, run, incremental, extract, load, gate",
+    )
+    r.add_argument("--pairs", type=int, default=3)
+    a = sub.add_parser("arm", help=argparse.SUPPRESS)
+    a.add_argument("--scale", type=float, required=True)
+    a.add_argument("--name", required=True)
+    args = parser.parse_args()
+    if args.command == "arm":
+        return _arm(args.name, args.scale)
+    started = time.monotonic()
+    path = run(args.scale, [s.strip() for s in args.only.split(",")], args.pairs)
+    print(f"written {path} in {time.monotonic() - started:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

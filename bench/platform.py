@@ -1,0 +1,326 @@
+"""Steps of `basin run` on the reference platform, each against a plain baseline.
+
+- transform: Basin's ``Platform.transform`` vs a plain ``dbt build`` of the same project
+  with a hand-written profile, both from the same freshly loaded warehouse file;
+- run: the whole ``basin run`` vs the sum of plain step baselines — DuckDB ``COPY``
+  of each SQLite table and dropped file to Parquet, plain paging of the API into JSON
+  lines, ``CREATE TABLE AS`` of each into ``raw``, the plain ``dbt build``, and a copy of
+  the marts into a new file;
+- incremental: ``basin run`` after one generated day (≈1% new and changed rows) vs the
+  full first run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "reference"
+DATA = Path(os.environ.get("BASIN_BENCH_DATA", Path(__file__).parent / ".data"))
+VARS = {
+    "basin_publish_schemas": ["marts"],
+    "basin_audit_suffix": "",
+    "basin_severity": {"staging": "warn", "marts": "error"},
+}
+
+
+def project_dir(scale: float) -> Path:
+    return DATA / f"reference-{scale:g}"
+
+
+def fresh_copy(scale: float, name: str) -> Path:
+    """A copy of the example with this scale's generated sources and no Basin state."""
+    src = project_dir(scale)
+    dest = DATA / f"work-{scale:g}-{name}"
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".basin", "target", "logs"))
+    return dest
+
+
+def generate(scale: float) -> Path:
+    """Generate the sources once per scale (fixed seed) and a day-2 copy for increments."""
+    root = project_dir(scale)
+    if (root / "data" / "generator_state.json").exists():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(
+        EXAMPLE,
+        root,
+        ignore=shutil.ignore_patterns(".basin", "data", "drops", "target", "logs", "dbt_packages"),
+    )
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, str(root / "generator.py"), "--root", str(root), "--scale", str(scale)],
+        check=True,
+    )
+    print(f"generated scale {scale} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return root
+
+
+def _platform(root: Path):  # noqa: ANN202
+    from basin.core.config import load_project
+    from basin.core.platform import Platform
+
+    return Platform(load_project(root))
+
+
+def prepare_loaded(scale: float) -> Path:
+    """Extract and load once; later arms copy the warehouse file with raw only."""
+    root = fresh_copy(scale, "loaded")
+    platform = _platform(root)
+    platform.extract()
+    platform.load()
+    platform.close()
+    return root
+
+
+def _copy_loaded(scale: float, name: str) -> Path:
+    from basin.transform.package import install_package  # what `dbt deps` would do: a file copy
+
+    loaded = DATA / f"work-{scale:g}-loaded"
+    root = fresh_copy(scale, name)
+    shutil.copytree(loaded / ".basin", root / ".basin")
+    install_package(root / "dbt")
+    return root
+
+
+def arm_transform_basin(scale: float) -> dict[str, float]:
+    root = _copy_loaded(scale, "t-basin")
+    platform = _platform(root)
+    import basin.transform.runner  # noqa: F401  (imports outside the clock)
+
+    platform.store  # noqa: B018
+    started = time.monotonic()
+    platform.transform()
+    seconds = time.monotonic() - started
+    platform.close()
+    return {"seconds": seconds}
+
+
+def arm_transform_dbt(scale: float) -> dict[str, float]:
+    root = _copy_loaded(scale, "t-dbt")
+    profiles = root / "hand-profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(
+        yaml.safe_dump(
+            {
+                "reference": {
+                    "target": "bench",
+                    "outputs": {
+                        "bench": {
+                            "type": "duckdb",
+                            "path": str(root / ".basin" / "dev" / "warehouse.duckdb"),
+                            "schema": "main",
+                            "threads": 1,
+                        }
+                    },
+                }
+            }
+        )
+    )
+    dbt = Path(sys.executable).parent / "dbt"
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    started = time.monotonic()
+    subprocess.run(
+        [
+            str(dbt),
+            "build",
+            "--project-dir",
+            str(root / "dbt"),
+            "--profiles-dir",
+            str(profiles),
+            "--quiet",
+            "--vars",
+            json.dumps(VARS),
+        ],
+        check=True,
+        env=env,
+    )
+    return {"seconds": time.monotonic() - started}
+
+
+def arm_run_basin(scale: float) -> dict[str, float]:
+    root = fresh_copy(scale, "r-basin")
+    platform = _platform(root)
+    import basin.sources.sqlite.extract  # noqa: F401
+    import basin.transform.runner  # noqa: F401
+
+    platform.store  # noqa: B018
+    started = time.monotonic()
+    summary = platform.run()
+    seconds = time.monotonic() - started
+    platform.close()
+    return {"seconds": seconds, "steps": len(summary.steps)}
+
+
+def arm_run_plain(scale: float) -> dict[str, float]:
+    """The same flow with the plain tools, no Basin code."""
+    import duckdb
+    import requests
+
+    root = fresh_copy(scale, "r-plain")
+    lake = root / "plain-lake"
+    lake.mkdir()
+    spec = yaml.safe_load((root / "basin.yml").read_text())
+    # The demo API runs in both arms; starting it is not part of the measured work.
+    api = subprocess.Popen(
+        [sys.executable, "saas_api.py", "--port", "8766", "--rate", "100000"], cwd=root
+    )
+    try:
+        for _ in range(100):
+            try:
+                requests.get("http://127.0.0.1:8766/health", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        started = time.monotonic()
+        con = duckdb.connect()
+        con.execute("LOAD sqlite_scanner")
+        con.execute(f"ATTACH '{root / 'data' / 'operational.db'}' AS src (TYPE sqlite, READ_ONLY)")
+        for source in ("finance", "operations"):
+            for table in spec["sources"][source]["tables"]:
+                con.execute(
+                    f"COPY (SELECT * FROM src.{table}) TO '{lake / f'{source}__{table}.parquet'}' (FORMAT parquet)"
+                )
+        drops = root / "drops" / "crm"
+        con.execute(
+            f"COPY (SELECT * FROM read_csv('{drops}/interactions_*.csv')) TO '{lake / 'crm__interactions.parquet'}' (FORMAT parquet)"
+        )
+        con.execute(
+            f"COPY (SELECT * FROM read_json('{drops}/opportunities_*.jsonl')) TO '{lake / 'crm__opportunities.parquet'}' (FORMAT parquet)"
+        )
+        headers = {"Authorization": "Bearer reference-token"}
+        for endpoint in ("campaigns", "email_events"):
+            out = lake / f"email__{endpoint}.jsonl"
+            with open(out, "w") as fh:
+                cursor = "0"
+                while cursor:
+                    body = requests.get(
+                        f"http://127.0.0.1:8766/v1/{endpoint}",
+                        params={"cursor": cursor, "limit": 1000},
+                        headers=headers,
+                        timeout=30,
+                    ).json()
+                    for record in body["data"]:
+                        fh.write(json.dumps(record) + "\n")
+                    cursor = body["next_cursor"]
+            con.execute(
+                f"COPY (SELECT * FROM read_json('{out}')) TO '{lake / f'email__{endpoint}.parquet'}' (FORMAT parquet)"
+            )
+        con.close()
+        warehouse = root / "plain.duckdb"
+        wh = duckdb.connect(str(warehouse))
+        wh.execute("CREATE SCHEMA raw")
+        for parquet in sorted(lake.glob("*.parquet")):
+            # Basin's staging reads its lineage columns; give the plain load the same two.
+            wh.execute(
+                f"CREATE TABLE raw.{parquet.stem} AS SELECT *, 'b1' AS _basin_batch_id, "
+                f"current_timestamp AS _basin_extracted_at FROM read_parquet('{parquet}')"
+            )
+        wh.close()
+        extract_load = time.monotonic() - started
+    finally:
+        api.terminate()
+        api.wait(timeout=10)
+    profiles = root / "hand-profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(
+        yaml.safe_dump(
+            {
+                "reference": {
+                    "target": "bench",
+                    "outputs": {
+                        "bench": {
+                            "type": "duckdb",
+                            "path": str(warehouse),
+                            "schema": "main",
+                            "threads": 1,
+                        }
+                    },
+                }
+            }
+        )
+    )
+    from basin.transform.package import install_package  # what `dbt deps` would do: a file copy
+
+    install_package(root / "dbt")
+    t = time.monotonic()
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "build",
+            "--project-dir",
+            str(root / "dbt"),
+            "--profiles-dir",
+            str(profiles),
+            "--quiet",
+            "--vars",
+            json.dumps(VARS),
+        ],
+        check=True,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+    )
+    transform = time.monotonic() - t
+    t = time.monotonic()
+    wh = duckdb.connect(str(warehouse))
+    wh.execute(f"ATTACH '{root / 'published.duckdb'}' AS pub")
+    wh.execute("CREATE SCHEMA pub.marts")
+    for (name,) in wh.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'plain' AND schema_name = 'marts'"
+    ).fetchall():
+        wh.execute(f"CREATE TABLE pub.marts.{name} AS SELECT * FROM plain.marts.{name}")
+    wh.close()
+    publish = time.monotonic() - t
+    return {
+        "seconds": extract_load + transform + publish,
+        "extract_load": extract_load,
+        "transform": transform,
+        "publish": publish,
+    }
+
+
+def arm_incremental(scale: float, mode: str) -> dict[str, float]:
+    """``full``: the first run on day 1. ``increment``: the run after one more day."""
+    root = fresh_copy(scale, f"inc-{mode}")
+    platform = _platform(root)
+    import basin.transform.runner  # noqa: F401
+
+    platform.store  # noqa: B018
+    if mode == "increment":
+        platform.run()
+        subprocess.run(
+            [
+                sys.executable,
+                str(root / "generator.py"),
+                "--root",
+                str(root),
+                "--scale",
+                str(scale),
+                "--add-day",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    started = time.monotonic()
+    platform.run()
+    seconds = time.monotonic() - started
+    platform.close()
+    return {"seconds": seconds}
+
+
+ARMS = {
+    "transform-basin": arm_transform_basin,
+    "transform-dbt": arm_transform_dbt,
+    "run-basin": arm_run_basin,
+    "run-plain": arm_run_plain,
+    "incremental-full": lambda scale: arm_incremental(scale, "full"),
+    "incremental-increment": lambda scale: arm_incremental(scale, "increment"),
+}

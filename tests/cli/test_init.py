@@ -50,3 +50,20 @@ def test_help_and_version(cli) -> None:
     ):
         assert command in result.stdout
     assert cli("--version").stdout.startswith("basin ")
+
+
+def test_doctor_checks_database_sources(cli, tmp_path: Path) -> None:
+    assert cli("init", str(tmp_path / "p")).exit_code == 0
+    yml = tmp_path / "p" / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            "\ndbt:",
+            "\n  ops:\n    kind: sqlite\n    path: missing.db\n    tables: {orders: {}}\n"
+            "  fin:\n    kind: postgres\n    port: 1\n    tables: {accounts: {}}\n\ndbt:",
+            1,
+        )
+    )
+    result = cli("doctor", project=tmp_path / "p")
+    assert result.exit_code == 1
+    assert "source ops: SQLite file" in result.stdout and "does not exist" in result.stdout
+    assert "source fin: postgres://postgres@127.0.0.1:1/postgres" in result.stdout

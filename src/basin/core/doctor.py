@@ -182,18 +182,18 @@ def _dbt_project(project: Project) -> Check:
 
 
 def _sources(project: Project) -> list[Check]:
-    import fsspec
-
     out = []
-    config = project.config
-    for name, source in config.sources.items():
+    for name, source in project.config.sources.items():
+        label = f"source {name}"
         if source.kind == "files":
+            import fsspec
+
             url = source.path if "://" in source.path else str(project.project_path(source.path))
             fs, base = fsspec.core.url_to_fs(url)
             if not fs.exists(base):
                 out.append(
                     Check(
-                        f"source {name}",
+                        label,
                         "warn",
                         f"{url} does not exist yet",
                         "drop files there, or fix sources.<name>.path",
@@ -205,5 +205,38 @@ def _sources(project: Project) -> list[Check]:
                 for e, cfg in source.entities.items()
             }
             detail = ", ".join(f"{e}: {n} file(s)" for e, n in counts.items())
-            out.append(Check(f"source {name}", "ok", f"{url} ({detail})"))
+            out.append(Check(label, "ok", f"{url} ({detail})"))
+        elif source.kind == "sqlite":
+            path = project.project_path(source.path)
+            if path.is_file():
+                out.append(Check(label, "ok", f"sqlite {path}"))
+            else:
+                out.append(
+                    Check(
+                        label,
+                        "fail",
+                        f"SQLite file {path} does not exist",
+                        "fix sources.<name>.path",
+                    )
+                )
+        elif source.kind == "postgres":
+            import psycopg
+
+            try:
+                with psycopg.connect(source.conninfo(), connect_timeout=5) as conn:
+                    conn.execute("select 1")
+                out.append(Check(label, "ok", source.display()))
+            except psycopg.Error as exc:
+                out.append(
+                    Check(
+                        label,
+                        "fail",
+                        f"{source.display()}: {str(exc).strip().splitlines()[0]}",
+                        "check the connection settings (dsn/host/user/password) and that the server runs",
+                    )
+                )
+        elif source.kind == "rest":
+            services = [s.name for s in project.env.services]
+            note = f" (started by Basin: {', '.join(services)})" if services else ""
+            out.append(Check(label, "ok", f"{source.base_url}{note}"))
     return out

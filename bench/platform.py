@@ -105,29 +105,15 @@ def arm_transform_basin(scale: float) -> dict[str, float]:
     return {"seconds": seconds}
 
 
-def arm_transform_dbt(scale: float) -> dict[str, float]:
-    root = _copy_loaded(scale, "t-dbt")
+def plain_dbt_build(root: Path, warehouse: Path) -> float:
+    """``dbt build`` of the project with a hand-written profile; returns its seconds."""
     profiles = root / "hand-profiles"
-    profiles.mkdir()
+    profiles.mkdir(exist_ok=True)
+    target = {"type": "duckdb", "path": str(warehouse), "schema": "main", "threads": 1}
     (profiles / "profiles.yml").write_text(
-        yaml.safe_dump(
-            {
-                "reference": {
-                    "target": "bench",
-                    "outputs": {
-                        "bench": {
-                            "type": "duckdb",
-                            "path": str(root / ".basin" / "dev" / "warehouse.duckdb"),
-                            "schema": "main",
-                            "threads": 1,
-                        }
-                    },
-                }
-            }
-        )
+        yaml.safe_dump({"reference": {"target": "bench", "outputs": {"bench": target}}})
     )
     dbt = Path(sys.executable).parent / "dbt"
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     started = time.monotonic()
     subprocess.run(
         [
@@ -142,9 +128,14 @@ def arm_transform_dbt(scale: float) -> dict[str, float]:
             json.dumps(VARS),
         ],
         check=True,
-        env=env,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
     )
-    return {"seconds": time.monotonic() - started}
+    return time.monotonic() - started
+
+
+def arm_transform_dbt(scale: float) -> dict[str, float]:
+    root = _copy_loaded(scale, "t-dbt")
+    return {"seconds": plain_dbt_build(root, root / ".basin" / "dev" / "warehouse.duckdb")}
 
 
 def arm_run_basin(scale: float) -> dict[str, float]:
@@ -230,45 +221,10 @@ def arm_run_plain(scale: float) -> dict[str, float]:
     finally:
         api.terminate()
         api.wait(timeout=10)
-    profiles = root / "hand-profiles"
-    profiles.mkdir()
-    (profiles / "profiles.yml").write_text(
-        yaml.safe_dump(
-            {
-                "reference": {
-                    "target": "bench",
-                    "outputs": {
-                        "bench": {
-                            "type": "duckdb",
-                            "path": str(warehouse),
-                            "schema": "main",
-                            "threads": 1,
-                        }
-                    },
-                }
-            }
-        )
-    )
     from basin.transform.package import install_package  # what `dbt deps` would do: a file copy
 
     install_package(root / "dbt")
-    t = time.monotonic()
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "build",
-            "--project-dir",
-            str(root / "dbt"),
-            "--profiles-dir",
-            str(profiles),
-            "--quiet",
-            "--vars",
-            json.dumps(VARS),
-        ],
-        check=True,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    )
-    transform = time.monotonic() - t
+    transform = plain_dbt_build(root, warehouse)
     t = time.monotonic()
     wh = duckdb.connect(str(warehouse))
     wh.execute(f"ATTACH '{root / 'published.duckdb'}' AS pub")

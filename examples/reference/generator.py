@@ -106,7 +106,9 @@ class Database:
     def count(self, table: str) -> int:
         return int(self.conn.execute(f"select count(*) from {table}").fetchone()[0])
 
-    def upsert(self, table: str, rows: Iterator[tuple[Any, ...]], columns: list[str], key: list[str]) -> None:
+    def upsert(
+        self, table: str, rows: Iterator[tuple[Any, ...]], columns: list[str], key: list[str]
+    ) -> None:
         marks = ", ".join(["%s" if self.pg else "?"] * len(columns))
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
         sql = f"insert into {table} ({', '.join(columns)}) values ({marks}) on conflict ({', '.join(key)}) do update set {updates}"
@@ -153,13 +155,24 @@ class Generator:
     # --- day 1 -------------------------------------------------------------------
 
     def customer(self, cid: int, rng: random.Random, day: int) -> tuple[Any, ...]:
-        created = EPOCH + timedelta(days=rng.randrange(0, HISTORY_DAYS) if day == 1 else HISTORY_DAYS + day - 1,
-                                    seconds=rng.randrange(86_400))
+        created = EPOCH + timedelta(
+            days=rng.randrange(0, HISTORY_DAYS) if day == 1 else HISTORY_DAYS + day - 1,
+            seconds=rng.randrange(86_400),
+        )
         first, last = self.faker.first_name(), self.faker.last_name()
         email = f"{first}.{last}.{cid}@example.org".lower().replace(" ", "")
-        return (cid, first, last, email, f"+44 20 {rng.randrange(1000, 9999)} {rng.randrange(1000, 9999)}",
-                rng.choice(COUNTRIES), rng.choices(SEGMENTS, [6, 3, 1])[0], rng.choices(RISK, [6, 3, 1])[0],
-                ts(created), ts(created))
+        return (
+            cid,
+            first,
+            last,
+            email,
+            f"+44 20 {rng.randrange(1000, 9999)} {rng.randrange(1000, 9999)}",
+            rng.choice(COUNTRIES),
+            rng.choices(SEGMENTS, [6, 3, 1])[0],
+            rng.choices(RISK, [6, 3, 1])[0],
+            ts(created),
+            ts(created),
+        )
 
     def day_one(self) -> None:
         s = self.sizes
@@ -168,18 +181,47 @@ class Generator:
         if self.db.count("customers"):
             return  # already generated: same seed, same data
         rng = self.rng("customers")
-        self.db.upsert("customers", (self.customer(i, rng, 1) for i in range(1, s.customers + 1)),
-                       COLS["customers"], ["customer_id"])
+        self.db.upsert(
+            "customers",
+            (self.customer(i, rng, 1) for i in range(1, s.customers + 1)),
+            COLS["customers"],
+            ["customer_id"],
+        )
         rng = self.rng("accounts")
-        self.db.upsert("accounts", (self.account(i, rng.randrange(1, s.customers + 1), rng, 1)
-                                    for i in range(1, s.accounts + 1)), COLS["accounts"], ["account_id"])
+        self.db.upsert(
+            "accounts",
+            (
+                self.account(i, rng.randrange(1, s.customers + 1), rng, 1)
+                for i in range(1, s.accounts + 1)
+            ),
+            COLS["accounts"],
+            ["account_id"],
+        )
         rng = self.rng("transactions")
-        self.db.upsert("transactions", (self.transaction(i, rng, 1) for i in range(1, s.transactions + 1)),
-                       COLS["transactions"], ["transaction_id"])
+        self.db.upsert(
+            "transactions",
+            (self.transaction(i, rng, 1) for i in range(1, s.transactions + 1)),
+            COLS["transactions"],
+            ["transaction_id"],
+        )
         rng = self.rng("products")
-        self.db.upsert("products", ((i, f"SKU-{i:05d}", f"{rng.choice(CATEGORIES).title()} package {i}",
-                                     rng.choice(CATEGORIES), round(rng.uniform(50, 5000), 2), 1,
-                                     ts(EPOCH)) for i in range(1, s.products + 1)), COLS["products"], ["product_id"])
+        self.db.upsert(
+            "products",
+            (
+                (
+                    i,
+                    f"SKU-{i:05d}",
+                    f"{rng.choice(CATEGORIES).title()} package {i}",
+                    rng.choice(CATEGORIES),
+                    round(rng.uniform(50, 5000), 2),
+                    1,
+                    ts(EPOCH),
+                )
+                for i in range(1, s.products + 1)
+            ),
+            COLS["products"],
+            ["product_id"],
+        )
         self.orders(1, s.orders, 1)
         self.inventory(1)
         self.crm(1, s.interactions, s.opportunities)
@@ -187,66 +229,153 @@ class Generator:
         self.save_state(1)
 
     def account(self, aid: int, cid: int, rng: random.Random, day: int) -> tuple[Any, ...]:
-        opened = EPOCH + timedelta(days=rng.randrange(0, HISTORY_DAYS) if day == 1 else HISTORY_DAYS + day - 1)
-        status = rng.choices(["active", "dormant", "closed"], [8, 1, 1])[0] if day == 1 else "active"
+        opened = EPOCH + timedelta(
+            days=rng.randrange(0, HISTORY_DAYS) if day == 1 else HISTORY_DAYS + day - 1
+        )
+        status = (
+            rng.choices(["active", "dormant", "closed"], [8, 1, 1])[0] if day == 1 else "active"
+        )
         closed = ts(opened + timedelta(days=rng.randrange(1, 200))) if status == "closed" else None
-        return (aid, cid, rng.choice(ACCOUNT_TYPES), rng.choice(CURRENCIES), status, ts(opened), closed,
-                closed or ts(opened))
+        return (
+            aid,
+            cid,
+            rng.choice(ACCOUNT_TYPES),
+            rng.choice(CURRENCIES),
+            status,
+            ts(opened),
+            closed,
+            closed or ts(opened),
+        )
 
     def transaction(self, tid: int, rng: random.Random, day: int) -> tuple[Any, ...]:
-        booked = (EPOCH + timedelta(days=rng.randrange(0, HISTORY_DAYS), seconds=rng.randrange(86_400)) if day == 1
-                  else EPOCH + timedelta(days=HISTORY_DAYS + day - 1, seconds=rng.randrange(86_400)))
-        status = rng.choices(["booked", "pending", "reversed"], [90, 8, 2])[0] if day == 1 else "pending"
+        booked = (
+            EPOCH + timedelta(days=rng.randrange(0, HISTORY_DAYS), seconds=rng.randrange(86_400))
+            if day == 1
+            else EPOCH + timedelta(days=HISTORY_DAYS + day - 1, seconds=rng.randrange(86_400))
+        )
+        status = (
+            rng.choices(["booked", "pending", "reversed"], [90, 8, 2])[0] if day == 1 else "pending"
+        )
         direction = rng.choice(["credit", "debit"])
         amount = round(rng.lognormvariate(5, 1.2), 2)
-        return (tid, rng.randrange(1, self.sizes.accounts + 1), amount, rng.choice(CURRENCIES), direction, status,
-                ts(booked), ts(booked))
+        return (
+            tid,
+            rng.randrange(1, self.sizes.accounts + 1),
+            amount,
+            rng.choice(CURRENCIES),
+            direction,
+            status,
+            ts(booked),
+            ts(booked),
+        )
 
     def orders(self, day: int, n: int, start: int) -> None:
         rng = self.rng("orders", day)
         orders, items = [], []
-        item_id = self.db.fetch("select coalesce(max(order_item_id), 0) from order_items")[0][0] if day > 1 else 0
+        item_id = (
+            self.db.fetch("select coalesce(max(order_item_id), 0) from order_items")[0][0]
+            if day > 1
+            else 0
+        )
         for oid in range(start, start + n):
-            at = (EPOCH + timedelta(days=rng.randrange(0, HISTORY_DAYS), seconds=rng.randrange(86_400)) if day == 1
-                  else EPOCH + timedelta(days=HISTORY_DAYS + day - 1, seconds=rng.randrange(86_400)))
-            status = rng.choices(["placed", "shipped", "delivered", "cancelled"], [1, 1, 7, 1])[0] if day == 1 else "placed"
+            at = (
+                EPOCH
+                + timedelta(days=rng.randrange(0, HISTORY_DAYS), seconds=rng.randrange(86_400))
+                if day == 1
+                else EPOCH + timedelta(days=HISTORY_DAYS + day - 1, seconds=rng.randrange(86_400))
+            )
+            status = (
+                rng.choices(["placed", "shipped", "delivered", "cancelled"], [1, 1, 7, 1])[0]
+                if day == 1
+                else "placed"
+            )
             orders.append((oid, rng.randrange(1, self.sizes.customers + 1), status, ts(at), ts(at)))
             for _ in range(rng.choice([1, 1, 2, 3])):
                 item_id += 1
-                items.append((item_id, oid, rng.randrange(1, self.sizes.products + 1), rng.randrange(1, 5),
-                              round(rng.uniform(50, 5000), 2), ts(at)))
+                items.append(
+                    (
+                        item_id,
+                        oid,
+                        rng.randrange(1, self.sizes.products + 1),
+                        rng.randrange(1, 5),
+                        round(rng.uniform(50, 5000), 2),
+                        ts(at),
+                    )
+                )
         self.db.upsert("orders", iter(orders), COLS["orders"], ["order_id"])
         self.db.upsert("order_items", iter(items), COLS["order_items"], ["order_item_id"])
 
     def inventory(self, day: int) -> None:
         rng = self.rng("inventory", day)
         date = (EPOCH + timedelta(days=HISTORY_DAYS + day - 1)).strftime("%Y-%m-%d")
-        self.db.upsert("inventory_snapshots", ((date, p, rng.randrange(0, 500)) for p in range(1, self.sizes.products + 1)),
-                       COLS["inventory_snapshots"], ["snapshot_date", "product_id"])
+        self.db.upsert(
+            "inventory_snapshots",
+            ((date, p, rng.randrange(0, 500)) for p in range(1, self.sizes.products + 1)),
+            COLS["inventory_snapshots"],
+            ["snapshot_date", "product_id"],
+        )
 
     def crm(self, day: int, n_interactions: int, n_opportunities: int) -> None:
         rng = self.rng("crm", day)
         folder = self.root / "drops" / "crm"
         folder.mkdir(parents=True, exist_ok=True)
         base_i = (day - 1) * 10_000_000
-        with open(folder / f"interactions_day{day:03d}.csv", "w", newline="", encoding="utf-8") as fh:
+        with open(
+            folder / f"interactions_day{day:03d}.csv", "w", newline="", encoding="utf-8"
+        ) as fh:
             out = csv.writer(fh)
-            out.writerow(["interaction_id", "customer_id", "channel", "direction", "occurred_at", "duration_minutes", "notes"])
+            out.writerow(
+                [
+                    "interaction_id",
+                    "customer_id",
+                    "channel",
+                    "direction",
+                    "occurred_at",
+                    "duration_minutes",
+                    "notes",
+                ]
+            )
             for i in range(1, n_interactions + 1):
-                at = (EPOCH + timedelta(days=rng.randrange(0, HISTORY_DAYS) if day == 1 else HISTORY_DAYS + day - 1,
-                                        seconds=rng.randrange(86_400)))
-                out.writerow([base_i + i, rng.randrange(1, self.sizes.customers + 1), rng.choice(CHANNELS),
-                              rng.choice(["inbound", "outbound"]), ts(at), rng.randrange(1, 90),
-                              rng.choice(["", "follow up", "pricing question", "complaint, resolved", "portfolio review"])])
+                at = EPOCH + timedelta(
+                    days=rng.randrange(0, HISTORY_DAYS) if day == 1 else HISTORY_DAYS + day - 1,
+                    seconds=rng.randrange(86_400),
+                )
+                out.writerow(
+                    [
+                        base_i + i,
+                        rng.randrange(1, self.sizes.customers + 1),
+                        rng.choice(CHANNELS),
+                        rng.choice(["inbound", "outbound"]),
+                        ts(at),
+                        rng.randrange(1, 90),
+                        rng.choice(
+                            [
+                                "",
+                                "follow up",
+                                "pricing question",
+                                "complaint, resolved",
+                                "portfolio review",
+                            ]
+                        ),
+                    ]
+                )
         with open(folder / f"opportunities_day{day:03d}.jsonl", "w", encoding="utf-8") as fh:
             for i in range(1, n_opportunities + 1):
-                oid = i if day == 1 else rng.randrange(1, self.sizes.opportunities + 1)  # later days: stage changes
+                oid = (
+                    i if day == 1 else rng.randrange(1, self.sizes.opportunities + 1)
+                )  # later days: stage changes
                 created = EPOCH + timedelta(days=rng.randrange(0, HISTORY_DAYS))
                 updated = created if day == 1 else EPOCH + timedelta(days=HISTORY_DAYS + day - 1)
-                record = {"opportunity_id": oid, "customer_id": rng.randrange(1, self.sizes.customers + 1),
-                          "stage": rng.choice(STAGES), "amount": round(rng.uniform(1_000, 500_000), 2),
-                          "currency": rng.choice(CURRENCIES), "owner": self.faker.name(),
-                          "created_at": ts(created), "updated_at": ts(updated)}
+                record = {
+                    "opportunity_id": oid,
+                    "customer_id": rng.randrange(1, self.sizes.customers + 1),
+                    "stage": rng.choice(STAGES),
+                    "amount": round(rng.uniform(1_000, 500_000), 2),
+                    "currency": rng.choice(CURRENCIES),
+                    "owner": self.faker.name(),
+                    "created_at": ts(created),
+                    "updated_at": ts(updated),
+                }
                 fh.write(json.dumps(record) + "\n")
 
     def email(self, day: int) -> None:
@@ -258,10 +387,20 @@ class Generator:
         for c in range(start_c, start_c + count_c):
             # Day 1's campaigns end 4 days before "today", so every later event is newer
             # than any earlier one: occurred_at works as the API's incremental cursor.
-            sent = (EPOCH + timedelta(days=rng.randrange(0, HISTORY_DAYS - 4)) if day == 1
-                    else EPOCH + timedelta(days=HISTORY_DAYS + day - 1))
-            campaigns.append((c, f"Campaign {c}: {rng.choice(CATEGORIES)} update", self.faker.sentence(nb_words=6),
-                              ts(sent), ts(sent)))
+            sent = (
+                EPOCH + timedelta(days=rng.randrange(0, HISTORY_DAYS - 4))
+                if day == 1
+                else EPOCH + timedelta(days=HISTORY_DAYS + day - 1)
+            )
+            campaigns.append(
+                (
+                    c,
+                    f"Campaign {c}: {rng.choice(CATEGORIES)} update",
+                    self.faker.sentence(nb_words=6),
+                    ts(sent),
+                    ts(sent),
+                )
+            )
         self.saas.upsert("campaigns", iter(campaigns), COLS["campaigns"], ["campaign_id"])
         emails = [r[0] for r in self.db.fetch("select email from customers order by customer_id")]
         start_e = self.saas.fetch("select coalesce(max(event_id), 0) from email_events")[0][0] + 1
@@ -271,8 +410,16 @@ class Generator:
             for e in range(start_e, start_e + n):
                 cid, _, _, _, sent = campaigns[e % len(campaigns)]
                 window = 4320 if day == 1 else 1439  # later days: events of that day only
-                at = datetime.strptime(sent, "%Y-%m-%d %H:%M:%S") + timedelta(minutes=rng.randrange(0, window))
-                yield (e, cid, rng.choice(emails), rng.choices(EVENTS, [30, 28, 20, 12, 6, 4])[0], ts(at))
+                at = datetime.strptime(sent, "%Y-%m-%d %H:%M:%S") + timedelta(
+                    minutes=rng.randrange(0, window)
+                )
+                yield (
+                    e,
+                    cid,
+                    rng.choice(emails),
+                    rng.choices(EVENTS, [30, 28, 20, 12, 6, 4])[0],
+                    ts(at),
+                )
 
         self.saas.upsert("email_events", events(), COLS["email_events"], ["event_id"])
 
@@ -285,15 +432,23 @@ class Generator:
         now = EPOCH + timedelta(days=HISTORY_DAYS + day - 1)
         n_cust = self.db.count("customers")
         # 1% new customers, 1% changed (segment or risk re-rated).
-        new = [self.customer(n_cust + i, rng, day) for i in range(1, max(1, s.customers // 100) + 1)]
+        new = [
+            self.customer(n_cust + i, rng, day) for i in range(1, max(1, s.customers // 100) + 1)
+        ]
         changed = []
         for cid in rng.sample(range(1, n_cust + 1), max(1, s.customers // 100)):
             row = list(self.db.fetch(f"select * from customers where customer_id = {cid}")[0])
-            row[6], row[7], row[9] = rng.choice(SEGMENTS), rng.choice(RISK), ts(now + timedelta(hours=9))
+            row[6], row[7], row[9] = (
+                rng.choice(SEGMENTS),
+                rng.choice(RISK),
+                ts(now + timedelta(hours=9)),
+            )
             changed.append(tuple(row))
         self.db.upsert("customers", iter(new + changed), COLS["customers"], ["customer_id"])
         n_acc = self.db.count("accounts")
-        accounts = [self.account(n_acc + i, new[i % len(new)][0], rng, day) for i in range(1, len(new) + 1)]
+        accounts = [
+            self.account(n_acc + i, new[i % len(new)][0], rng, day) for i in range(1, len(new) + 1)
+        ]
         for aid in rng.sample(range(1, n_acc + 1), max(1, n_acc // 200)):
             row = list(self.db.fetch(f"select * from accounts where account_id = {aid}")[0])
             row[4], row[7] = rng.choice(["active", "dormant"]), ts(now + timedelta(hours=10))
@@ -301,20 +456,33 @@ class Generator:
         self.db.upsert("accounts", iter(accounts), COLS["accounts"], ["account_id"])
         # 1% new transactions; pending ones from earlier days get booked or reversed.
         n_tx = self.db.count("transactions")
-        txs = [self.transaction(n_tx + i, rng, day) for i in range(1, max(1, s.transactions // 100) + 1)]
-        for row in self.db.fetch("select * from transactions where status = 'pending' order by transaction_id limit "
-                                 f"{max(1, s.transactions // 200)}"):
+        txs = [
+            self.transaction(n_tx + i, rng, day)
+            for i in range(1, max(1, s.transactions // 100) + 1)
+        ]
+        for row in self.db.fetch(
+            "select * from transactions where status = 'pending' order by transaction_id limit "
+            f"{max(1, s.transactions // 200)}"
+        ):
             row = list(row)
-            row[5], row[7] = rng.choices(["booked", "reversed"], [9, 1])[0], ts(now + timedelta(hours=11))
+            row[5], row[7] = (
+                rng.choices(["booked", "reversed"], [9, 1])[0],
+                ts(now + timedelta(hours=11)),
+            )
             txs.append(tuple(row))
         self.db.upsert("transactions", iter(txs), COLS["transactions"], ["transaction_id"])
         n_orders = self.db.count("orders")
         self.orders(day, max(1, s.orders // 100), n_orders + 1)
         shipped = []
-        for row in self.db.fetch("select * from orders where order_status in ('placed', 'shipped') order by order_id "
-                                 f"limit {max(1, s.orders // 200)}"):
+        for row in self.db.fetch(
+            "select * from orders where order_status in ('placed', 'shipped') order by order_id "
+            f"limit {max(1, s.orders // 200)}"
+        ):
             row = list(row)
-            row[2], row[4] = "shipped" if row[2] == "placed" else "delivered", ts(now + timedelta(hours=12))
+            row[2], row[4] = (
+                "shipped" if row[2] == "placed" else "delivered",
+                ts(now + timedelta(hours=12)),
+            )
             shipped.append(tuple(row))
         self.db.upsert("orders", iter(shipped), COLS["orders"], ["order_id"])
         self.inventory(day)
@@ -334,12 +502,20 @@ class Generator:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, default=HERE, help="folder of basin.yml (data/ and drops/ go there)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--root", type=Path, default=HERE, help="folder of basin.yml (data/ and drops/ go there)"
+    )
     parser.add_argument("--scale", type=float, default=0.01, help="1 ≈ 1M transactions")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--postgres", metavar="DSN", help="write finance/operations to PostgreSQL instead of SQLite")
-    parser.add_argument("--add-day", action="store_true", help="add the next day of new and changed rows")
+    parser.add_argument(
+        "--postgres", metavar="DSN", help="write finance/operations to PostgreSQL instead of SQLite"
+    )
+    parser.add_argument(
+        "--add-day", action="store_true", help="add the next day of new and changed rows"
+    )
     args = parser.parse_args()
     gen = Generator(args.root, args.scale, args.seed, args.postgres)
     if args.add_day:
@@ -347,8 +523,10 @@ def main() -> None:
         print(f"added day {day}")
     else:
         gen.day_one()
-        print(f"day 1 ready at scale {args.scale}: {gen.sizes.transactions:,} transactions, "
-              f"{gen.sizes.customers:,} customers")
+        print(
+            f"day 1 ready at scale {args.scale}: {gen.sizes.transactions:,} transactions, "
+            f"{gen.sizes.customers:,} customers"
+        )
 
 
 if __name__ == "__main__":

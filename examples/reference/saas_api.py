@@ -38,11 +38,15 @@ def create_app(db_path: Path, token: str, rate_per_second: int) -> Any:
             while window and now - window[0] > 1.0:
                 window.pop(0)
             if len(window) >= rate_per_second:
-                return JSONResponse({"error": "rate limit exceeded"}, status_code=429, headers={"Retry-After": "1"})
+                return JSONResponse(
+                    {"error": "rate limit exceeded"}, status_code=429, headers={"Retry-After": "1"}
+                )
             window.append(now)
         return None
 
-    def page(table: str, key: str, since_column: str, since: str | None, cursor: int, limit: int) -> dict[str, Any]:
+    def page(
+        table: str, key: str, since_column: str, since: str | None, cursor: int, limit: int
+    ) -> dict[str, Any]:
         with sqlite3.connect(db_path) as conn:
             conn.row_factory = sqlite3.Row
             where, params = f"{key} > ?", [cursor]
@@ -68,7 +72,9 @@ def create_app(db_path: Path, token: str, rate_per_second: int) -> Any:
         limit: int = Query(default=100, le=1000),
     ) -> Any:
         authorize(authorization)
-        return limited() or page("campaigns", "campaign_id", "updated_at", updated_since, cursor, limit)
+        return limited() or page(
+            "campaigns", "campaign_id", "updated_at", updated_since, cursor, limit
+        )
 
     @app.get("/v1/email_events")
     def email_events(
@@ -78,13 +84,17 @@ def create_app(db_path: Path, token: str, rate_per_second: int) -> Any:
         limit: int = Query(default=500, le=5000),
     ) -> Any:
         authorize(authorization)
-        return limited() or page("email_events", "event_id", "occurred_at", occurred_since, cursor, limit)
+        return limited() or page(
+            "email_events", "event_id", "occurred_at", occurred_since, cursor, limit
+        )
 
     return app
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db", type=Path, default=HERE / "data" / "email_saas.db")
     parser.add_argument("--rate", type=int, default=50, help="requests per second before 429")
@@ -92,7 +102,9 @@ def main() -> None:
     import uvicorn
 
     token = os.environ.get("EMAIL_SAAS_TOKEN", "reference-token")
-    uvicorn.run(create_app(args.db, token, args.rate), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(
+        create_app(args.db, token, args.rate), host="127.0.0.1", port=args.port, log_level="warning"
+    )
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ def running(services: list[ServiceConfig], root: Path, log_dir: Path) -> Iterato
             started.append((svc, proc))
             deadline = time.monotonic() + svc.timeout
             while not _ready(svc.ready_url):
+                if proc.poll() is not None and _ready(svc.ready_url):
+                    break  # another process (a parallel task) started it first
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise TerminalError(
                         f"service {svc.name} did not become ready at {svc.ready_url}"

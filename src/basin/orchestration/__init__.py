@@ -1,0 +1,1 @@
+"""Orchestration: schedules and triggers. Basin does the work; the scheduler decides when."""

@@ -139,3 +139,54 @@ def test_dag_test_runs_the_example_and_publishes(tmp_path: Path, reference: Path
     published = reference / ".basin" / "dev" / "published" / "warehouse.duckdb"
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.execute("select count(*) from marts.customer_360").fetchone()[0] == 50
+
+
+def test_failing_gate_fails_the_dag_run_and_fires_the_failure_callback(
+    tmp_path: Path, project: Path
+) -> None:
+    (project / "dags").mkdir()
+    (project / "dags" / "basin_proj.py").write_text(
+        "from pathlib import Path\nfrom basin.orchestration.airflow import build_dags\n\n"
+        'globals().update(build_dags(Path(__file__).resolve().parent.parent / "basin.yml"))\n'
+    )
+    (project / "basin.yml").write_text(
+        (project / "basin.yml").read_text() + "\norchestration:\n  retries: 0\n"
+    )
+    (project / "drops" / "shop" / "orders_002.csv").write_text(
+        "order_id,customer_email,amount,status,ordered_at\n7,t@example.org,99.00,lost,2026-01-07 10:00:00\n"
+    )
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
+    }
+    airflow = Path(sys.executable).parent / "airflow"
+    migrated = subprocess.run(
+        [str(airflow), "db", "migrate"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    code = (
+        "import json, runpy\n"
+        f"dags = runpy.run_path({str(project / 'dags' / 'basin_proj.py')!r})\n"
+        "run = dags['basin_proj_dev'].test()\n"
+        "print(json.dumps({'state': str(run.state), 'tasks': {ti.task_id: str(ti.state) for ti in run.get_task_instances()}}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["state"].endswith("failed")
+    assert result["tasks"]["transform"].endswith("failed")
+    assert not result["tasks"]["publish"].endswith("success")
+    assert not (project / ".basin" / "dev" / "published" / "warehouse.duckdb").exists()
+
+    from basin.core.config import load_project
+    from basin.core.platform import Platform
+
+    platform = Platform(load_project(project))
+    [incident] = [i for i in platform.store.incidents(open_only=True) if i.kind == "task_failed"]
+    assert incident.entity == "basin_proj_dev.transform" and "accepted_values" in incident.message
+    platform.close()

@@ -190,3 +190,71 @@ def test_failing_gate_fails_the_dag_run_and_fires_the_failure_callback(
     [incident] = [i for i in platform.store.incidents(open_only=True) if i.kind == "task_failed"]
     assert incident.entity == "basin_proj_dev.transform" and "accepted_values" in incident.message
     platform.close()
+
+
+def test_a_task_that_fails_twice_is_retried_with_growing_delays(
+    tmp_path: Path, project: Path
+) -> None:
+    from tests.sources.rest.fake_api import TOKEN, FakeApi
+
+    api = FakeApi().start()
+    api.records = [{"id": 1, "name": "a", "updated_at": "2026-01-01T00:00:00"}]
+    api.fail[("/pages", "1")] = [503, 503]  # the first two attempts of the task fail
+    try:
+        (project / "dags").mkdir()
+        (project / "dags" / "basin_proj.py").write_text(
+            "from pathlib import Path\nfrom basin.orchestration.airflow import build_dags\n\n"
+            'globals().update(build_dags(Path(__file__).resolve().parent.parent / "basin.yml"))\n'
+        )
+        yml = project / "basin.yml"
+        yml.write_text(
+            yml.read_text().replace(
+                "\ndbt:",
+                f"\n  mail:\n    kind: rest\n    base_url: {api.url}\n    auth: {{type: bearer, token: {TOKEN}}}\n"
+                "    retries: {max_attempts: 1}\n"
+                "    endpoints:\n      pages: {path: /pages, record_path: items, "
+                "pagination: {type: page_number, page_param: page, base_page: 1}}\n\ndbt:",
+                1,
+            )
+            + "\norchestration:\n  retries: 2\n  retry_delay_seconds: 1\n  max_retry_delay_seconds: 30\n"
+        )
+        env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(tmp_path / "airflow"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
+        }
+        airflow = Path(sys.executable).parent / "airflow"
+        migrated = subprocess.run(
+            [str(airflow), "db", "migrate"], capture_output=True, text=True, env=env, timeout=600
+        )
+        assert migrated.returncode == 0, migrated.stderr[-2000:]
+        code = (
+            "import json, runpy\n"
+            "from airflow.models.taskinstancehistory import TaskInstanceHistory\n"
+            "from airflow.utils.session import create_session\n"
+            f"dags = runpy.run_path({str(project / 'dags' / 'basin_proj.py')!r})\n"
+            "run = dags['basin_proj_dev'].test()\n"
+            "ti = [t for t in run.get_task_instances() if t.task_id == 'extract__mail__pages'][0]\n"
+            "with create_session() as s:\n"
+            "    tries = s.query(TaskInstanceHistory).filter_by(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id)"
+            ".order_by(TaskInstanceHistory.try_number).all()\n"
+            "    spans = [(h.start_date.timestamp(), h.end_date.timestamp(), str(h.state)) for h in tries]\n"
+            "print(json.dumps({'state': str(run.state), 'try': ti.try_number, 'final': [ti.start_date.timestamp()],"
+            " 'history': spans}))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    finally:
+        api.stop()
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["state"].endswith("success"), result
+    assert result["try"] == 3
+    history = result["history"]
+    assert [h[2].endswith("failed") or "retry" in h[2] for h in history] == [True, True]
+    starts = [h[0] for h in history] + result["final"]
+    gaps = [starts[1] - history[0][1], starts[2] - history[1][1]]
+    assert gaps[0] >= 1 and gaps[1] >= gaps[0]  # exponential backoff: the wait grows

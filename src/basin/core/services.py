@@ -2,7 +2,9 @@
 
 The reference platform's SaaS API is one: Basin starts it before extraction, waits
 until its ``ready_url`` answers, and stops it (its whole process group) afterwards.
-A service already answering at ``ready_url`` is used as it is and left running.
+Something else already answering at ``ready_url`` is an error (it may serve other
+data), unless the service says ``reuse_running: true``. A started service dies with
+the Basin process that started it, even on kill -9 (Linux parent-death signal).
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ class ServiceConfig(StrictModel):
     timeout: float = 30.0
     """Seconds to wait for readiness."""
     env: dict[str, str] = {}
+    reuse_running: bool = False
+    """Use a process that already answers at ``ready_url`` instead of failing."""
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies (Linux), so no service is orphaned."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _ready(url: str) -> bool:
@@ -53,7 +67,13 @@ def running(services: list[ServiceConfig], root: Path, log_dir: Path) -> Iterato
     try:
         for svc in services:
             if _ready(svc.ready_url):
-                continue
+                if svc.reuse_running:
+                    continue
+                raise TerminalError(
+                    f"service {svc.name}: something already answers at {svc.ready_url}",
+                    hint="stop that process (it may serve other data), or set reuse_running: true "
+                    "for this service in basin.yml",
+                )
             log_dir.mkdir(parents=True, exist_ok=True)
             log = open(log_dir / f"{svc.name}.log", "ab")  # noqa: SIM115 - closed with the process
             command = [sys.executable if c == "python" else c for c in svc.command]
@@ -64,6 +84,7 @@ def running(services: list[ServiceConfig], root: Path, log_dir: Path) -> Iterato
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
             )
             started.append((svc, proc))
             deadline = time.monotonic() + svc.timeout

@@ -1,0 +1,84 @@
+"""Services Basin starts for a run (the reference platform's demo API is one)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from basin.core.errors import TerminalError
+from basin.core.services import ServiceConfig, _ready, running
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_service(port: int, **extra: object) -> ServiceConfig:
+    return ServiceConfig(
+        name="web",
+        command=["python", "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        ready_url=f"http://127.0.0.1:{port}/",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def wait_down(url: str, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _ready(url):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_started_for_the_block_and_stopped_after(tmp_path: Path) -> None:
+    svc = http_service(free_port())
+    with running([svc], tmp_path, tmp_path / "logs"):
+        assert _ready(svc.ready_url)
+    assert wait_down(svc.ready_url)
+
+
+def test_something_else_on_the_url_is_an_error_unless_reuse_is_allowed(tmp_path: Path) -> None:
+    port = free_port()
+    other = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=tmp_path
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not _ready(f"http://127.0.0.1:{port}/") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with pytest.raises(TerminalError, match="something already answers"):
+            with running([http_service(port)], tmp_path, tmp_path / "logs"):
+                pass
+        with running([http_service(port, reuse_running=True)], tmp_path, tmp_path / "logs"):
+            pass
+        assert _ready(f"http://127.0.0.1:{port}/")  # not ours: left running
+    finally:
+        other.terminate()
+        other.wait(timeout=10)
+
+
+def test_service_dies_with_a_killed_basin_process(tmp_path: Path) -> None:
+    port = free_port()
+    code = (
+        "import time\nfrom pathlib import Path\nfrom basin.core.services import ServiceConfig, running\n"
+        f"svc = ServiceConfig(name='web', command=['python', '-m', 'http.server', '{port}', '--bind', '127.0.0.1'], "
+        f"ready_url='http://127.0.0.1:{port}/')\n"
+        f"with running([svc], Path({str(tmp_path)!r}), Path({str(tmp_path / 'logs')!r})):\n"
+        "    print('up', flush=True)\n    time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None and parent.stdout.readline().strip() == "up"
+    assert _ready(f"http://127.0.0.1:{port}/")
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(timeout=10)
+    assert wait_down(f"http://127.0.0.1:{port}/"), "the service outlived the Basin process"

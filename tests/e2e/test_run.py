@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -210,6 +211,11 @@ def test_reference_example_day_one_and_an_incremental_day(reference: Path) -> No
         "where transformed_at = (select max(transformed_at) from staging.stg_finance__transactions)",
     )
     assert runs == [(75,)]
+    # dbt's run results show the incremental path: the model's SQL filtered on new batches.
+    results = json.loads((reference / ".basin/dev/dbt/target/run_results.json").read_text())
+    [node] = [r for r in results["results"] if r["unique_id"].endswith("stg_finance__transactions")]
+    assert node["status"] == "success"
+    assert "_basin_batch_id > (select max(batch_id)" in node["compiled_code"]
     assert warehouse(
         reference,
         "select count(*), count(distinct transaction_id) from staging.stg_finance__transactions",

@@ -6,9 +6,10 @@ Each task is one call of Basin's façade (``tasks.py``); nothing touches a datab
 the network while the DAG file is parsed.
 
 dbt runs as one ``transform`` task rather than one Airflow task per model
-(astronomer-cosmos): the gate must see the whole build before publishing, and Basin
-reuses one in-process dbt invocation (measured: per-model tasks pay dbt's start-up
-and parse for each of the reference platform's ~126 nodes).
+(astronomer-cosmos): the gate must see the whole build before publishing, and one
+in-process dbt invocation pays dbt's start-up once, where per-model tasks would pay
+it per node (../shared/BENCHMARKS.md: 3.3 s to start the CLI for one model; the
+reference platform has ~126 nodes). Not yet measured with cosmos itself.
 """
 
 from __future__ import annotations

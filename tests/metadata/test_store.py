@@ -99,3 +99,9 @@ def test_unreachable_store_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(MetadataError, match="cannot open the metadata store"):
         open_store("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+def test_head_revision_constant_matches_the_migration_files() -> None:
+    from basin.metadata.store import HEAD_REVISION
+
+    assert MetadataStore.head_revision() == HEAD_REVISION

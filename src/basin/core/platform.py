@@ -462,7 +462,7 @@ class Platform:
         for suite in suites:
             mine = [r for r in records if r["name"] == suite.test_name]
             records = [r for r in records if r["name"] != suite.test_name]
-            if mine or run.success or run.nodes:
+            if mine or run.nodes:
                 records += expand_results(suite, mine[0] if mine else None)
         if records:
             self.store.record_checks(run_id, records)
@@ -487,22 +487,11 @@ class Platform:
         return holder[0]
 
     def _last_transform_ok(self) -> tuple[bool, str | None]:
-        from sqlalchemy import select as sa_select
-
-        from basin.metadata.models import Run, Step
-
-        with self.store.session() as s:
-            row = s.execute(
-                sa_select(Step.status, Step.run_id)
-                .join(Run, Run.run_id == Step.run_id)
-                # `basin check` re-tests the same build: its verdict counts as well.
-                .where(Step.name.in_(["transform", "check"]), Run.env == self.project.env_name)
-                .order_by(Step.id.desc())
-                .limit(1)
-            ).first()
-        if row is None:
+        # `basin check` re-tests the same build: its verdict counts as well.
+        latest = self.store.latest_step(["transform", "check"], self.project.env_name)
+        if latest is None:
             return False, None
-        return row[0] == "success", row[1]
+        return latest[0] == "success", latest[1]
 
     def _publish(
         self, run_id: str, holder: list[PublishResult], accept: str | None = None

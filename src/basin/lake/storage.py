@@ -31,6 +31,14 @@ def sha256_of(fs: fsspec.AbstractFileSystem, path: str, chunk: int = 1 << 20) ->
     return digest.hexdigest()
 
 
+def fs_uri(fs: fsspec.AbstractFileSystem, path: str) -> str:
+    """A path on ``fs`` as something DuckDB and users can open (plain path when local)."""
+    if isinstance(fs, LocalFileSystem):
+        return path
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return f"{protocol}://{path}"
+
+
 class Lake:
     """Reads and writes lake batches under one root URL."""
 
@@ -48,11 +56,8 @@ class Lake:
         return "/".join([self.root, *parts])
 
     def uri(self, path: str) -> str:
-        """A path as a URL DuckDB and users can open (plain path when local)."""
-        if self.is_local:
-            return path
-        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
-        return f"{protocol}://{path}"
+        """A lake path as a URL DuckDB and users can open."""
+        return fs_uri(self.fs, path)
 
     def batch_dir(self, source: str, entity: str, batch_id: str) -> str:
         return self.path(BRONZE, source, entity, f"batch={batch_id}")

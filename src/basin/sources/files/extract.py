@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import fsspec
 
-from basin.lake.storage import sha256_of
+from basin.lake.storage import fs_uri, sha256_of
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
 from basin.sources.files.configuration import FileEntity, FilesSource
 
@@ -60,7 +60,7 @@ class FilesExtractor(Extractor):
             if (rel, digest) in done:
                 continue
             new_files.append(
-                {"path": rel, "sha256": digest, "size": fs.size(p), "url": _url(fs, p)}
+                {"path": rel, "sha256": digest, "size": fs.size(p), "url": fs_uri(fs, p)}
             )
         if not new_files:
             return ExtractResult(self.name, entity, None, note="no new files")
@@ -91,11 +91,6 @@ class FilesExtractor(Extractor):
             quarantined_rows=n_rejected,
             inputs=len(new_files),
         )
-
-
-def _url(fs: fsspec.AbstractFileSystem, path: str) -> str:
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return path if protocol in ("file", "local") else f"{protocol}://{path}"
 
 
 class _FileReader:

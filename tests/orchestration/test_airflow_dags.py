@@ -30,6 +30,48 @@ def in_airflow(code: str, tmp_path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def dag_test(
+    tmp_path: Path, dags_folder: Path, dag_file: str, dag_id: str, after: str = ""
+) -> dict:
+    """Migrate a fresh Airflow database, run ``dag.test()`` of one DAG in a new
+    interpreter, and return its state and task states (plus what ``after`` adds to
+    the dict ``out``)."""
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
+        # dag.test() runs DAGs of the configured bundle (Airflow 3): the DAG's folder.
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+    }
+    airflow = Path(sys.executable).parent / "airflow"
+    migrated = subprocess.run(
+        [str(airflow), "db", "migrate"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert migrated.returncode == 0, migrated.stdout[-2000:] + migrated.stderr[-2000:]
+    code = (
+        "import json, runpy\n"
+        f"dags = runpy.run_path({str(dags_folder / dag_file)!r})\n"
+        f"run = dags[{dag_id!r}].test()\n"
+        "out = {'state': str(run.state), 'tasks': {ti.task_id: str(ti.state) for ti in run.get_task_instances()}}\n"
+        f"{after}"
+        "print(json.dumps(out))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def write_dag_file(project: Path) -> None:
+    (project / "dags").mkdir()
+    (project / "dags" / "basin_proj.py").write_text(
+        "from pathlib import Path\nfrom basin.orchestration.airflow import build_dags\n\n"
+        'globals().update(build_dags(Path(__file__).resolve().parent.parent / "basin.yml"))\n'
+    )
+
+
 def test_every_generated_dag_imports_without_connections(tmp_path: Path) -> None:
     code = (
         "import json\nfrom airflow.dag_processing.dagbag import DagBag\n"
@@ -106,30 +148,7 @@ def test_dag_test_runs_the_example_and_publishes(tmp_path: Path, reference: Path
         ],
         check=True,
     )
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
-        # dag.test() runs DAGs of the configured bundle (Airflow 3): the example's folder.
-        "AIRFLOW__CORE__DAGS_FOLDER": str(reference / "dags"),
-    }
-    airflow = Path(sys.executable).parent / "airflow"
-    migrated = subprocess.run(
-        [str(airflow), "db", "migrate"], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-    code = (
-        "import json, runpy\n"
-        f"dags = runpy.run_path({str(reference / 'dags' / 'basin_reference.py')!r})\n"
-        "run = dags['basin_reference_dev'].test()\n"
-        "print(json.dumps({'state': str(run.state), 'tasks': {ti.task_id: str(ti.state) for ti in run.get_task_instances()}}))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = dag_test(tmp_path, reference / "dags", "basin_reference.py", "basin_reference_dev")
     assert result["state"].endswith("success"), result
     assert set(result["tasks"]) == set(EXPECTED) and all(
         s.endswith("success") for s in result["tasks"].values()
@@ -144,40 +163,14 @@ def test_dag_test_runs_the_example_and_publishes(tmp_path: Path, reference: Path
 def test_failing_gate_fails_the_dag_run_and_fires_the_failure_callback(
     tmp_path: Path, project: Path
 ) -> None:
-    (project / "dags").mkdir()
-    (project / "dags" / "basin_proj.py").write_text(
-        "from pathlib import Path\nfrom basin.orchestration.airflow import build_dags\n\n"
-        'globals().update(build_dags(Path(__file__).resolve().parent.parent / "basin.yml"))\n'
-    )
+    write_dag_file(project)
     (project / "basin.yml").write_text(
         (project / "basin.yml").read_text() + "\norchestration:\n  retries: 0\n"
     )
     (project / "drops" / "shop" / "orders_002.csv").write_text(
         "order_id,customer_email,amount,status,ordered_at\n7,t@example.org,99.00,lost,2026-01-07 10:00:00\n"
     )
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
-    }
-    airflow = Path(sys.executable).parent / "airflow"
-    migrated = subprocess.run(
-        [str(airflow), "db", "migrate"], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert migrated.returncode == 0, migrated.stderr[-2000:]
-    code = (
-        "import json, runpy\n"
-        f"dags = runpy.run_path({str(project / 'dags' / 'basin_proj.py')!r})\n"
-        "run = dags['basin_proj_dev'].test()\n"
-        "print(json.dumps({'state': str(run.state), 'tasks': {ti.task_id: str(ti.state) for ti in run.get_task_instances()}}))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = dag_test(tmp_path, project / "dags", "basin_proj.py", "basin_proj_dev")
     assert result["state"].endswith("failed")
     assert result["tasks"]["transform"].endswith("failed")
     assert not result["tasks"]["publish"].endswith("success")
@@ -201,11 +194,7 @@ def test_a_task_that_fails_twice_is_retried_with_growing_delays(
     api.records = [{"id": 1, "name": "a", "updated_at": "2026-01-01T00:00:00"}]
     api.fail[("/pages", "1")] = [503, 503]  # the first two attempts of the task fail
     try:
-        (project / "dags").mkdir()
-        (project / "dags" / "basin_proj.py").write_text(
-            "from pathlib import Path\nfrom basin.orchestration.airflow import build_dags\n\n"
-            'globals().update(build_dags(Path(__file__).resolve().parent.parent / "basin.yml"))\n'
-        )
+        write_dag_file(project)
         yml = project / "basin.yml"
         yml.write_text(
             yml.read_text().replace(
@@ -218,39 +207,20 @@ def test_a_task_that_fails_twice_is_retried_with_growing_delays(
             )
             + "\norchestration:\n  retries: 2\n  retry_delay_seconds: 1\n  max_retry_delay_seconds: 30\n"
         )
-        env = {
-            **os.environ,
-            "AIRFLOW_HOME": str(tmp_path / "airflow"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
-        }
-        airflow = Path(sys.executable).parent / "airflow"
-        migrated = subprocess.run(
-            [str(airflow), "db", "migrate"], capture_output=True, text=True, env=env, timeout=600
-        )
-        assert migrated.returncode == 0, migrated.stderr[-2000:]
-        code = (
-            "import json, runpy\n"
+        after = (
             "from airflow.models.taskinstancehistory import TaskInstanceHistory\n"
             "from airflow.utils.session import create_session\n"
-            f"dags = runpy.run_path({str(project / 'dags' / 'basin_proj.py')!r})\n"
-            "run = dags['basin_proj_dev'].test()\n"
             "ti = [t for t in run.get_task_instances() if t.task_id == 'extract__mail__pages'][0]\n"
             "with create_session() as s:\n"
-            "    tries = s.query(TaskInstanceHistory).filter_by(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id)"
-            ".order_by(TaskInstanceHistory.try_number).all()\n"
-            "    spans = [(h.start_date.timestamp(), h.end_date.timestamp(), str(h.state)) for h in tries]\n"
-            "print(json.dumps({'state': str(run.state), 'try': ti.try_number, 'final': [ti.start_date.timestamp()],"
-            " 'history': spans}))"
+            "    tries = s.query(TaskInstanceHistory).filter_by(dag_id=ti.dag_id, task_id=ti.task_id, "
+            "run_id=ti.run_id).order_by(TaskInstanceHistory.try_number).all()\n"
+            "    out['history'] = [(h.start_date.timestamp(), h.end_date.timestamp(), str(h.state)) for h in tries]\n"
+            "out['try'] = ti.try_number\n"
+            "out['final'] = [ti.start_date.timestamp()]\n"
         )
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900
-        )
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        result = dag_test(tmp_path, project / "dags", "basin_proj.py", "basin_proj_dev", after)
     finally:
         api.stop()
-    result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["state"].endswith("success"), result
     assert result["try"] == 3
     history = result["history"]

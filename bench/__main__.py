@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import RESULTS, machine, run_arm, samples_json, summarise
+from bench.harness import RESULTS, alternate, machine, samples_json, summarise
 
 STEPS: dict[str, tuple[str, str, str, float]] = {
     # step: (basin arm, baseline arm, ratio meaning, target)
@@ -69,15 +69,7 @@ def run(scale: float, only: list[str], pairs: int) -> Path:
         prepare_loaded(scale)
     for step in [s for s in STEPS if s in only]:
         basin_arm, baseline_arm, meaning, target = STEPS[step]
-        samples = []
-        for i in range(pairs):
-            for arm in (baseline_arm, basin_arm):
-                sample = run_arm(arm, [*me, arm])
-                samples.append(sample)
-                print(
-                    f"{step} pair {i + 1} {arm:22s} {sample.seconds:7.2f} s {sample.peak_rss_mb:6.0f} MB",
-                    file=sys.stderr,
-                )
+        samples = alternate(pairs, (baseline_arm, basin_arm), me)
         summary = summarise(samples)
         ratio = summary[basin_arm]["seconds"]["median"] / summary[baseline_arm]["seconds"]["median"]
         results[step] = {

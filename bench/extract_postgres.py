@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import machine, run_arm, samples_json, summarise, write_result
+from bench.harness import alternate, machine, samples_json, summarise, write_result
 
 DSN = os.environ.get("BASIN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SCHEMA = "basin_bench"
@@ -129,15 +129,7 @@ def main() -> None:
 
     ensure_table(args.rows)
     me = [sys.executable, "-m", "bench.extract_postgres", "--rows", str(args.rows), "--arm"]
-    samples = []
-    for i in range(args.pairs):
-        for arm in ("copy-binary", "basin"):
-            sample = run_arm(arm, [*me, arm])
-            samples.append(sample)
-            print(
-                f"pair {i + 1} {arm:12s} {sample.seconds:6.2f} s  {sample.peak_rss_mb:6.0f} MB",
-                file=sys.stderr,
-            )
+    samples = alternate(args.pairs, ("copy-binary", "basin"), me)
     summary = summarise(samples)
     ratio = summary["copy-binary"]["seconds"]["median"] / summary["basin"]["seconds"]["median"]
     payload = {

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from bench.extract_postgres import DSN, SCHEMA, ensure_table, table_name
-from bench.harness import machine, run_arm, samples_json, summarise, write_result
+from bench.harness import alternate, machine, samples_json, summarise, write_result
 
 DATA = Path(__file__).parent / ".data"
 
@@ -175,15 +175,7 @@ def main() -> None:
     me = [sys.executable, "-m", "bench.gate", "--rows", str(args.rows), "--arm"]
     subprocess.run([*me, "prepare"], check=True)
     for engine in [args.only] if args.only else ["duckdb", "postgres"]:
-        samples = []
-        for i in range(args.pairs):
-            for arm in (f"hand-{engine}", f"basin-{engine}"):
-                sample = run_arm(arm, [*me, arm])
-                samples.append(sample)
-                print(
-                    f"pair {i + 1} {arm:15s} {sample.seconds:6.2f} s  {sample.peak_rss_mb:6.0f} MB",
-                    file=sys.stderr,
-                )
+        samples = alternate(args.pairs, (f"hand-{engine}", f"basin-{engine}"), me)
         summary = summarise(samples)
         ratio = (
             summary[f"basin-{engine}"]["seconds"]["median"]

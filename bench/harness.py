@@ -62,6 +62,20 @@ def run_arm(arm: str, argv: list[str], env: dict[str, str] | None = None) -> Sam
     )
 
 
+def alternate(pairs: int, arms: tuple[str, str], argv: list[str], label: str = "") -> list[Sample]:
+    """Run baseline and Basin arms A B A B … ``pairs`` times; ``argv + [arm]`` runs one."""
+    samples = []
+    for i in range(pairs):
+        for arm in arms:
+            sample = run_arm(arm, [*argv, arm])
+            samples.append(sample)
+            print(
+                f"{label}pair {i + 1} {arm:22s} {sample.seconds:7.2f} s {sample.peak_rss_mb:6.0f} MB",
+                file=sys.stderr,
+            )
+    return samples
+
+
 def summarise(samples: list[Sample]) -> dict[str, Any]:
     by_arm: dict[str, list[Sample]] = {}
     for s in samples:

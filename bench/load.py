@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 
 from bench.extract_postgres import DSN, SCHEMA, ensure_table, table_name
-from bench.harness import machine, run_arm, samples_json, summarise, write_result
+from bench.harness import alternate, machine, samples_json, summarise, write_result
 
 DATA = Path(__file__).parent / ".data"
 
@@ -197,15 +197,7 @@ def main() -> None:
     engines = [args.only] if args.only else ["duckdb", "postgres"]
     for engine in engines:
         baseline = "duckdb-ctas" if engine == "duckdb" else "pg-copy-csv"
-        samples = []
-        for i in range(args.pairs):
-            for arm in (baseline, f"basin-{engine}"):
-                sample = run_arm(arm, [*me, arm])
-                samples.append(sample)
-                print(
-                    f"pair {i + 1} {arm:15s} {sample.seconds:6.2f} s  {sample.peak_rss_mb:6.0f} MB",
-                    file=sys.stderr,
-                )
+        samples = alternate(args.pairs, (baseline, f"basin-{engine}"), me)
         summary = summarise(samples)
         ratio = (
             summary[f"basin-{engine}"]["seconds"]["median"] / summary[baseline]["seconds"]["median"]

@@ -105,14 +105,20 @@ def arm_transform_basin(scale: float) -> dict[str, float]:
     return {"seconds": seconds}
 
 
-def plain_dbt_build(root: Path, warehouse: Path) -> float:
-    """``dbt build`` of the project with a hand-written profile; returns its seconds."""
+def hand_profiles(root: Path, warehouse: Path) -> Path:
+    """A profiles folder written by hand, as a dbt user without Basin would."""
     profiles = root / "hand-profiles"
     profiles.mkdir(exist_ok=True)
     target = {"type": "duckdb", "path": str(warehouse), "schema": "main", "threads": 1}
     (profiles / "profiles.yml").write_text(
         yaml.safe_dump({"reference": {"target": "bench", "outputs": {"bench": target}}})
     )
+    return profiles
+
+
+def plain_dbt_build(root: Path, warehouse: Path) -> float:
+    """``dbt build`` of the project with a hand-written profile; returns its seconds."""
+    profiles = hand_profiles(root, warehouse)
     dbt = Path(sys.executable).parent / "dbt"
     started = time.monotonic()
     subprocess.run(
@@ -147,12 +153,7 @@ def arm_transform_sql(scale: float) -> dict[str, float]:
 
     root = _copy_loaded(scale, "t-sql")
     warehouse = root / ".basin" / "dev" / "warehouse.duckdb"
-    profiles = root / "hand-profiles"
-    profiles.mkdir()
-    target = {"type": "duckdb", "path": str(warehouse), "schema": "main", "threads": 1}
-    (profiles / "profiles.yml").write_text(
-        yaml.safe_dump({"reference": {"target": "bench", "outputs": {"bench": target}}})
-    )
+    profiles = hand_profiles(root, warehouse)
     dbt = Path(sys.executable).parent / "dbt"
     subprocess.run(
         [

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from basin.core.config import load_project
-from basin.core.errors import ContractError, ExtractError
+from basin.core.errors import ExtractError
 from basin.core.platform import Platform
 
 pytestmark = pytest.mark.postgres
@@ -266,10 +266,6 @@ def test_breaking_change_quarantines_the_batch_and_opens_an_incident(
     # Accepting the new schema: a full refresh of that entity. The incident closes.
     platform.extract(["fin.customers"], full_refresh=True)
     assert platform.store.incidents(open_only=True) == []
-
-
-def test_contract_error_type() -> None:
-    assert issubclass(ContractError, ExtractError)
 
 
 def test_kill_9_during_extraction_leaves_no_partial_batch(

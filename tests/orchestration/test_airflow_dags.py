@@ -43,6 +43,9 @@ def dag_test(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
         # dag.test() runs DAGs of the configured bundle (Airflow 3): the DAG's folder.
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(tmp_path / "openlineage.jsonl"), "append": True}
+        ),
     }
     airflow = Path(sys.executable).parent / "airflow"
     migrated = subprocess.run(
@@ -55,21 +58,15 @@ def dag_test(
         f"run = dags[{dag_id!r}].test()\n"
         "out = {'state': str(run.state), 'tasks': {ti.task_id: str(ti.state) for ti in run.get_task_instances()}}\n"
         f"{after}"
-        "print(json.dumps(out))"
+        "print('BASIN-RESULT', json.dumps(out))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def write_dag_file(project: Path) -> None:
-    (project / "dags").mkdir()
-    (project / "dags" / "basin_proj.py").write_text(
-        "from pathlib import Path\nfrom basin.orchestration.airflow import build_dags\n\n"
-        'globals().update(build_dags(Path(__file__).resolve().parent.parent / "basin.yml"))\n'
-    )
+    # Airflow and its providers may print after the result: find it by its marker.
+    [line] = [x for x in done.stdout.splitlines() if x.startswith("BASIN-RESULT ")]
+    return json.loads(line.removeprefix("BASIN-RESULT "))
 
 
 def test_every_generated_dag_imports_without_connections(tmp_path: Path) -> None:
@@ -106,14 +103,27 @@ def test_example_dag_structure_schedule_retries_and_deadline(tmp_path: Path) -> 
         f"dags = runpy.run_path({str(DAGS / 'basin_reference.py')!r})\n"
         "dag = dags['basin_reference_dev']\n"
         "t = dag.get_task('extract__finance__customers')\n"
+        "cond = dag.timetable.asset_condition\n"
+        "assets = getattr(cond, 'objects', [cond])\n"
         "print(json.dumps({'structure': {x.task_id: sorted(x.downstream_task_ids) for x in dag.tasks},"
-        " 'schedule': str(dag.schedule), 'retries': t.retries, 'backoff': t.retry_exponential_backoff,"
+        " 'cron': dag.timetable.timetable.expression,"
+        " 'assets': [a.name for a in assets],"
+        " 'watchers': [w.trigger.serialize() for a in assets for w in a.watchers],"
+        " 'outlets': [a.name for a in dag.get_task('publish').outlets],"
+        " 'retries': t.retries, 'backoff': t.retry_exponential_backoff,"
         " 'max_delay': t.max_retry_delay.total_seconds(), 'deadline': [d.interval.total_seconds() for d in dag.deadline],"
         " 'callback': t.on_failure_callback[0].__name__ if isinstance(t.on_failure_callback, list) else t.on_failure_callback.__name__}))"
     )
     result = in_airflow(code, tmp_path)
     assert result["structure"] == EXPECTED
-    assert result["schedule"] == "0 5 * * *"
+    assert result["cron"] == "0 5 * * *"
+    # A CRM export landing in drops/crm starts a run too; publishing updates an asset.
+    assert result["assets"] == ["basin_reference_dev.drops.crm"]
+    [(classpath, kwargs)] = result["watchers"]
+    assert classpath == "basin.orchestration.airflow.triggers.DropFolderTrigger"
+    assert kwargs["directory"] == str(DAGS.parent / "drops" / "crm")
+    assert kwargs["globs"] == ["interactions_*.csv", "opportunities_*.jsonl"]
+    assert result["outlets"] == ["basin_reference_dev.published"]
     assert (result["retries"], result["backoff"], result["max_delay"]) == (3, True, 900.0)
     assert result["deadline"] == [3600.0]
     assert result["callback"] == "on_task_failure"
@@ -136,7 +146,7 @@ def test_dag_test_runs_the_example_and_publishes(tmp_path: Path, reference: Path
     # Airflow 3.3.2's dag.test() crashes after a successful run of any DAG with a
     # deadline (apache/airflow#73428, fix pending): test this run without one.
     yml = reference / "basin.yml"
-    yml.write_text(yml.read_text().replace("  deadline_minutes: 60", "  # deadline_minutes: 60"))
+    yml.write_text(yml.read_text().replace("  deadline: 1h", "  # deadline: 1h"))
     subprocess.run(
         [
             sys.executable,
@@ -159,18 +169,25 @@ def test_dag_test_runs_the_example_and_publishes(tmp_path: Path, reference: Path
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.execute("select count(*) from marts.customer_360").fetchone()[0] == 50
 
+    # The OpenLineage provider is on: every task emitted START and COMPLETE.
+    events = [json.loads(x) for x in (tmp_path / "openlineage.jsonl").read_text().splitlines()]
+    by_job: dict[str, set[str]] = {}
+    for event in events:
+        by_job.setdefault(event["job"]["name"], set()).add(event["eventType"])
+    for task in EXPECTED:
+        assert by_job[f"basin_reference_dev.{task}"] >= {"START", "COMPLETE"}, by_job
+
 
 def test_failing_gate_fails_the_dag_run_and_fires_the_failure_callback(
     tmp_path: Path, project: Path
 ) -> None:
-    write_dag_file(project)
     (project / "basin.yml").write_text(
         (project / "basin.yml").read_text() + "\norchestration:\n  retries: 0\n"
     )
     (project / "drops" / "shop" / "orders_002.csv").write_text(
         "order_id,customer_email,amount,status,ordered_at\n7,t@example.org,99.00,lost,2026-01-07 10:00:00\n"
     )
-    result = dag_test(tmp_path, project / "dags", "basin_proj.py", "basin_proj_dev")
+    result = dag_test(tmp_path, project / "dags", "basin_dags.py", "basin_proj_dev")
     assert result["state"].endswith("failed")
     assert result["tasks"]["transform"].endswith("failed")
     assert not result["tasks"]["publish"].endswith("success")
@@ -194,7 +211,6 @@ def test_a_task_that_fails_twice_is_retried_with_growing_delays(
     api.records = [{"id": 1, "name": "a", "updated_at": "2026-01-01T00:00:00"}]
     api.fail[("/pages", "1")] = [503, 503]  # the first two attempts of the task fail
     try:
-        write_dag_file(project)
         yml = project / "basin.yml"
         yml.write_text(
             yml.read_text().replace(
@@ -218,7 +234,7 @@ def test_a_task_that_fails_twice_is_retried_with_growing_delays(
             "out['try'] = ti.try_number\n"
             "out['final'] = [ti.start_date.timestamp()]\n"
         )
-        result = dag_test(tmp_path, project / "dags", "basin_proj.py", "basin_proj_dev", after)
+        result = dag_test(tmp_path, project / "dags", "basin_dags.py", "basin_proj_dev", after)
     finally:
         api.stop()
     assert result["state"].endswith("success"), result

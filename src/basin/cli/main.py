@@ -273,6 +273,40 @@ def status(limit: Annotated[int, typer.Option(help="How many recent runs to show
 
 
 @app.command()
+def serve(
+    stop: Annotated[
+        bool, typer.Option("--stop", help="Stop the Airflow processes an earlier serve started.")
+    ] = False,
+) -> None:
+    """Start Airflow for this project on 127.0.0.1 (UI, scheduler, DAG processor, triggerer).
+
+    The DAGs come from the project's dags folder (one per environment, built from
+    basin.yml); they run on their schedule, when a file lands in a drop folder, or when
+    triggered from the UI. Airflow keeps its database and logs in .basin/airflow.
+    The processes keep running after this command returns: `basin serve --stop` ends them.
+    """
+    from basin.core.config import load_project
+    from basin.orchestration.airflow import serve as airflow_serve
+
+    project = load_project(state.project, state.env)
+    if stop:
+        stopped = airflow_serve.stop(project.root)
+        if stopped:
+            console.print(f"[green]✓[/] stopped Airflow ({', '.join(stopped)})")
+        else:
+            console.print("nothing to stop: basin serve is not running for this project")
+        return
+    with console.status(
+        "starting Airflow (database, API server, scheduler, DAG processor, triggerer)…"
+    ):
+        served = airflow_serve.start(project.root, project.config.orchestration)
+    verb = "is already running" if served.already_running else "is running"
+    console.print(f"[green]✓[/] Airflow {verb} at [bold]{served.url}[/]")
+    console.print(f"  user [bold]{served.user}[/], password in {served.password_file}")
+    console.print(f"  logs in {served.log_dir}; stop with [bold]basin serve --stop[/]")
+
+
+@app.command()
 def doctor() -> None:
     """Check the config, versions, metadata store, warehouse, lake, dbt project and sources."""
     from basin.cli.render import render_doctor

@@ -24,8 +24,9 @@ from typing import Any
 import duckdb
 
 from basin.core.errors import ExtractError
+from basin.core.types import parse_duration
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
-from basin.sources.tables import CursorEntity, parse_duration
+from basin.sources.tables import CursorEntity
 from basin.warehouses.duckdb.extensions import harden
 
 

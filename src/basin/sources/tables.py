@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from basin.core.types import StrictModel
-
-_DURATION = re.compile(
-    r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)\s*$",
-    re.IGNORECASE,
-)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``"10 minutes"``, ``"2h"``, ``"1 day"`` → timedelta."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"'{text}' is not a duration such as '10 minutes', '2 hours' or '1 day'")
-    unit = match[2].lower()
-    key = "m" if unit.startswith("mi") or unit == "m" else unit[0]
-    return timedelta(**{_UNITS[key]: float(match[1])})
+from basin.core.types import StrictModel, parse_duration
 
 
 class CursorEntity(StrictModel):

@@ -10,6 +10,11 @@ dbt runs as one ``transform`` task rather than one Airflow task per model
 in-process dbt invocation pays dbt's start-up once, where per-model tasks would pay
 it per node (../shared/BENCHMARKS.md: 3.3 s to start the CLI for one model; the
 reference platform has ~126 nodes). Not yet measured with cosmos itself.
+
+Runs start on the cron schedule, when a file lands in a ``files`` source's folder
+(an asset watched by :class:`~basin.orchestration.airflow.triggers.DropFolderTrigger`)
+or when an upstream asset named in ``orchestration.triggers.assets`` is updated; the
+publish task updates the asset ``<dag_id>.published`` for DAGs downstream.
 """
 
 from __future__ import annotations
@@ -38,11 +43,12 @@ def build_dags(basin_yml: str | Path) -> dict[str, Any]:
 
 
 def _build(root: Path, env: str) -> Any:
-    from airflow.sdk import DAG, task
+    from airflow.sdk import DAG, Asset, task
     from airflow.sdk.definitions.callback import SyncCallback
     from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
     from basin.core.config import iter_entities, load_project
+    from basin.core.types import parse_duration
     from basin.orchestration.airflow import callbacks, tasks
 
     project = load_project(root, env)
@@ -57,10 +63,12 @@ def _build(root: Path, env: str) -> Any:
         "on_failure_callback": callbacks.on_task_failure,
     }
     deadline = None
-    if orch.deadline_minutes:
+    if orch.deadline:
+        # Queued-at rather than the logical date: runs started by an asset event have
+        # no logical date, and a scheduled run is queued at its cron time.
         deadline = DeadlineAlert(
-            reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-            interval=timedelta(minutes=orch.deadline_minutes),
+            reference=DeadlineReference.DAGRUN_QUEUED_AT,
+            interval=parse_duration(orch.deadline),
             callback=SyncCallback(
                 "basin.orchestration.airflow.callbacks.on_deadline_missed",
                 kwargs={"project": str(root), "env": env, "dag_id": name},
@@ -69,7 +77,7 @@ def _build(root: Path, env: str) -> Any:
     with DAG(
         dag_id=name,
         description=f"Basin project {project.config.project}, environment {env}",
-        schedule=orch.schedule,
+        schedule=_schedule(project, env),
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,
@@ -85,8 +93,61 @@ def _build(root: Path, env: str) -> Any:
             extracts.append(op(str(root), env, f"{source}.{entity}"))
         loaded = task(task_id="load")(tasks.load)(str(root), env)
         built = task(task_id="transform")(tasks.transform)(str(root), env)
-        published = task(task_id="publish")(tasks.publish)(str(root), env)
+        published = task(task_id="publish", outlets=[Asset(name=f"{name}.published")])(
+            tasks.publish
+        )(str(root), env)
         for e in extracts:
             e >> loaded
         loaded >> built >> published
     return dag
+
+
+def drop_folder_assets(project: Any, env: str) -> list[Any]:
+    """One asset per ``files`` source, watched by a :class:`DropFolderTrigger`."""
+    from airflow.sdk import Asset, AssetWatcher
+
+    from basin.core.types import parse_duration
+    from basin.orchestration.airflow.triggers import DropFolderTrigger
+    from basin.sources.files.configuration import FilesSource
+
+    orch = project.config.orchestration
+    name = dag_id(project.config.project, env)
+    assets = []
+    for source, config in project.config.sources.items():
+        if not isinstance(config, FilesSource):
+            continue
+        path = config.path
+        directory = path if "://" in path else str((project.root / path).resolve())
+        trigger = DropFolderTrigger(
+            directory=directory,
+            globs=[e.glob for e in config.entities.values()],
+            project=str(project.root),
+            env=env,
+            source=source,
+            poll_interval=parse_duration(orch.triggers.poll_interval).total_seconds(),
+        )
+        asset_name = f"{name}.drops.{source}"
+        assets.append(
+            Asset(name=asset_name, watchers=[AssetWatcher(name=asset_name, trigger=trigger)])
+        )
+    return assets
+
+
+def _schedule(project: Any, env: str) -> Any:
+    """The cron schedule, the assets whose events start a run, or both."""
+    import functools
+    import operator
+
+    from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable
+
+    orch = project.config.orchestration
+    events = drop_folder_assets(project, env) if orch.triggers.drop_folders else []
+    events += [Asset.ref(name=upstream) for upstream in orch.triggers.assets]
+    if not events:
+        return orch.schedule
+    condition = functools.reduce(operator.or_, events)
+    if orch.schedule is None:
+        return condition
+    return AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable(orch.schedule, timezone="UTC"), assets=condition
+    )

@@ -1,0 +1,225 @@
+"""``basin serve``: Airflow for one project on 127.0.0.1, and ``--stop``.
+
+Four processes, each in its own process group so that stopping one stops the task
+processes it forked: the API server (UI and REST API), the scheduler (with the
+LocalExecutor), the DAG processor and the triggerer (which watches the drop folders).
+Not ``airflow standalone``: it binds 0.0.0.0 and forks a worker per core. The log
+servers of the scheduler and the triggerer are not started (they bind every
+interface); the API server reads task logs from the shared log folder instead.
+
+What was started is recorded in ``.basin/airflow/serve.json``; ``stop`` ends exactly
+those processes and checks that nothing listens on the port any more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from basin.core.errors import TerminalError
+from basin.orchestration.airflow.environment import (
+    HOST,
+    airflow_environment,
+    airflow_home,
+    openlineage_events,
+)
+from basin.orchestration.configuration import OrchestrationConfig
+
+PROCESSES: dict[str, list[str]] = {
+    "api-server": ["api-server", "--workers", "1"],
+    "scheduler": ["scheduler", "--skip-serve-logs"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer", "--skip-serve-logs"],
+}
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Served:
+    """What ``basin serve`` started."""
+
+    url: str
+    port: int
+    user: str
+    password_file: str
+    log_dir: str
+    pids: dict[str, int]
+    already_running: bool = False
+
+
+def _state_file(root: Path) -> Path:
+    return airflow_home(root) / "serve.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        # Reap it if it is our child (tests start and stop in one process).
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((HOST, port)) == 0
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def running(root: Path) -> Served | None:
+    """What an earlier ``basin serve`` started and is still alive, if anything."""
+    state = _state_file(root)
+    if not state.exists():
+        return None
+    served = Served(**json.loads(state.read_text()))
+    if any(_alive(pid) for pid in served.pids.values()):
+        return served
+    state.unlink()
+    return None
+
+
+def start(root: Path, orch: OrchestrationConfig, *, timeout: float = 240.0) -> Served:
+    """Start Airflow for the project; return at once if it already runs.
+
+    Raises:
+        TerminalError: the DAG folder is missing, the port is taken, the database
+            cannot be migrated, or a process exits or the API does not answer in time.
+    """
+    if (current := running(root)) is not None:
+        return Served(**{**asdict(current), "already_running": True})
+    dags = root / orch.dags_folder
+    if not dags.is_dir():
+        raise TerminalError(
+            f"no DAG folder at {dags}",
+            hint="create it with a DAG file that calls basin.orchestration.airflow.build_dags "
+            "(see `basin init`), or set orchestration.dags_folder in basin.yml",
+        )
+    if _listening(orch.port):
+        raise TerminalError(
+            f"port {orch.port} on {HOST} is already in use",
+            hint="stop what listens there, or set orchestration.port in basin.yml",
+        )
+    env = {**os.environ, **airflow_environment(root, orch)}
+    home = airflow_home(root)
+    logs = home / "logs" / "processes"
+    logs.mkdir(parents=True, exist_ok=True)
+    openlineage_events(root).parent.mkdir(parents=True, exist_ok=True)
+    airflow = str(Path(sys.executable).parent / "airflow")
+
+    migrate_log = logs / "db-migrate.log"
+    with migrate_log.open("wb") as out:
+        migrated = subprocess.run(
+            [airflow, "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    if migrated.returncode != 0:
+        raise TerminalError(
+            "Airflow could not set up its database",
+            hint=f"see {migrate_log}:\n{_tail(migrate_log)}",
+        )
+    passwords = home / "passwords.json"
+    if not passwords.exists():
+        passwords.write_text(json.dumps({ADMIN: secrets.token_urlsafe(12)}) + "\n")
+        passwords.chmod(0o600)
+
+    url = f"http://{HOST}:{orch.port}"
+    pids: dict[str, int] = {}
+    for name, args in PROCESSES.items():
+        with (logs / f"{name}.log").open("ab") as out:
+            proc = subprocess.Popen(
+                [airflow, *args],
+                env=env,
+                cwd=root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        pids[name] = proc.pid
+    served = Served(
+        url=url,
+        port=orch.port,
+        user=ADMIN,
+        password_file=str(passwords),
+        log_dir=str(logs),
+        pids=pids,
+    )
+    _state_file(root).write_text(json.dumps(asdict(served), indent=2) + "\n")
+
+    give_up = time.monotonic() + timeout
+    while not _healthy(url):
+        dead = [name for name, pid in pids.items() if not _alive(pid)]
+        if dead or time.monotonic() > give_up:
+            stop(root)
+            what = (
+                f"airflow {dead[0]} exited" if dead else f"{url} did not answer in {timeout:.0f} s"
+            )
+            log = logs / f"{dead[0] if dead else 'api-server'}.log"
+            raise TerminalError(f"Airflow did not start: {what}", hint=f"see {log}:\n{_tail(log)}")
+        time.sleep(1)
+    return served
+
+
+def stop(root: Path, *, timeout: float = 30.0) -> list[str]:
+    """Stop what ``start`` started (SIGTERM, then SIGKILL after ``timeout``); return their names.
+
+    Raises:
+        TerminalError: something still listens on the port afterwards.
+    """
+    state = _state_file(root)
+    if not state.exists():
+        return []
+    served = Served(**json.loads(state.read_text()))
+    for pid in served.pids.values():
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    give_up = time.monotonic() + timeout
+    while any(_alive(pid) for pid in served.pids.values()) and time.monotonic() < give_up:
+        time.sleep(0.2)
+    for pid in served.pids.values():
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the group: task processes the executor forked
+        except ProcessLookupError:
+            pass
+    while any(_alive(pid) for pid in served.pids.values()) and time.monotonic() < give_up + 10:
+        time.sleep(0.2)
+    state.unlink()
+    if _listening(served.port):
+        raise TerminalError(
+            f"something still listens on {HOST}:{served.port} after stopping Airflow",
+            hint="find it with `ss -ltnp` and stop it",
+        )
+    return list(served.pids)

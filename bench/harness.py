@@ -37,8 +37,21 @@ class Sample:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _report(arm: str, out: str) -> dict[str, Any]:
+    """The arm's JSON report: its last line with ``"seconds"`` (libraries such as
+    Airflow may print after it)."""
+    for line in reversed(out.strip().splitlines()):
+        try:
+            report = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(report, dict) and "seconds" in report:
+            return report
+    raise RuntimeError(f"arm {arm} printed no JSON report:\n{out[-2000:]}")
+
+
 def run_arm(arm: str, argv: list[str], env: dict[str, str] | None = None) -> Sample:
-    """Run ``argv``; it must print one JSON line ``{"seconds": s, "rows": n, ...}`` last."""
+    """Run ``argv``; it must print a JSON line ``{"seconds": s, "rows": n, ...}``."""
     started = time.monotonic()
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
@@ -51,7 +64,7 @@ def run_arm(arm: str, argv: list[str], env: dict[str, str] | None = None) -> Sam
     wall = time.monotonic() - started
     if proc.returncode != 0:
         raise RuntimeError(f"arm {arm} failed ({proc.returncode}):\n{out}\n{err}")
-    report = json.loads(out.strip().splitlines()[-1])
+    report = _report(arm, out)
     return Sample(
         arm=arm,
         seconds=float(report.pop("seconds")),

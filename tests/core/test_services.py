@@ -82,3 +82,31 @@ def test_service_dies_with_a_killed_basin_process(tmp_path: Path) -> None:
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait(timeout=10)
     assert wait_down(f"http://127.0.0.1:{port}/"), "the service outlived the Basin process"
+
+
+def test_a_service_starts_only_for_the_sources_that_read_from_it(project: Path, cli) -> None:
+    yml = project / "basin.yml"
+    broken = (
+        "    services:\n      - name: crm_api\n        command: [python, -c, 'raise SystemExit(3)']\n"
+        "        ready_url: http://127.0.0.1:9/health\n        timeout: 5\n"
+    )
+    text = yml.read_text()
+    yml.write_text(
+        text.replace(
+            "      path: warehouse.duckdb\n",
+            "      path: warehouse.duckdb\n" + broken + "        sources: [crm]\n",
+            1,
+        )
+    )
+    assert cli("extract", project=project).exit_code == 0  # shop does not need crm_api
+
+    yml.write_text(
+        text.replace(
+            "      path: warehouse.duckdb\n",
+            "      path: warehouse.duckdb\n" + broken + "        sources: [shop]\n",
+            1,
+        )
+    )
+    result = cli("extract", "--full-refresh", "--select", "shop", project=project)
+    assert result.exit_code != 0
+    assert "service crm_api did not become ready" in result.stderr

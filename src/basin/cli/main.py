@@ -272,6 +272,68 @@ def status(limit: Annotated[int, typer.Option(help="How many recent runs to show
     render_status(console, _with_platform(lambda p: p.status(limit)))
 
 
+catalog_app = typer.Typer(
+    help="Every dataset Basin knows: sources, lake, raw, models, published tables.",
+    no_args_is_help=True,
+)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("search")
+def catalog_search(
+    text: Annotated[
+        str, typer.Argument(help="Text in a name, description, owner, tag or column.")
+    ] = "",
+) -> None:
+    """List the datasets that match TEXT (all of them without it)."""
+    from basin.cli.render import render_catalog
+
+    render_catalog(console, _with_platform(lambda p: p.catalog_search(text)), text)
+
+
+@catalog_app.command("show")
+def catalog_show(
+    dataset: Annotated[str, typer.Argument(help="Dataset key or its unambiguous ending.")],
+) -> None:
+    """Show one dataset: columns, description, owner, tags, rows, freshness, neighbours."""
+    from basin.cli.render import render_dataset
+
+    render_dataset(console, _with_platform(lambda p: p.catalog_show(dataset)))
+
+
+@app.command()
+def docs() -> None:
+    """Generate the dbt docs of the project as one offline HTML file and print its path."""
+    path = _with_platform(lambda p: p.docs())
+    console.print(
+        f"[green]✓[/] dbt docs written to [bold]{path}[/] (open it in a browser; no server needed)"
+    )
+
+
+@app.command()
+def lineage(
+    dataset: Annotated[
+        str, typer.Argument(help="Dataset: marts.customer_360, raw.crm__customers, or its ending.")
+    ],
+    column: Annotated[
+        str | None, typer.Option("--column", "-c", help="Follow one column instead of the table.")
+    ] = None,
+    downstream: Annotated[
+        bool,
+        typer.Option("--downstream/--upstream", help="What it feeds, or (default) what feeds it."),
+    ] = False,
+) -> None:
+    """Print where a dataset (or one column) comes from, or where it goes, as a tree.
+
+    Lineage is recorded by every run: sources → lake → raw (one to one), dbt models
+    (column lineage traced from the compiled SQL) → published tables.
+    """
+    from basin.cli.render import render_lineage
+
+    tree = _with_platform(lambda p: p.lineage_tree(dataset, column, upstream=not downstream))
+    render_lineage(console, tree, upstream=not downstream)
+
+
 @app.command()
 def serve(
     stop: Annotated[

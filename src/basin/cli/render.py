@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -107,3 +108,77 @@ def render_doctor(console: Console, checks: list[Check]) -> None:
         console.print(f"[red]{failed} problem(s)[/], {warned} warning(s)")
     else:
         console.print(f"[green]all good[/] ({warned} warning(s))")
+
+
+def render_lineage(console: Console, root: Any, *, upstream: bool) -> None:
+    """A lineage tree: each node ``dataset.column`` with the step that links it."""
+    from rich.tree import Tree
+
+    def label(node: Any) -> str:
+        name = f"[bold]{node.dataset}[/]" + (f".[cyan]{node.column}[/]" if node.column else "")
+        return name + (f"  [dim]({node.step})[/]" if node.step else "")
+
+    def add(tree: Any, node: Any) -> None:
+        for child in node.children:
+            add(tree.add(label(child)), child)
+
+    top = Tree(label(root) + ("  [dim]← upstream[/]" if upstream else "  [dim]→ downstream[/]"))
+    add(top, root)
+    console.print(top)
+    if not root.children:
+        console.print(
+            "  [dim]nothing recorded " + ("upstream" if upstream else "downstream") + "[/]"
+        )
+
+
+def render_catalog(console: Console, datasets: list[Any], text: str) -> None:
+    if not datasets:
+        console.print(
+            f"no dataset matches {escape(text)!r}"
+            if text
+            else "the catalog is empty: run `basin run` first"
+        )
+        return
+    table = Table(show_edge=False, header_style="bold")
+    # Names are what users copy into the next command: never shortened.
+    table.add_column("dataset", no_wrap=True, min_width=max(len(d.key) for d in datasets))
+    for col in ("kind", "rows", "owner"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("tags", overflow="fold")
+    table.add_column("updated", no_wrap=True)
+    for d in datasets:
+        table.add_row(
+            escape(d.key),
+            d.kind,
+            "" if d.rows is None else f"{d.rows:,}",
+            escape(d.owner or ""),
+            escape(", ".join(json.loads(d.tags or "[]"))),
+            d.updated_at.strftime("%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+def render_dataset(console: Console, info: dict[str, Any]) -> None:
+    d = info["dataset"]
+    console.print(f"[bold]{escape(info['key'])}[/]" + (f"  [dim]{d.kind}[/]" if d else ""))
+    if d is not None:
+        if d.description:
+            console.print(f"  {escape(d.description)}")
+        console.print(f"  [dim]OpenLineage[/] {escape(d.namespace)} {escape(d.name)}")
+        for label, value in (
+            ("owner", d.owner),
+            ("tags", ", ".join(info["tags"])),
+            ("rows", None if d.rows is None else f"{d.rows:,}"),
+            ("last written", d.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC") + f" (run {d.run_id})"),
+        ):
+            if value:
+                console.print(f"  [dim]{label}[/] {escape(str(value))}")
+    if info["columns"]:
+        table = Table(show_edge=False, header_style="bold")
+        for col in ("column", "type", "description"):
+            table.add_column(col)
+        for name, dtype, description in info["columns"]:
+            table.add_row(escape(name), escape(dtype or ""), escape(description or ""))
+        console.print(table)
+    console.print("  [dim]upstream[/]   " + (", ".join(info["upstream"]) or "—"))
+    console.print("  [dim]downstream[/] " + (", ".join(info["downstream"]) or "—"))

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from basin.core.errors import ConfigError, ProjectNotFoundError
 from basin.core.services import ServiceConfig
 from basin.core.types import Identifier, StrictModel
+from basin.lineage.configuration import LineageConfig
 from basin.orchestration.configuration import OrchestrationConfig
 from basin.quality.configuration import QualityConfig
 from basin.sources.files.configuration import FilesSource
@@ -137,6 +138,8 @@ class ProjectConfig(StrictModel):
     """Quality gate settings."""
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
     """Scheduling on Airflow: schedule, retries, deadline."""
+    lineage: LineageConfig = Field(default_factory=LineageConfig)
+    """OpenLineage events and column lineage."""
 
     @model_validator(mode="after")
     def _default_env_exists(self) -> ProjectConfig:

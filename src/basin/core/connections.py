@@ -32,6 +32,16 @@ class PostgresConnection(StrictModel):
             parts["password"] = self.password.get_secret_value()
         return " ".join(f"{k}={_quote(v)}" for k, v in parts.items())
 
+    def lineage_address(self) -> tuple[str, str]:
+        """OpenLineage namespace (``postgres://host:port``) and database name."""
+        if self.dsn is not None:
+            from psycopg.conninfo import conninfo_to_dict
+
+            info = conninfo_to_dict(self.dsn.get_secret_value())
+            host, port = info.get("host") or "localhost", info.get("port") or 5432
+            return f"postgres://{host}:{port}", str(info.get("dbname") or info.get("user") or "")
+        return f"postgres://{self.host}:{self.port}", self.database
+
     def display(self) -> str:
         """Where the server is, without secrets."""
         if self.dsn is not None:

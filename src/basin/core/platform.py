@@ -26,6 +26,8 @@ from basin.core.reporting import NullReporter, Reporter
 
 if TYPE_CHECKING:
     from basin.lake.storage import Lake
+    from basin.lineage.events import Lineage
+    from basin.lineage.tracker import Tracker
     from basin.metadata.store import MetadataStore
     from basin.sources.base import ExtractResult
     from basin.transform.runner import DbtRun
@@ -60,6 +62,7 @@ class Platform:
         self.project = project
         self.reporter: Reporter = reporter or NullReporter()
         self.verbose = verbose
+        self._command = "run"
 
     # --- resources, opened on first use ---------------------------------------------
 
@@ -81,6 +84,20 @@ class Platform:
 
         return warehouse_for(self.project)
 
+    @cached_property
+    def lineage(self) -> Lineage:
+        from basin.lineage.events import Lineage
+
+        cfg = self.project.config.lineage
+        namespace = cfg.namespace or f"basin.{self.project.config.project}.{self.project.env_name}"
+        return Lineage(cfg, namespace, self.project.state_dir)
+
+    @cached_property
+    def tracker(self) -> Tracker:
+        from basin.lineage.tracker import Tracker
+
+        return Tracker(self.project, self.store, self.lake, self.warehouse, self.lineage)
+
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
@@ -91,13 +108,31 @@ class Platform:
 
     @contextmanager
     def _recorded_run(self, command: str) -> Iterator[str]:
+        from basin.lineage.events import run_uuid
+
         run_id = self.store.start_run(self.project.env_name, command)
+        # The run is the parent job of every step's lineage events.
+        self._command = command
+        lineage_run = run_uuid(run_id, command)
+        self.lineage.emit("START", command, lineage_run, job_type="JOB")
         try:
             yield run_id
         except BaseException as exc:
             self.store.finish_run(run_id, "failed", error=_one_line(exc))
+            self.lineage.emit("FAIL", command, lineage_run, error=exc, job_type="JOB")
+            self._say_lineage_errors()
             raise
         self.store.finish_run(run_id, "success")
+        self.lineage.emit("COMPLETE", command, lineage_run, job_type="JOB")
+        self._say_lineage_errors()
+
+    def _say_lineage_errors(self) -> None:
+        if self.lineage.errors:
+            self.reporter.message(
+                f"  [yellow]{len(self.lineage.errors)} lineage event(s) could not be sent[/]: "
+                f"{self.lineage.errors[-1]}"
+            )
+            self.lineage.errors.clear()
 
     def _step(self, run_id: str, name: str, fn: Callable[[], StepOutcome]) -> StepOutcome:
         step_id = self.store.start_step(run_id, name)
@@ -174,18 +209,34 @@ class Platform:
             options=options,
         )
 
+        from basin.lineage.events import DatasetRef
+
         def one(source: str, entity: str) -> ExtractResult:
             recover_batches(self.store, self.lake, source, entity)
             if options.get("full_refresh"):
                 self.store.reset_entity(source, entity)
-            return extractor_for(source, self.project.config.sources[source]).extract(entity, ctx)
+            extractor = extractor_for(source, self.project.config.sources[source])
+            origin = DatasetRef(*extractor.dataset(entity, self.project.root))
+            with self.lineage.step(
+                f"extract.{source}.{entity}", run_id, self._command, inputs=[origin]
+            ) as step:
+                result = extractor.extract(entity, ctx)
+                manifest = (
+                    self.lake.read_manifest(self.lake.batch_dir(source, entity, result.batch_id))
+                    if result.batch_id
+                    else None
+                )
+                self.tracker.extracted(step, run_id, source, entity, extractor, manifest)
+            return result
 
-        from basin.core.services import running
+        from basin.core.services import needed, running
 
         failures: list[str] = []
         workers = max(1, min(len(pairs), self.project.config.extract.parallelism))
         services = running(
-            self.project.env.services, self.project.root, self.project.state_path("logs")
+            needed(self.project.env.services, {source for source, _ in pairs}),
+            self.project.root,
+            self.project.state_path("logs"),
         )
         with self.reporter.task("extract", total=len(pairs)) as task, services:
             with ThreadPoolExecutor(
@@ -252,7 +303,13 @@ class Platform:
         with self.reporter.task("load", total=len(pending)) as task:
             for manifest in pending:
                 task.update(description=f"load {manifest.source}.{manifest.entity}")
-                result = self.warehouse.load_batch(manifest, self.lake.data_files(manifest), run_id)
+                with self.lineage.step(
+                    f"load.{manifest.source}.{manifest.entity}", run_id, self._command
+                ) as step:
+                    result = self.warehouse.load_batch(
+                        manifest, self.lake.data_files(manifest), run_id
+                    )
+                    self.tracker.loaded(step, run_id, manifest, result.table, result.rows)
                 if not result.skipped:
                     self.store.record_load(
                         manifest.batch_id,
@@ -327,15 +384,19 @@ class Platform:
     def check(self, select: list[str] | None = None) -> DbtRun:
         """Run the data tests against what is built, without building (``dbt test``)."""
         holder: list[DbtRun] = []
-        self._single(
-            "check", lambda run_id: self._dbt("test", "check", select, holder, run_id=run_id)
-        )
+
+        def check_step(run_id: str) -> StepOutcome:
+            with self.lineage.step("check", run_id, self._command, job_type="DAG"):
+                return self._dbt("test", "check", select, holder, run_id=run_id)
+
+        self._single("check", check_step)
         return holder[0]
 
     def _transform(
         self, run_id: str, select: list[str] | None, holder: list[DbtRun]
     ) -> StepOutcome:
-        return self._dbt("build", "transform", select, holder, run_id=run_id)
+        with self.lineage.step("transform", run_id, self._command, job_type="DAG"):
+            return self._dbt("build", "transform", select, holder, run_id=run_id)
 
     def _dbt(
         self,
@@ -395,12 +456,22 @@ class Platform:
                         os.environ[key] = value
         holder.append(run)
         if run_id is not None and command in ("build", "test"):
-            self._record_checks(run_id, run, dbt_state / "target", suites)
+            records = self._record_checks(run_id, run, dbt_state / "target", suites)
+            untraced = self.tracker.transformed(
+                run_id, step, project_dir, profile, dbt_state / "target"
+            )
+            self.tracker.gate(run_id, self._command, records, dbt_state / "target")
+            if untraced:
+                self.reporter.message(
+                    f"  [yellow]column lineage: {len(untraced)} model(s) could not be traced[/]: "
+                    + untraced[0]
+                )
         counts = run.counts()
-        self.reporter.message(
-            f"  dbt {command}: "
-            + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        )
+        if counts:
+            self.reporter.message(
+                f"  dbt {command}: "
+                + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            )
         if not run.success:
             lines = [
                 f"{n.unique_id}: {n.status}" + (f" — {_first_line(n.message)}" if n.message else "")
@@ -423,6 +494,23 @@ class Platform:
             rows=sum(affected) if affected else None,  # type: ignore[arg-type]
             detail={"nodes": counts},
         )
+
+    def docs(self) -> Any:
+        """dbt docs of the project as one self-contained HTML file (``dbt docs generate
+        --static``: no server, no network), next to the catalog in the state folder.
+        Reads column types from the warehouse, so run the pipeline first."""
+        import shutil
+
+        holder: list[DbtRun] = []
+        self._single(
+            "docs",
+            lambda run_id: self._dbt("docs generate", "docs", None, holder, ["--static"]),
+        )
+        built = self.project.state_path("dbt") / "target" / "static_index.html"
+        dest = self.project.state_path("docs") / "index.html"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built, dest)
+        return dest
 
     def quality_report(self, path: Any = None) -> Any:
         """Write the offline HTML quality report; returns its path."""
@@ -452,7 +540,9 @@ class Platform:
                 )
         return suites
 
-    def _record_checks(self, run_id: str, run: DbtRun, target_dir: Any, suites: list[Any]) -> None:
+    def _record_checks(
+        self, run_id: str, run: DbtRun, target_dir: Any, suites: list[Any]
+    ) -> list[dict[str, Any]]:
         from basin.quality.expectations import expand_results
         from basin.quality.results import collect
 
@@ -473,6 +563,7 @@ class Platform:
                 + ", ".join(f"{r['name']} ({r['failures']})" for r in warned[:5])
                 + (" …" if len(warned) > 5 else "")
             )
+        return records
 
     def publish(self, run: str | None = None) -> PublishResult:
         """Publish the audited marts, if the latest build passed.
@@ -522,8 +613,14 @@ class Platform:
                     f"({', '.join(r.name for r in warned[:3])}{' …' if len(warned) > 3 else ''})",
                     hint=f"review them (`basin check --report`), then `basin publish --run {last}`",
                 )
-        with self.reporter.task("publish", total=None):
-            result = self.warehouse.publish(list(self.project.config.publish.schemas), run_id)
+        schemas = list(self.project.config.publish.schemas)
+        with (
+            self.reporter.task("publish", total=None),
+            self.lineage.step("publish", run_id, self._command) as step,
+        ):
+            result = self.warehouse.publish(schemas, run_id)
+            audit = {s: s + self.warehouse.audit_suffix for s in schemas}
+            self.tracker.published(step, run_id, result.tables, audit)
         self.store.record_publication(run_id, result.location, result.tables)
         holder.append(result)
         self.reporter.message(f"  published {len(result.tables)} table(s) to {result.location}")
@@ -559,6 +656,60 @@ class Platform:
         return RunSummary(run_id, "success", outcomes, time.monotonic() - started)
 
     # --- reading state ---------------------------------------------------------------
+
+    def catalog_search(self, text: str = "") -> list[Any]:
+        """Datasets whose name, description, owner, tags or columns contain ``text``."""
+        needle = text.lower()
+        return [
+            d
+            for d in self.store.datasets(self.project.env_name)
+            if needle
+            in " ".join(
+                str(x or "") for x in (d.key, d.description, d.owner, d.tags, d.columns)
+            ).lower()
+        ]
+
+    def catalog_show(self, dataset: str) -> dict[str, Any]:
+        """One dataset: columns with types and descriptions, owner, tags, rows, when it
+        was last written, and its direct upstream and downstream datasets."""
+        graph = self._lineage_graph()
+        key = graph.resolve(dataset)
+        [entry] = [d for d in self.store.datasets(self.project.env_name) if d.key == key] or [None]
+        return {
+            "key": key,
+            "dataset": entry,
+            "columns": [list(c) + [None] * (3 - len(c)) for c in json.loads(entry.columns or "[]")]
+            if entry
+            else [],
+            "tags": json.loads(entry.tags or "[]") if entry else [],
+            "upstream": sorted({u for u, c, _ in graph.up.get((key, None), []) if c is None}),
+            "downstream": sorted({d for d, c, _ in graph.down.get((key, None), []) if c is None}),
+        }
+
+    def _lineage_graph(self) -> Any:
+        from basin.lineage.graph import LineageGraph
+
+        env = self.project.env_name
+        return LineageGraph(
+            (
+                (e.dataset, e.column_name, e.upstream_dataset, e.upstream_column, e.step)
+                for e in self.store.lineage_edges(env)
+            ),
+            (d.key for d in self.store.datasets(env)),
+        )
+
+    def lineage_tree(
+        self, dataset: str, column: str | None = None, *, upstream: bool = True
+    ) -> Any:
+        """The recorded lineage of a dataset (or one of its columns), as a tree.
+
+        Args:
+            dataset: a key such as ``marts.customer_360`` or an unambiguous ending
+                (``customer_360``).
+            upstream: what feeds it (default) or, when False, what it feeds.
+        """
+        graph = self._lineage_graph()
+        return graph.tree(graph.resolve(dataset), column, upstream=upstream)
 
     def status(self, limit: int = 5) -> dict[str, Any]:
         """Recent runs with their steps, and what is published now."""

@@ -38,6 +38,14 @@ class ServiceConfig(StrictModel):
     env: dict[str, str] = {}
     reuse_running: bool = False
     """Use a process that already answers at ``ready_url`` instead of failing."""
+    sources: list[str] = []
+    """Sources that read from it; it is started only when one of them is extracted
+    (default: whenever anything is extracted)."""
+
+
+def needed(services: list[ServiceConfig], sources: set[str]) -> list[ServiceConfig]:
+    """The services that extracting ``sources`` needs."""
+    return [s for s in services if not s.sources or sources & set(s.sources)]
 
 
 def _die_with_parent() -> None:

@@ -166,3 +166,43 @@ class CheckResult(Base):
     message: Mapped[str | None] = mapped_column(Text)
     sample: Mapped[str | None] = mapped_column(Text)  # JSON: {"columns": [...], "rows": [[...]]}
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CatalogDataset(Base):
+    """A dataset Basin knows: a source entity, a lake dataset, a warehouse relation or a
+    published table, keyed by a readable name (``source.crm.customers``,
+    ``lake.crm.customers``, ``raw.crm__customers``, ``published.marts.customer_360``)."""
+
+    __tablename__ = "basin_datasets"
+
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    env: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # source | lake | raw | model | published …
+    namespace: Mapped[str] = mapped_column(String(1024))  # OpenLineage namespace
+    name: Mapped[str] = mapped_column(String(1024))  # OpenLineage name
+    columns: Mapped[str | None] = mapped_column(Text)  # JSON [[name, type, description], …]
+    description: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(256))
+    tags: Mapped[str | None] = mapped_column(Text)  # JSON list
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    run_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class LineageEdge(Base):
+    """``upstream_dataset.upstream_column`` feeds ``dataset.column_name`` (both columns
+    empty: a table-level edge). A dataset's edges are replaced when it is rebuilt."""
+
+    __tablename__ = "basin_lineage_edges"
+    __table_args__ = (
+        Index("ix_basin_lineage_edges_dataset", "env", "dataset"),
+        Index("ix_basin_lineage_edges_upstream", "env", "upstream_dataset"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    env: Mapped[str] = mapped_column(String(64))
+    dataset: Mapped[str] = mapped_column(String(512))
+    column_name: Mapped[str | None] = mapped_column(String(256))
+    upstream_dataset: Mapped[str] = mapped_column(String(512))
+    upstream_column: Mapped[str | None] = mapped_column(String(256))
+    step: Mapped[str] = mapped_column(String(32))  # extract | load | transform | publish

@@ -19,9 +19,11 @@ from basin import __version__
 from basin.core.errors import MetadataError
 from basin.metadata.models import (
     Batch,
+    CatalogDataset,
     CheckResult,
     EntitySchema,
     Incident,
+    LineageEdge,
     Load,
     ProcessedFile,
     Publication,
@@ -31,7 +33,7 @@ from basin.metadata.models import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 """The newest migration. Opening a store already there skips Alembic (≈0.2 s of
 imports and script loading on every command); tests check it matches the files."""
 
@@ -404,6 +406,88 @@ class MetadataStore:
             for r in rows:
                 r.checked_at = _as_utc(r.checked_at)  # type: ignore[assignment]
             return rows
+
+    # --- catalog and lineage -----------------------------------------------------
+
+    def record_dataset(
+        self,
+        env: str,
+        key: str,
+        *,
+        kind: str,
+        namespace: str,
+        name: str,
+        columns: list[tuple[str, str]] | list[tuple[str, str, str | None]] | None = None,
+        rows: int | None = None,
+        run_id: str | None = None,
+        description: str | None = None,
+        owner: str | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
+        """Create or refresh a catalog entry; what is not given keeps its value."""
+        with self.session() as s:
+            row = s.get(CatalogDataset, {"key": key, "env": env})
+            if row is None:
+                row = CatalogDataset(key=key, env=env, kind=kind, namespace=namespace, name=name)
+                s.add(row)
+            row.kind, row.namespace, row.name = kind, namespace, name
+            row.updated_at = utcnow()
+            if columns is not None:
+                row.columns = json.dumps([list(c) for c in columns])
+            if rows is not None:
+                row.rows = rows
+            if run_id is not None:
+                row.run_id = run_id
+            if description is not None:
+                row.description = description
+            if owner is not None:
+                row.owner = owner
+            if tags is not None:
+                row.tags = json.dumps(tags)
+
+    def datasets(self, env: str) -> list[CatalogDataset]:
+        with self.session() as s:
+            rows = list(
+                s.scalars(
+                    select(CatalogDataset)
+                    .where(CatalogDataset.env == env)
+                    .order_by(CatalogDataset.key)
+                )
+            )
+            for r in rows:
+                r.updated_at = _as_utc(r.updated_at)  # type: ignore[assignment]
+            return rows
+
+    def replace_lineage(
+        self,
+        env: str,
+        dataset: str,
+        step: str,
+        edges: Sequence[tuple[str | None, str, str | None]],
+    ) -> None:
+        """Make ``edges`` — ``(column, upstream dataset, upstream column)`` — the
+        lineage of ``dataset``."""
+        with self.session() as s:
+            s.execute(
+                LineageEdge.__table__.delete().where(  # type: ignore[attr-defined]
+                    LineageEdge.env == env, LineageEdge.dataset == dataset
+                )
+            )
+            s.add_all(
+                LineageEdge(
+                    env=env,
+                    dataset=dataset,
+                    column_name=column,
+                    upstream_dataset=upstream,
+                    upstream_column=upstream_column,
+                    step=step,
+                )
+                for column, upstream, upstream_column in edges
+            )
+
+    def lineage_edges(self, env: str) -> list[LineageEdge]:
+        with self.session() as s:
+            return list(s.scalars(select(LineageEdge).where(LineageEdge.env == env)))
 
     # --- contracts, incidents, resets --------------------------------------------
 

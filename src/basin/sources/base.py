@@ -71,6 +71,10 @@ class Extractor(ABC):
     def extract(self, entity: str, ctx: ExtractContext) -> ExtractResult:
         """Extract whatever is new for ``entity`` into at most one new batch."""
 
+    @abstractmethod
+    def dataset(self, entity: str, project_root: Path) -> tuple[str, str]:
+        """OpenLineage ``(namespace, name)`` of what ``entity`` is read from."""
+
 
 def recover_batches(store: MetadataStore, lake: Lake, source: str, entity: str) -> list[str]:
     """Settle batches left ``writing`` by a crash. Returns the ids that were completed."""

@@ -112,7 +112,7 @@ def run_dbt(
     from dbt.cli.main import dbtRunner
 
     args = [
-        command,
+        *command.split(),  # "build", or a sub-command such as "docs generate"
         "--project-dir",
         str(project_dir),
         "--profiles-dir",

@@ -107,6 +107,31 @@ class Warehouse(ABC):
     def table_counts(self, schema: str) -> dict[str, int]:
         """Row counts of the tables in a schema of the pipeline warehouse."""
 
+    @abstractmethod
+    def lineage_dataset(self, schema: str, table: str) -> tuple[str, str]:
+        """OpenLineage ``(namespace, name)`` of a table of the pipeline warehouse, named
+        as openlineage-dbt names dbt's relations so the two meet in one graph."""
+
+    def published_dataset(self, schema: str, table: str) -> tuple[str, str]:
+        """OpenLineage ``(namespace, name)`` of a published table."""
+        return self.lineage_dataset(schema, table)
+
+    def columns(self, schemas: list[str]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """``(schema, table)`` → ``[(column, type), …]`` in order, for tables and views
+        of ``schemas`` in the pipeline warehouse (missing schemas are left out)."""
+        if not schemas:
+            return {}
+        wanted = ", ".join("'" + s.replace("'", "''") + "'" for s in schemas)
+        _, rows = self.sample(
+            "select table_schema, table_name, column_name, data_type, ordinal_position "
+            f"from information_schema.columns where table_schema in ({wanted})",
+            10_000_000,
+        )
+        found: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+        for schema, table, column, dtype, position in rows:
+            found.setdefault((schema, table), []).append((int(position), column, dtype))
+        return {key: [(c, t) for _, c, t in sorted(cols)] for key, cols in found.items()}
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

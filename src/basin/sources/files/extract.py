@@ -49,6 +49,15 @@ class FilesExtractor(Extractor):
         ]
         return fs, base, found
 
+    def dataset(self, entity: str, project_root: Path) -> tuple[str, str]:
+        path = self.config.path
+        glob = self.config.entities[entity].glob
+        if "://" in path:
+            scheme, _, rest = path.partition("://")
+            bucket, _, prefix = rest.partition("/")
+            return f"{scheme}://{bucket}", f"{prefix.rstrip('/')}/{glob}".lstrip("/")
+        return "file", f"{(project_root / path).resolve()}/{glob}"
+
     def extract(self, entity: str, ctx: ExtractContext) -> ExtractResult:
         cfg = self.config.entities[entity]
         fs, base, found = self._listing(cfg, ctx)

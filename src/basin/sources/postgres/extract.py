@@ -39,6 +39,14 @@ class PostgresExtractor(IncrementalExtractor):
         load_extension(con, self.EXTENSION)
         con.execute(f"ATTACH {literal(self.config.conninfo())} AS src (TYPE postgres, READ_ONLY)")
 
+    def dataset(self, entity: str, project_root: Path) -> tuple[str, str]:
+        namespace, database = self.config.lineage_address()
+        cfg = self.config.tables[entity]
+        if cfg.query:
+            return namespace, f"{database}.query.{entity}"
+        schema, table = self._qualified(entity, cfg)
+        return namespace, f"{database}.{schema}.{table}"
+
     def _qualified(self, entity: str, cfg: TableEntity) -> tuple[str, str]:
         name = cfg.table or entity
         schema, _, table = name.rpartition(".")

@@ -31,6 +31,13 @@ class RestExtractor(IncrementalExtractor):
     def describe(self) -> str:
         return self.config.base_url
 
+    def dataset(self, entity: str, project_root: Path) -> tuple[str, str]:
+        from urllib.parse import urlsplit
+
+        url = urlsplit(self.config.base_url)
+        path = url.path.rstrip("/") + "/" + self.config.endpoints[entity].path.lstrip("/")
+        return f"{url.scheme}://{url.netloc}", path
+
     def entity_config(self, entity: str) -> CursorEntity:
         return self.config.endpoints[entity]
 

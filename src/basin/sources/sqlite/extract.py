@@ -21,6 +21,11 @@ class SQLiteExtractor(IncrementalExtractor):
     def describe(self) -> str:
         return f"sqlite:{self.config.path}"
 
+    def dataset(self, entity: str, project_root: Path) -> tuple[str, str]:
+        cfg = self.config.tables[entity]
+        name = f"query.{entity}" if cfg.query else (cfg.table or entity)
+        return f"sqlite://{(project_root / self.config.path).resolve()}", name
+
     def attach(self, con: duckdb.DuckDBPyConnection, ctx: ExtractContext) -> None:
         path = ctx.project_root / self.config.path
         if not path.is_file():

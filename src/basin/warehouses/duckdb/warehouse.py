@@ -94,6 +94,14 @@ class DuckDBWarehouse(Warehouse):
         cfg = self.project.env.warehouse
         return profile.dbt_target(cfg, self.path, dbt.target_schema, dbt.threads), {}  # type: ignore[arg-type]
 
+    def lineage_dataset(self, schema: str, table: str) -> tuple[str, str]:
+        # openlineage-dbt: namespace duckdb://<profile path>, name <catalog>.<schema>.<table>
+        return f"duckdb://{self.dbt_target()['path']}", f"{self.catalog}.{schema}.{table}"
+
+    def published_dataset(self, schema: str, table: str) -> tuple[str, str]:
+        snapshot = self.published_path
+        return f"duckdb://{snapshot}", f"{snapshot.stem}.{schema}.{table}"
+
     def sample(self, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
         with self.connect(read_only=True) as con:
             cur = con.execute(f"SELECT * FROM ({sql}) AS basin_sample LIMIT {int(limit)}")

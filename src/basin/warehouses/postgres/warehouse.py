@@ -76,6 +76,10 @@ class PostgresWarehouse(Warehouse):
         dbt = self.project.config.dbt
         return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)
 
+    def lineage_dataset(self, schema: str, table: str) -> tuple[str, str]:
+        namespace, database = self.cfg.lineage_address()
+        return namespace, f"{database}.{schema}.{table}"
+
     def sample(self, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
         with self._pg() as conn:
             conn.read_only = True

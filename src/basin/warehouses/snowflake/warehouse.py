@@ -30,6 +30,9 @@ class SnowflakeWarehouse(Warehouse):
     def cfg(self) -> SnowflakeConfig:
         return self.project.env.warehouse  # type: ignore[return-value]
 
+    def lineage_dataset(self, schema: str, table: str) -> tuple[str, str]:
+        return f"snowflake://{self.cfg.account}", f"{self.cfg.database}.{schema}.{table}".upper()
+
     @property
     def identity(self) -> str:
         return f"snowflake://{self.cfg.account}/{self.cfg.database}"

@@ -1,0 +1,92 @@
+"""Column lineage of dbt models from their compiled SQL, with sqlglot.
+
+One ``lineage(None, sql, …)`` pass per model returns every output column's tree at
+once, sharing the work between columns (measured: asking column by column and hop by
+hop was 30× slower). The leaves of each tree are the upstream relations' columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+Relation = tuple[str, str]
+"""(schema, table) in the warehouse, lower-case."""
+
+
+@dataclass
+class ModelLineage:
+    """What one model's columns are made of."""
+
+    relation: Relation
+    columns: dict[str, list[tuple[Relation, str]]] = field(default_factory=dict)
+    """Output column → [(upstream relation, upstream column), …]."""
+    error: str | None = None
+    """Why sqlglot could not trace the model (the model is then left out)."""
+
+
+DIALECTS = {"duckdb": "duckdb", "postgres": "postgres", "snowflake": "snowflake"}
+
+
+def sql_schema(
+    catalog_of: dict[Relation, str], columns: dict[Relation, list[tuple[str, str]]]
+) -> dict[str, Any]:
+    """sqlglot's schema mapping, ``{catalog: {schema: {table: {column: type}}}}``.
+
+    Types do not change lineage; every column is given as TEXT so that engine
+    types sqlglot cannot parse never stop a trace.
+    """
+    mapping: dict[str, Any] = {}
+    for (schema, table), cols in columns.items():
+        catalog = catalog_of.get((schema.lower(), table.lower()), "")
+        mapping.setdefault(catalog, {}).setdefault(schema, {})[table] = {c: "TEXT" for c, _ in cols}
+    return mapping
+
+
+def model_lineage(
+    sql: str, relation: Relation, schema: dict[str, Any], dialect: str
+) -> ModelLineage:
+    """Trace every output column of one compiled SELECT to its upstream columns."""
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+    from sqlglot.lineage import lineage
+
+    result = ModelLineage(relation)
+    try:
+        trees = lineage(None, sql, schema=schema, dialect=dialect)
+    except (SqlglotError, KeyError, ValueError, RecursionError) as exc:
+        result.error = f"{type(exc).__name__}: {exc}"[:500]
+        return result
+    for column, root in trees.items():  # type: ignore[union-attr]
+        upstream: set[tuple[Relation, str]] = set()
+        for node in root.walk():
+            if node.downstream or not isinstance(node.source, exp.Table):
+                continue
+            table = node.source
+            upstream.add(((table.db.lower(), table.name.lower()), node.name.split(".")[-1]))
+        result.columns[column] = sorted(upstream)
+    return result
+
+
+def dbt_models(manifest: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    """Models and snapshots that have compiled SQL."""
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") in ("model", "snapshot") and node.get("compiled_code"):
+            yield node
+
+
+def relation_of(node: dict[str, Any]) -> Relation:
+    name = node.get("alias") or node.get("identifier") or node["name"]
+    return (str(node["schema"]).lower(), str(name).lower())
+
+
+def catalogs(manifest: dict[str, Any]) -> dict[Relation, str]:
+    """(schema, table) → catalog (database) of every relation the manifest knows."""
+    found: dict[Relation, str] = {}
+    for group in ("nodes", "sources", "snapshots"):
+        for node in manifest.get(group, {}).values():
+            if "schema" in node and node.get("database") is not None:
+                name = node.get("alias") or node.get("identifier") or node["name"]
+                found[(str(node["schema"]).lower(), str(name).lower())] = node["database"]
+    return found

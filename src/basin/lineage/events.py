@@ -1,0 +1,236 @@
+"""OpenLineage events for Basin's steps, through the openlineage-python client.
+
+Every Basin run is a parent job (``<namespace>`` / ``<command>``); each step inside
+it — one extract per entity, one load per batch, the dbt build with one job per
+model, the gate and the publication — is a child job whose events carry a
+``parent`` facet pointing at the Basin run. Run ids are UUIDs derived from Basin's
+run id and the job's name, so the same step of the same run always has the same id.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from basin import __version__
+
+if TYPE_CHECKING:
+    from basin.lineage.configuration import LineageConfig
+
+PRODUCER = f"https://pypi.org/project/basin/{__version__}"
+_RUN_NAMESPACE = uuid.UUID("6f1c3a52-8d4e-4f0b-9a57-0c6b1e2d9f41")
+
+
+def run_uuid(basin_run_id: str, job: str) -> str:
+    """The OpenLineage run id of ``job`` in Basin run ``basin_run_id`` (stable)."""
+    return str(uuid.uuid5(_RUN_NAMESPACE, f"{basin_run_id}/{job}"))
+
+
+@dataclass
+class DatasetRef:
+    """A dataset as OpenLineage names it, with what Basin knows about it."""
+
+    namespace: str
+    name: str
+    columns: list[tuple[str, str]] | None = None
+    """(name, type) of each column, in order."""
+    rows: int | None = None
+    """Rows written (outputs only)."""
+    facets: dict[str, Any] = field(default_factory=dict)
+    """More dataset facets, by facet name."""
+
+
+@dataclass
+class StepLineage:
+    """What a step tells its COMPLETE event once it knows (outputs, row counts)."""
+
+    inputs: list[DatasetRef] = field(default_factory=list)
+    outputs: list[DatasetRef] = field(default_factory=list)
+
+
+class Lineage:
+    """Emits a project's OpenLineage events with the configured transport."""
+
+    def __init__(
+        self, config: LineageConfig, namespace: str, state_dir: Path, *, enabled: bool = True
+    ) -> None:
+        self.config = config
+        self.namespace = namespace
+        self.state_dir = state_dir
+        self.enabled = enabled and config.enabled
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self.errors: list[str] = []
+        """Events that could not be sent (the step itself goes on)."""
+
+    @property
+    def events_file(self) -> Path:
+        path = Path(self.config.path)
+        return path if path.is_absolute() else self.state_dir / path
+
+    def client(self) -> Any:
+        if self._client is None:
+            from openlineage.client import OpenLineageClient
+
+            self._client = OpenLineageClient(transport=self._transport())
+        return self._client
+
+    def _transport(self) -> Any:
+        cfg = self.config
+        if cfg.transport == "http":
+            from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+            params: dict[str, Any] = {"url": cfg.url, "endpoint": cfg.endpoint, "timeout": 10}
+            if cfg.api_key:
+                params["auth"] = {"type": "api_key", "apiKey": cfg.api_key}
+            return HttpTransport(HttpConfig.from_dict(params))
+        if cfg.transport == "console":
+            from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
+
+            return ConsoleTransport(ConsoleConfig())
+        from openlineage.client.transport.file import FileConfig, FileTransport
+
+        self.events_file.parent.mkdir(parents=True, exist_ok=True)
+        return FileTransport(FileConfig(log_file_path=str(self.events_file), append=True))
+
+    def emit(
+        self,
+        state: str,
+        job: str,
+        run_id: str,
+        *,
+        parent: tuple[str, str] | None = None,
+        inputs: list[DatasetRef] | None = None,
+        outputs: list[DatasetRef] | None = None,
+        error: BaseException | None = None,
+        job_type: str = "TASK",
+        event_time: datetime | None = None,
+    ) -> None:
+        """Emit one event. ``parent`` is (job name, run id) of the Basin run."""
+        if not self.enabled:
+            return
+        from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+        from openlineage.client.facet_v2 import error_message_run, job_type_job, parent_run
+
+        run_facets: dict[str, Any] = {}
+        if parent is not None:
+            run_facets["parent"] = parent_run.ParentRunFacet(
+                run=parent_run.Run(runId=parent[1]),
+                job=parent_run.Job(namespace=self.namespace, name=parent[0]),
+            )
+        if error is not None:
+            run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+                message=str(error) or type(error).__name__,
+                programmingLanguage="python",
+                stackTrace="".join(traceback.format_exception(error))[-8000:],
+            )
+        event = RunEvent(
+            eventType=getattr(RunState, state),
+            eventTime=(event_time or datetime.now(UTC)).isoformat(),
+            run=Run(runId=run_id, facets=run_facets),
+            job=Job(
+                namespace=self.namespace,
+                name=job,
+                facets={
+                    "jobType": job_type_job.JobTypeJobFacet(
+                        processingType="BATCH", integration="BASIN", jobType=job_type
+                    )
+                },
+            ),
+            producer=PRODUCER,
+            inputs=[_input(d) for d in inputs or []],
+            outputs=[_output(d) for d in outputs or []],
+        )
+        self.send(event)
+
+    def send(self, event: Any) -> None:
+        """Emit a built event; a transport failure is recorded, never raised: lineage
+        must not stop the data."""
+        if not self.enabled:
+            return
+        with self._lock:
+            try:
+                self.client().emit(event)
+            except Exception as exc:  # noqa: BLE001 - any transport error
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+
+    @contextmanager
+    def step(
+        self,
+        job: str,
+        basin_run_id: str,
+        parent_job: str,
+        *,
+        inputs: list[DatasetRef] | None = None,
+        job_type: str = "TASK",
+    ) -> Iterator[StepLineage]:
+        """START now; COMPLETE with what the body put in the yielded object, or FAIL
+        with the error (which is re-raised)."""
+        run_id = run_uuid(basin_run_id, job)
+        parent = (parent_job, run_uuid(basin_run_id, parent_job))
+        done = StepLineage(inputs=list(inputs or []))
+        self.emit("START", job, run_id, parent=parent, inputs=done.inputs, job_type=job_type)
+        try:
+            yield done
+        except BaseException as exc:
+            self.emit(
+                "FAIL",
+                job,
+                run_id,
+                parent=parent,
+                inputs=done.inputs,
+                outputs=done.outputs,
+                error=exc,
+                job_type=job_type,
+            )
+            raise
+        self.emit(
+            "COMPLETE",
+            job,
+            run_id,
+            parent=parent,
+            inputs=done.inputs,
+            outputs=done.outputs,
+            job_type=job_type,
+        )
+
+
+def _facets(d: DatasetRef) -> dict[str, Any]:
+    from openlineage.client.facet_v2 import schema_dataset
+
+    facets = dict(d.facets)
+    if d.columns is not None:
+        facets["schema"] = schema_dataset.SchemaDatasetFacet(
+            fields=[
+                schema_dataset.SchemaDatasetFacetFields(name=n, type=t, ordinal_position=i)
+                for i, (n, t) in enumerate(d.columns, start=1)
+            ]
+        )
+    return facets
+
+
+def _input(d: DatasetRef) -> Any:
+    from openlineage.client.event_v2 import InputDataset
+
+    return InputDataset(namespace=d.namespace, name=d.name, facets=_facets(d))
+
+
+def _output(d: DatasetRef) -> Any:
+    from openlineage.client.event_v2 import OutputDataset
+    from openlineage.client.facet_v2 import output_statistics_output_dataset as stats
+
+    output_facets = {}
+    if d.rows is not None:
+        output_facets["outputStatistics"] = stats.OutputStatisticsOutputDatasetFacet(
+            rowCount=d.rows
+        )
+    return OutputDataset(
+        namespace=d.namespace, name=d.name, facets=_facets(d), outputFacets=output_facets
+    )

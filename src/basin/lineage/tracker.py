@@ -1,0 +1,362 @@
+"""What each step tells lineage: OpenLineage events, catalog entries and lineage edges.
+
+The façade calls one method per step; this module decides the datasets' names:
+
+- ``source.<source>.<entity>``: what an entity is read from;
+- ``lake.<source>.<entity>``: its batches in the lake;
+- ``<schema>.<table>``: a relation of the pipeline warehouse (``raw.crm__customers``,
+  dbt's models and snapshots);
+- ``published.<schema>.<table>``: what BI reads.
+
+Extract, load and publish copy columns one to one (load adds Basin's own columns);
+dbt models get their column lineage from the compiled SQL (``columns.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from basin.lineage.events import PRODUCER, DatasetRef, Lineage, StepLineage, run_uuid
+
+if TYPE_CHECKING:
+    from basin.core.config import Project
+    from basin.lake.manifest import Manifest
+    from basin.lake.storage import Lake
+    from basin.metadata.store import MetadataStore
+    from basin.sources.base import Extractor
+    from basin.warehouses.base import Warehouse
+
+
+class Tracker:
+    """Lineage of one project environment."""
+
+    def __init__(
+        self,
+        project: Project,
+        store: MetadataStore,
+        lake: Lake,
+        warehouse: Warehouse,
+        lineage: Lineage,
+    ) -> None:
+        self.project = project
+        self.store = store
+        self.lake = lake
+        self.warehouse = warehouse
+        self.events = lineage
+        self.env = project.env_name
+
+    # --- names -----------------------------------------------------------------------
+
+    def lake_dataset(self, source: str, entity: str) -> tuple[str, str]:
+        from basin.lake.storage import BRONZE
+
+        path = self.lake.path(BRONZE, source, entity)
+        if self.lake.is_local:
+            return "file", path
+        scheme = self.lake.url.split("://", 1)[0]
+        bucket, _, key = path.partition("/")
+        return f"{scheme}://{bucket}", key
+
+    # --- steps -----------------------------------------------------------------------
+
+    def extracted(
+        self,
+        step: StepLineage,
+        run_id: str,
+        source: str,
+        entity: str,
+        extractor: Extractor,
+        manifest: Manifest | None,
+    ) -> None:
+        """An entity was extracted into a batch (``manifest``; None: nothing new)."""
+        if manifest is None:
+            return
+        columns = [(c["name"], c["type"]) for c in manifest.columns]
+        src_ns, src_name = step.inputs[0].namespace, step.inputs[0].name
+        lake_ns, lake_name = self.lake_dataset(source, entity)
+        step.inputs[0].columns = columns
+        step.outputs.append(DatasetRef(lake_ns, lake_name, columns, rows=manifest.row_count))
+        source_key, lake_key = f"source.{source}.{entity}", f"lake.{source}.{entity}"
+        config = self.project.config.sources[source]
+        self.store.record_dataset(
+            self.env,
+            source_key,
+            kind="source",
+            namespace=src_ns,
+            name=src_name,
+            columns=columns,
+            description=getattr(config, "description", None),
+            run_id=run_id,
+        )
+        self.store.record_dataset(
+            self.env,
+            lake_key,
+            kind="lake",
+            namespace=lake_ns,
+            name=lake_name,
+            columns=columns,
+            rows=manifest.row_count,
+            run_id=run_id,
+        )
+        self._copy_edges(lake_key, source_key, [c for c, _ in columns], "extract")
+
+    def loaded(
+        self, step: StepLineage, run_id: str, manifest: Manifest, table: str, rows: int
+    ) -> None:
+        """A batch went into a raw table (``schema.table``)."""
+        schema, _, name = table.rpartition(".")
+        lake_ns, lake_name = self.lake_dataset(manifest.source, manifest.entity)
+        columns = [(c["name"], c["type"]) for c in manifest.columns]
+        step.inputs.append(DatasetRef(lake_ns, lake_name, columns))
+        ns, ol_name = self.warehouse.lineage_dataset(schema or "raw", name)
+        step.outputs.append(DatasetRef(ns, ol_name, columns, rows=rows))
+        key = f"{schema or 'raw'}.{name}"
+        self.store.record_dataset(
+            self.env, key, kind="raw", namespace=ns, name=ol_name, columns=columns, run_id=run_id
+        )
+        self._copy_edges(
+            key, f"lake.{manifest.source}.{manifest.entity}", [c for c, _ in columns], "load"
+        )
+
+    def transformed(
+        self, run_id: str, parent_job: str, dbt_project: Path, profile: str, target_dir: Path
+    ) -> list[str]:
+        """After a dbt invocation: its per-node events, column lineage and catalog
+        entries. Returns the models whose SQL could not be traced."""
+        manifest_path = target_dir / "manifest.json"
+        if not manifest_path.exists():
+            return []
+        manifest = json.loads(manifest_path.read_text())
+        traced, untraced = self._column_lineage(manifest, run_id)
+        self._dbt_events(run_id, parent_job, dbt_project, profile, target_dir, traced)
+        return untraced
+
+    def gate(
+        self, run_id: str, parent_job: str, records: list[dict[str, Any]], target_dir: Path
+    ) -> None:
+        """The quality gate as its own job: each checked model is an input with a
+        data-quality-assertions facet (one assertion per check)."""
+        if not self.events.enabled or not records:
+            return
+        from openlineage.client.facet_v2 import data_quality_assertions_dataset as dqa
+
+        from basin.lineage.columns import relation_of
+
+        manifest_path = target_dir / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        by_name = {
+            n["name"]: relation_of(n)
+            for n in manifest.get("nodes", {}).values()
+            if n.get("resource_type") in ("model", "snapshot", "seed")
+        }
+        assertions: dict[tuple[str, str], list[Any]] = {}
+        for r in records:
+            relation = by_name.get(r.get("model") or "")
+            if relation is None or r["status"] == "skipped":
+                continue
+            assertions.setdefault(relation, []).append(
+                dqa.Assertion(
+                    assertion=r["name"],
+                    success=r["status"] == "pass",
+                    column=r.get("column_name"),
+                    severity=r.get("severity"),
+                )
+            )
+        with self.events.step("gate", run_id, parent_job) as step:
+            for (schema, table), checks in sorted(assertions.items()):
+                ns, name = self.warehouse.lineage_dataset(schema, table)
+                step.inputs.append(
+                    DatasetRef(
+                        ns,
+                        name,
+                        facets={
+                            "dataQualityAssertions": dqa.DataQualityAssertionsDatasetFacet(
+                                assertions=checks
+                            )
+                        },
+                    )
+                )
+
+    def published(
+        self, step: StepLineage, run_id: str, tables: dict[str, int], audit_schemas: dict[str, str]
+    ) -> None:
+        """``tables`` (``schema.table`` → rows) were published from ``audit_schemas``
+        (published schema → the schema dbt built it in)."""
+        built = self.warehouse.columns(sorted(set(audit_schemas.values())))
+        for qualified, rows in tables.items():
+            schema, _, table = qualified.partition(".")
+            audit = audit_schemas.get(schema, schema)
+            columns = built.get((audit, table), [])
+            in_ns, in_name = self.warehouse.lineage_dataset(audit, table)
+            out_ns, out_name = self.warehouse.published_dataset(schema, table)
+            step.inputs.append(DatasetRef(in_ns, in_name, columns))
+            step.outputs.append(DatasetRef(out_ns, out_name, columns, rows=rows))
+            key = f"published.{schema}.{table}"
+            self.store.record_dataset(
+                self.env,
+                key,
+                kind="published",
+                namespace=out_ns,
+                name=out_name,
+                columns=columns,
+                rows=rows,
+                run_id=run_id,
+            )
+            self._copy_edges(key, f"{audit}.{table}", [c for c, _ in columns], "publish")
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _copy_edges(self, dataset: str, upstream: str, columns: list[str], step: str) -> None:
+        edges: list[tuple[str | None, str, str | None]] = [(None, upstream, None)]
+        edges += [(c, upstream, c) for c in columns if not c.startswith("_basin_")]
+        self.store.replace_lineage(self.env, dataset, step, edges)
+
+    def _column_lineage(
+        self, manifest: dict[str, Any], run_id: str
+    ) -> tuple[dict[str, Any], list[str]]:
+        from basin.lineage import columns as cl
+
+        models = list(cl.dbt_models(manifest))
+        schemas = sorted(
+            {str(n["schema"]) for n in models}
+            | {str(s["schema"]) for s in manifest.get("sources", {}).values()}
+        )
+        built = self.warehouse.columns(schemas)
+        by_relation = {(s.lower(), t.lower()): cols for (s, t), cols in built.items()}
+        catalog_of = cl.catalogs(manifest)
+        mapping = cl.sql_schema(catalog_of, built)
+        dialect = cl.DIALECTS.get(self.warehouse.ENGINE, self.warehouse.ENGINE)
+        trace = self.project.config.lineage.column_lineage
+        traced: dict[str, Any] = {}
+        untraced: list[str] = []
+        for node in models:
+            relation = cl.relation_of(node)
+            key = f"{relation[0]}.{relation[1]}"
+            cols = by_relation.get(relation, [])
+            described = {
+                name.lower(): (c.get("description") or None)
+                for name, c in node.get("columns", {}).items()
+            }
+            meta = node.get("meta") or node.get("config", {}).get("meta") or {}
+            tags = list(node.get("tags") or [])
+            pii = sorted(
+                name
+                for name, c in node.get("columns", {}).items()
+                if (c.get("meta") or {}).get("pii") or "pii" in (c.get("tags") or [])
+            )
+            tags += [f"pii:{c}" for c in pii]
+            ns, ol_name = self.warehouse.lineage_dataset(relation[0], relation[1])
+            self.store.record_dataset(
+                self.env,
+                key,
+                kind=str(node.get("resource_type")),
+                namespace=ns,
+                name=ol_name,
+                columns=[(c, t, described.get(c.lower())) for c, t in cols],
+                description=node.get("description") or None,
+                owner=meta.get("owner"),
+                tags=tags,
+                run_id=run_id,
+            )
+            upstream = [
+                k
+                for u in node.get("depends_on", {}).get("nodes", [])
+                if (k := _relation_key(manifest, u))
+            ]
+            edges: list[tuple[str | None, str, str | None]] = [(None, u, None) for u in upstream]
+            if trace:
+                result = cl.model_lineage(node["compiled_code"], relation, mapping, dialect)
+                if result.error:
+                    untraced.append(f"{node['unique_id']}: {result.error}")
+                for column, sources in result.columns.items():
+                    edges += [(column, f"{s}.{t}", c) for (s, t), c in sources]
+                traced[ol_name.lower()] = result
+            self.store.replace_lineage(self.env, key, "transform", edges)
+        return traced, untraced
+
+    def _dbt_events(
+        self,
+        run_id: str,
+        parent_job: str,
+        dbt_project: Path,
+        profile: str,
+        target_dir: Path,
+        traced: dict[str, Any],
+    ) -> None:
+        """One START and one COMPLETE/FAIL per dbt node, from dbt's artifacts
+        (openlineage-integration-common's processor), children of ``parent_job``."""
+        if not self.events.enabled or not (target_dir / "run_results.json").exists():
+            return
+        import logging
+
+        from openlineage.client.facet_v2 import column_lineage_dataset as cld
+        from openlineage.common.provider.dbt.facets import ParentRunMetadata
+        from openlineage.common.provider.dbt.local import DbtLocalArtifactProcessor
+
+        processor = DbtLocalArtifactProcessor(
+            producer=PRODUCER,
+            job_namespace=self.events.namespace,
+            project_dir=str(dbt_project),
+            profile_name=profile,
+            target=self.env,
+            target_path=str(target_dir),
+            skip_errors=True,
+            logger=logging.getLogger("basin.lineage.dbt"),
+        )
+        processor.dbt_run_metadata = ParentRunMetadata(
+            run_id=run_uuid(run_id, parent_job),
+            job_name=parent_job,
+            job_namespace=self.events.namespace,
+        )
+        events = processor.parse()
+        # The processor names a source's dataset after its dbt name, not its identifier
+        # (the table Basin loaded): rename so load's output and dbt's input meet.
+        renamed = {}
+        for src in (
+            json.loads((target_dir / "manifest.json").read_text()).get("sources", {}).values()
+        ):
+            if src.get("identifier") and src["identifier"] != src["name"]:
+                prefix = f"{src['database']}.{src['schema']}."
+                renamed[prefix + src["name"]] = prefix + src["identifier"]
+        for event in events.events():
+            for dataset in event.inputs or []:
+                if dataset.name in renamed:
+                    object.__setattr__(dataset, "name", renamed[dataset.name])
+            for output in event.outputs or []:
+                result = traced.get(output.name.lower())
+                if result is None or not result.columns:
+                    continue
+                fields = {
+                    column: cld.Fields(
+                        inputFields=[
+                            cld.InputField(
+                                namespace=ns,
+                                name=name,
+                                field=upstream,
+                            )
+                            for (schema, table), upstream in sources
+                            for ns, name in [self.warehouse.lineage_dataset(schema, table)]
+                        ],
+                        transformationType="",
+                        transformationDescription="",
+                    )
+                    for column, sources in result.columns.items()
+                }
+                output.facets = {
+                    **(output.facets or {}),
+                    "columnLineage": cld.ColumnLineageDatasetFacet(fields=fields),
+                }
+            self.events.send(event)
+
+
+def _relation_key(manifest: dict[str, Any], unique_id: str) -> str | None:
+    """``schema.table`` of a manifest node or source, None for anything else."""
+    from basin.lineage.columns import relation_of
+
+    node = manifest.get("nodes", {}).get(unique_id) or manifest.get("sources", {}).get(unique_id)
+    if not node or "schema" not in node or node.get("resource_type") == "test":
+        return None
+    schema, table = relation_of(node)
+    return f"{schema}.{table}"

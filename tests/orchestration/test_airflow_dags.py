@@ -244,3 +244,38 @@ def test_a_task_that_fails_twice_is_retried_with_growing_delays(
     starts = [h[0] for h in history] + result["final"]
     gaps = [starts[1] - history[0][1], starts[2] - history[1][1]]
     assert gaps[0] >= 1 and gaps[1] >= gaps[0]  # exponential backoff: the wait grows
+
+
+def test_upstream_assets_and_drop_folders_become_the_dag_schedule(
+    tmp_path: Path, project: Path
+) -> None:
+    yml = project / "basin.yml"
+    base = yml.read_text()
+    code = (
+        "import json, runpy\n"
+        f"dags = runpy.run_path({str(project / 'dags' / 'basin_dags.py')!r})\n"
+        "dag = dags['basin_proj_dev']\n"
+        "cond = dag.timetable.asset_condition if hasattr(dag.timetable, 'asset_condition') else None\n"
+        "objects = getattr(cond, 'objects', [cond] if cond is not None else [])\n"
+        "print(json.dumps({'timetable': type(dag.timetable).__name__,"
+        " 'names': sorted(getattr(o, 'name', '') for o in objects),"
+        " 'refs': sorted(type(o).__name__ for o in objects)}))"
+    )
+    yml.write_text(
+        base + "\norchestration:\n  triggers:\n    drop_folders: false\n"
+        "    assets: [basin_upstream_dev.published]\n"
+    )
+    only_upstream = in_airflow(code, tmp_path / "a")
+    assert only_upstream["names"] == ["basin_upstream_dev.published"]
+    assert only_upstream["refs"] == ["AssetNameRef"]
+
+    yml.write_text(
+        base + '\norchestration:\n  schedule: "0 6 * * *"\n  triggers:\n'
+        "    assets: [basin_upstream_dev.published]\n"
+    )
+    both = in_airflow(code, tmp_path / "b")
+    assert both["timetable"] == "AssetOrTimeSchedule"
+    assert both["names"] == ["basin_proj_dev.drops.shop", "basin_upstream_dev.published"]
+
+    yml.write_text(base + "\norchestration:\n  triggers: {drop_folders: false}\n")
+    assert in_airflow(code, tmp_path / "c")["names"] == []

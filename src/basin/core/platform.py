@@ -226,7 +226,7 @@ class Platform:
                     if result.batch_id
                     else None
                 )
-                self.tracker.extracted(step, run_id, source, entity, extractor, manifest)
+                self.tracker.extracted(step, run_id, source, entity, manifest)
             return result
 
         from basin.core.services import needed, running
@@ -458,9 +458,8 @@ class Platform:
         if run_id is not None and command in ("build", "test"):
             records = self._record_checks(run_id, run, dbt_state / "target", suites)
             untraced = self.tracker.transformed(
-                run_id, step, project_dir, profile, dbt_state / "target"
+                run_id, self._command, step, project_dir, profile, dbt_state / "target", records
             )
-            self.tracker.gate(run_id, self._command, records, dbt_state / "target")
             if untraced:
                 self.reporter.message(
                     f"  [yellow]column lineage: {len(untraced)} model(s) could not be traced[/]: "

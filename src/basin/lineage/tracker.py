@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from basin.lake.manifest import Manifest
     from basin.lake.storage import Lake
     from basin.metadata.store import MetadataStore
-    from basin.sources.base import Extractor
     from basin.warehouses.base import Warehouse
 
 
@@ -67,7 +66,6 @@ class Tracker:
         run_id: str,
         source: str,
         entity: str,
-        extractor: Extractor,
         manifest: Manifest | None,
     ) -> None:
         """An entity was extracted into a batch (``manifest``; None: nothing new)."""
@@ -80,25 +78,28 @@ class Tracker:
         step.outputs.append(DatasetRef(lake_ns, lake_name, columns, rows=manifest.row_count))
         source_key, lake_key = f"source.{source}.{entity}", f"lake.{source}.{entity}"
         config = self.project.config.sources[source]
-        self.store.record_dataset(
+        self.store.record_datasets(
             self.env,
-            source_key,
-            kind="source",
-            namespace=src_ns,
-            name=src_name,
-            columns=columns,
-            description=getattr(config, "description", None),
-            run_id=run_id,
-        )
-        self.store.record_dataset(
-            self.env,
-            lake_key,
-            kind="lake",
-            namespace=lake_ns,
-            name=lake_name,
-            columns=columns,
-            rows=manifest.row_count,
-            run_id=run_id,
+            [
+                {
+                    "key": source_key,
+                    "kind": "source",
+                    "namespace": src_ns,
+                    "name": src_name,
+                    "columns": columns,
+                    "description": getattr(config, "description", None),
+                    "run_id": run_id,
+                },
+                {
+                    "key": lake_key,
+                    "kind": "lake",
+                    "namespace": lake_ns,
+                    "name": lake_name,
+                    "columns": columns,
+                    "rows": manifest.row_count,
+                    "run_id": run_id,
+                },
+            ],
         )
         self._copy_edges(lake_key, source_key, [c for c, _ in columns], "extract")
 
@@ -121,20 +122,30 @@ class Tracker:
         )
 
     def transformed(
-        self, run_id: str, parent_job: str, dbt_project: Path, profile: str, target_dir: Path
+        self,
+        run_id: str,
+        run_job: str,
+        dbt_job: str,
+        dbt_project: Path,
+        profile: str,
+        target_dir: Path,
+        records: list[dict[str, Any]],
     ) -> list[str]:
-        """After a dbt invocation: its per-node events, column lineage and catalog
-        entries. Returns the models whose SQL could not be traced."""
+        """After a dbt invocation: its per-node events, column lineage, catalog entries
+        and the gate's event for the check ``records``. dbt's node events are children
+        of ``dbt_job`` (transform, check), the gate's of ``run_job`` (the command).
+        Returns the models whose SQL could not be traced."""
         manifest_path = target_dir / "manifest.json"
         if not manifest_path.exists():
             return []
         manifest = json.loads(manifest_path.read_text())
         traced, untraced = self._column_lineage(manifest, run_id)
-        self._dbt_events(run_id, parent_job, dbt_project, profile, target_dir, traced)
+        self._dbt_events(run_id, dbt_job, dbt_project, profile, target_dir, traced, manifest)
+        self._gate(run_id, run_job, records, manifest)
         return untraced
 
-    def gate(
-        self, run_id: str, parent_job: str, records: list[dict[str, Any]], target_dir: Path
+    def _gate(
+        self, run_id: str, parent_job: str, records: list[dict[str, Any]], manifest: dict[str, Any]
     ) -> None:
         """The quality gate as its own job: each checked model is an input with a
         data-quality-assertions facet (one assertion per check)."""
@@ -144,8 +155,6 @@ class Tracker:
 
         from basin.lineage.columns import relation_of
 
-        manifest_path = target_dir / "manifest.json"
-        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
         by_name = {
             n["name"]: relation_of(n)
             for n in manifest.get("nodes", {}).values()
@@ -225,12 +234,20 @@ class Tracker:
         )
         built = self.warehouse.columns(schemas)
         by_relation = {(s.lower(), t.lower()): cols for (s, t), cols in built.items()}
+        from sqlglot.schema import MappingSchema
+
         catalog_of = cl.catalogs(manifest)
         mapping = cl.sql_schema(catalog_of, built)
         dialect = cl.DIALECTS.get(self.warehouse.ENGINE, self.warehouse.ENGINE)
+        schema = MappingSchema(mapping, dialect=dialect)
+        cache = cl.LineageCache(
+            self.project.state_path("lineage") / "columns-cache.json", mapping, dialect
+        )
         trace = self.project.config.lineage.column_lineage
         traced: dict[str, Any] = {}
         untraced: list[str] = []
+        entries: list[dict[str, Any]] = []
+        lineages: list[tuple[str, str, list[tuple[str | None, str, str | None]]]] = []
         for node in models:
             relation = cl.relation_of(node)
             key = f"{relation[0]}.{relation[1]}"
@@ -248,17 +265,18 @@ class Tracker:
             )
             tags += [f"pii:{c}" for c in pii]
             ns, ol_name = self.warehouse.lineage_dataset(relation[0], relation[1])
-            self.store.record_dataset(
-                self.env,
-                key,
-                kind=str(node.get("resource_type")),
-                namespace=ns,
-                name=ol_name,
-                columns=[(c, t, described.get(c.lower())) for c, t in cols],
-                description=node.get("description") or None,
-                owner=meta.get("owner"),
-                tags=tags,
-                run_id=run_id,
+            entries.append(
+                {
+                    "key": key,
+                    "kind": str(node.get("resource_type")),
+                    "namespace": ns,
+                    "name": ol_name,
+                    "columns": [(c, t, described.get(c.lower())) for c, t in cols],
+                    "description": node.get("description") or None,
+                    "owner": meta.get("owner"),
+                    "tags": tags,
+                    "run_id": run_id,
+                }
             )
             upstream = [
                 k
@@ -267,13 +285,21 @@ class Tracker:
             ]
             edges: list[tuple[str | None, str, str | None]] = [(None, u, None) for u in upstream]
             if trace:
-                result = cl.model_lineage(node["compiled_code"], relation, mapping, dialect)
+                sql = node["compiled_code"]
+                result = cache.get(sql, relation)
+                if result is None:
+                    result = cl.model_lineage(sql, relation, schema, dialect)
+                    cache.put(sql, result)
                 if result.error:
                     untraced.append(f"{node['unique_id']}: {result.error}")
                 for column, sources in result.columns.items():
                     edges += [(column, f"{s}.{t}", c) for (s, t), c in sources]
                 traced[ol_name.lower()] = result
-            self.store.replace_lineage(self.env, key, "transform", edges)
+            lineages.append((key, "transform", edges))
+        if trace:
+            cache.save()
+        self.store.record_datasets(self.env, entries)
+        self.store.replace_lineages(self.env, lineages)
         return traced, untraced
 
     def _dbt_events(
@@ -284,6 +310,7 @@ class Tracker:
         profile: str,
         target_dir: Path,
         traced: dict[str, Any],
+        manifest: dict[str, Any],
     ) -> None:
         """One START and one COMPLETE/FAIL per dbt node, from dbt's artifacts
         (openlineage-integration-common's processor), children of ``parent_job``."""
@@ -295,7 +322,13 @@ class Tracker:
         from openlineage.common.provider.dbt.facets import ParentRunMetadata
         from openlineage.common.provider.dbt.local import DbtLocalArtifactProcessor
 
-        processor = DbtLocalArtifactProcessor(
+        class Processor(DbtLocalArtifactProcessor):  # type: ignore[misc]
+            def get_column_lineage(self, *args: Any, **kwargs: Any) -> None:
+                # Basin traces columns itself, with the warehouse's schema (which
+                # expands `select *`); parsing every model twice would only cost time.
+                return None
+
+        processor = Processor(
             producer=PRODUCER,
             job_namespace=self.events.namespace,
             project_dir=str(dbt_project),

@@ -409,41 +409,33 @@ class MetadataStore:
 
     # --- catalog and lineage -----------------------------------------------------
 
-    def record_dataset(
-        self,
-        env: str,
-        key: str,
-        *,
-        kind: str,
-        namespace: str,
-        name: str,
-        columns: list[tuple[str, str]] | list[tuple[str, str, str | None]] | None = None,
-        rows: int | None = None,
-        run_id: str | None = None,
-        description: str | None = None,
-        owner: str | None = None,
-        tags: list[str] | None = None,
-    ) -> None:
-        """Create or refresh a catalog entry; what is not given keeps its value."""
+    def record_dataset(self, env: str, key: str, **fields: Any) -> None:
+        """Create or refresh a catalog entry; see :meth:`record_datasets`."""
+        self.record_datasets(env, [{"key": key, **fields}])
+
+    def record_datasets(self, env: str, entries: Sequence[dict[str, Any]]) -> None:
+        """Create or refresh catalog entries in one transaction. Each entry has ``key``,
+        ``kind``, ``namespace``, ``name`` and optionally ``columns`` ([(name, type[,
+        description])]), ``rows``, ``run_id``, ``description``, ``owner``, ``tags``;
+        what an entry does not give keeps its earlier value."""
+        now = utcnow()
         with self.session() as s:
-            row = s.get(CatalogDataset, {"key": key, "env": env})
-            if row is None:
-                row = CatalogDataset(key=key, env=env, kind=kind, namespace=namespace, name=name)
-                s.add(row)
-            row.kind, row.namespace, row.name = kind, namespace, name
-            row.updated_at = utcnow()
-            if columns is not None:
-                row.columns = json.dumps([list(c) for c in columns])
-            if rows is not None:
-                row.rows = rows
-            if run_id is not None:
-                row.run_id = run_id
-            if description is not None:
-                row.description = description
-            if owner is not None:
-                row.owner = owner
-            if tags is not None:
-                row.tags = json.dumps(tags)
+            for entry in entries:
+                e = dict(entry)
+                key = e.pop("key")
+                row = s.get(CatalogDataset, {"key": key, "env": env})
+                if row is None:
+                    row = CatalogDataset(key=key, env=env)
+                    s.add(row)
+                row.kind, row.namespace, row.name = e.pop("kind"), e.pop("namespace"), e.pop("name")
+                row.updated_at = now
+                if e.get("columns") is not None:
+                    row.columns = json.dumps([list(c) for c in e.pop("columns")])
+                if e.get("tags") is not None:
+                    row.tags = json.dumps(e.pop("tags"))
+                for field in ("rows", "run_id", "description", "owner"):
+                    if e.get(field) is not None:
+                        setattr(row, field, e[field])
 
     def datasets(self, env: str) -> list[CatalogDataset]:
         with self.session() as s:
@@ -467,23 +459,32 @@ class MetadataStore:
     ) -> None:
         """Make ``edges`` — ``(column, upstream dataset, upstream column)`` — the
         lineage of ``dataset``."""
+        self.replace_lineages(env, [(dataset, step, edges)])
+
+    def replace_lineages(
+        self,
+        env: str,
+        items: Sequence[tuple[str, str, Sequence[tuple[str | None, str, str | None]]]],
+    ) -> None:
+        """:meth:`replace_lineage` for many datasets in one transaction."""
         with self.session() as s:
-            s.execute(
-                LineageEdge.__table__.delete().where(  # type: ignore[attr-defined]
-                    LineageEdge.env == env, LineageEdge.dataset == dataset
+            for dataset, step, edges in items:
+                s.execute(
+                    LineageEdge.__table__.delete().where(  # type: ignore[attr-defined]
+                        LineageEdge.env == env, LineageEdge.dataset == dataset
+                    )
                 )
-            )
-            s.add_all(
-                LineageEdge(
-                    env=env,
-                    dataset=dataset,
-                    column_name=column,
-                    upstream_dataset=upstream,
-                    upstream_column=upstream_column,
-                    step=step,
+                s.add_all(
+                    LineageEdge(
+                        env=env,
+                        dataset=dataset,
+                        column_name=column,
+                        upstream_dataset=upstream,
+                        upstream_column=upstream_column,
+                        step=step,
+                    )
+                    for column, upstream, upstream_column in edges
                 )
-                for column, upstream, upstream_column in edges
-            )
 
     def lineage_edges(self, env: str) -> list[LineageEdge]:
         with self.session() as s:

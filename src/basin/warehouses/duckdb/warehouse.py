@@ -24,6 +24,8 @@ class DuckDBWarehouse(Warehouse):
     READS_PARQUET_IN_PLACE = True
     PUBLISH_BY = "file-swap"
 
+    _lineage_namespace: str | None = None
+
     @property
     def path(self) -> Path:
         return self.project.warehouse_path
@@ -96,7 +98,9 @@ class DuckDBWarehouse(Warehouse):
 
     def lineage_dataset(self, schema: str, table: str) -> tuple[str, str]:
         # openlineage-dbt: namespace duckdb://<profile path>, name <catalog>.<schema>.<table>
-        return f"duckdb://{self.dbt_target()['path']}", f"{self.catalog}.{schema}.{table}"
+        if self._lineage_namespace is None:
+            self._lineage_namespace = f"duckdb://{self.dbt_target()['path']}"
+        return self._lineage_namespace, f"{self.catalog}.{schema}.{table}"
 
     def published_dataset(self, schema: str, table: str) -> tuple[str, str]:
         snapshot = self.published_path

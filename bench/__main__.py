@@ -38,6 +38,12 @@ STEPS: dict[str, tuple[str, str, str, float]] = {
         "time ratio basin transform with lineage (events, column lineage) / without",
         1.05,
     ),
+    "lineage-rerun": (
+        "transform-basin-rerun",
+        "transform-basin-nolineage-rerun",
+        "time ratio of a second basin transform (models unchanged) with lineage / without",
+        1.05,
+    ),
     "run": ("run-basin", "run-plain", "time ratio basin run / sum of plain steps", 1.5),
     "incremental": (
         "incremental-increment",
@@ -79,7 +85,7 @@ def run(scale: float, only: list[str], pairs: int) -> Path:
     me = [sys.executable, "-m", "bench", "arm", "--scale", str(scale), "--name"]
     generate(scale)
     results: dict[str, Any] = {}
-    if {"transform", "transform-sql", "lineage"} & set(only):
+    if {"transform", "transform-sql", "lineage", "lineage-rerun"} & set(only):
         prepare_loaded(scale)
     if "airflow" in only:
         from bench.platform import airflow_template_db
@@ -181,7 +187,7 @@ def main() -> None:
     r.add_argument(
         "--only",
         default="transform,run,incremental",
-        help="comma-separated: transform, transform-sql, lineage, run, incremental, airflow, extract, load, gate",
+        help="comma-separated: transform, transform-sql, lineage, lineage-rerun, run, incremental, airflow, extract, load, gate",
     )
     r.add_argument("--pairs", type=int, default=3)
     a = sub.add_parser("arm", help=argparse.SUPPRESS)

@@ -467,24 +467,35 @@ class MetadataStore:
         items: Sequence[tuple[str, str, Sequence[tuple[str | None, str, str | None]]]],
     ) -> None:
         """:meth:`replace_lineage` for many datasets in one transaction."""
+        from sqlalchemy import delete, insert
+
+        if not items:
+            return
+        rows = [
+            {
+                "env": env,
+                "dataset": dataset,
+                "column_name": column,
+                "upstream_dataset": upstream,
+                "upstream_column": upstream_column,
+                "step": step,
+            }
+            for dataset, step, edges in items
+            for column, upstream, upstream_column in edges
+        ]
+        datasets = sorted({dataset for dataset, _, _ in items})
         with self.session() as s:
-            for dataset, step, edges in items:
+            # Core statements: one DELETE and one executemany INSERT (the ORM's
+            # per-object bookkeeping cost 0.2 s for the reference's ~600 edges).
+            for chunk in range(0, len(datasets), 500):
                 s.execute(
-                    LineageEdge.__table__.delete().where(  # type: ignore[attr-defined]
-                        LineageEdge.env == env, LineageEdge.dataset == dataset
+                    delete(LineageEdge).where(
+                        LineageEdge.env == env,
+                        LineageEdge.dataset.in_(datasets[chunk : chunk + 500]),
                     )
                 )
-                s.add_all(
-                    LineageEdge(
-                        env=env,
-                        dataset=dataset,
-                        column_name=column,
-                        upstream_dataset=upstream,
-                        upstream_column=upstream_column,
-                        step=step,
-                    )
-                    for column, upstream, upstream_column in edges
-                )
+            if rows:
+                s.execute(insert(LineageEdge), rows)
 
     def lineage_edges(self, env: str) -> list[LineageEdge]:
         with self.session() as s:

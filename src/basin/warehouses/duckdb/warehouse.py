@@ -24,7 +24,7 @@ class DuckDBWarehouse(Warehouse):
     READS_PARQUET_IN_PLACE = True
     PUBLISH_BY = "file-swap"
 
-    _lineage_namespace: str | None = None
+    _lineage_address: tuple[str, str] | None = None
 
     @property
     def path(self) -> Path:
@@ -98,9 +98,10 @@ class DuckDBWarehouse(Warehouse):
 
     def lineage_dataset(self, schema: str, table: str) -> tuple[str, str]:
         # openlineage-dbt: namespace duckdb://<profile path>, name <catalog>.<schema>.<table>
-        if self._lineage_namespace is None:
-            self._lineage_namespace = f"duckdb://{self.dbt_target()['path']}"
-        return self._lineage_namespace, f"{self.catalog}.{schema}.{table}"
+        if self._lineage_address is None:  # called for every dataset of every event
+            self._lineage_address = (f"duckdb://{self.dbt_target()['path']}", self.catalog)
+        namespace, catalog = self._lineage_address
+        return namespace, f"{catalog}.{schema}.{table}"
 
     def published_dataset(self, schema: str, table: str) -> tuple[str, str]:
         snapshot = self.published_path

@@ -215,3 +215,14 @@ def test_stop_when_nothing_runs(project: Path, cli) -> None:
     result = cli("serve", "--stop", project=project)
     assert result.exit_code == 0
     assert "nothing to stop" in result.stdout
+
+
+def test_serve_without_airflow_installed_says_how_to_install_it(
+    project: Path, cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bare = tmp_path / "bare-venv" / "bin" / "python"  # an interpreter with no airflow beside it
+    bare.parent.mkdir(parents=True)
+    monkeypatch.setattr(sys, "executable", str(bare))
+    result = cli("serve", project=project)
+    assert result.exit_code != 0
+    assert "Airflow is not installed" in result.stderr and "basin[airflow]" in result.stderr

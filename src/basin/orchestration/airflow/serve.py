@@ -98,6 +98,17 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
+def _airflow_command() -> str:
+    """The ``airflow`` program next to the interpreter running Basin."""
+    program = Path(sys.executable).parent / "airflow"
+    if not program.exists():
+        raise TerminalError(
+            f"Airflow is not installed next to {sys.executable}",
+            hint="install it with: pip install 'basin[airflow]' (Airflow 3.3)",
+        )
+    return str(program)
+
+
 def running(root: Path) -> Served | None:
     """What an earlier ``basin serve`` started and is still alive, if anything."""
     state = _state_file(root)
@@ -119,6 +130,7 @@ def start(root: Path, orch: OrchestrationConfig, *, timeout: float = 240.0) -> S
     """
     if (current := running(root)) is not None:
         return Served(**{**asdict(current), "already_running": True})
+    airflow = _airflow_command()
     dags = root / orch.dags_folder
     if not dags.is_dir():
         raise TerminalError(
@@ -136,7 +148,6 @@ def start(root: Path, orch: OrchestrationConfig, *, timeout: float = 240.0) -> S
     logs = home / "logs" / "processes"
     logs.mkdir(parents=True, exist_ok=True)
     openlineage_events(root).parent.mkdir(parents=True, exist_ok=True)
-    airflow = str(Path(sys.executable).parent / "airflow")
 
     migrate_log = logs / "db-migrate.log"
     with migrate_log.open("wb") as out:

@@ -221,12 +221,7 @@ class Platform:
                 f"extract.{source}.{entity}", run_id, self._command, inputs=[origin]
             ) as step:
                 result = extractor.extract(entity, ctx)
-                manifest = (
-                    self.lake.read_manifest(self.lake.batch_dir(source, entity, result.batch_id))
-                    if result.batch_id
-                    else None
-                )
-                self.tracker.extracted(step, run_id, source, entity, manifest)
+                self.tracker.extracted(step, run_id, source, entity, result.manifest)
             return result
 
         from basin.core.services import needed, running
@@ -671,9 +666,10 @@ class Platform:
     def catalog_show(self, dataset: str) -> dict[str, Any]:
         """One dataset: columns with types and descriptions, owner, tags, rows, when it
         was last written, and its direct upstream and downstream datasets."""
-        graph = self._lineage_graph()
+        datasets = self.store.datasets(self.project.env_name)
+        graph = self._lineage_graph(datasets)
         key = graph.resolve(dataset)
-        [entry] = [d for d in self.store.datasets(self.project.env_name) if d.key == key] or [None]
+        entry = next((d for d in datasets if d.key == key), None)
         return {
             "key": key,
             "dataset": entry,
@@ -685,7 +681,7 @@ class Platform:
             "downstream": sorted({d for d, c, _ in graph.down.get((key, None), []) if c is None}),
         }
 
-    def _lineage_graph(self) -> Any:
+    def _lineage_graph(self, datasets: list[Any] | None = None) -> Any:
         from basin.lineage.graph import LineageGraph
 
         env = self.project.env_name
@@ -694,7 +690,7 @@ class Platform:
                 (e.dataset, e.column_name, e.upstream_dataset, e.upstream_column, e.step)
                 for e in self.store.lineage_edges(env)
             ),
-            (d.key for d in self.store.datasets(env)),
+            (d.key for d in (self.store.datasets(env) if datasets is None else datasets)),
         )
 
     def lineage_tree(

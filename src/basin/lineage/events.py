@@ -177,29 +177,25 @@ class Lineage:
         parent = (parent_job, run_uuid(basin_run_id, parent_job))
         done = StepLineage(inputs=list(inputs or []))
         self.emit("START", job, run_id, parent=parent, inputs=done.inputs, job_type=job_type)
-        try:
-            yield done
-        except BaseException as exc:
+
+        def end(state: str, error: BaseException | None = None) -> None:
             self.emit(
-                "FAIL",
+                state,
                 job,
                 run_id,
                 parent=parent,
                 inputs=done.inputs,
                 outputs=done.outputs,
-                error=exc,
+                error=error,
                 job_type=job_type,
             )
+
+        try:
+            yield done
+        except BaseException as exc:
+            end("FAIL", exc)
             raise
-        self.emit(
-            "COMPLETE",
-            job,
-            run_id,
-            parent=parent,
-            inputs=done.inputs,
-            outputs=done.outputs,
-            job_type=job_type,
-        )
+        end("COMPLETE")
 
 
 def _facets(d: DatasetRef) -> dict[str, Any]:

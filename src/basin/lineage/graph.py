@@ -67,7 +67,7 @@ class LineageGraph:
         if (
             column is not None
             and (dataset, column) not in links
-            and not any(key == (dataset, column) for key in (self.down if upstream else self.up))
+            and (dataset, column) not in (self.down if upstream else self.up)
         ):
             known = sorted({c for d, c in (*self.up, *self.down) if d == dataset and c})
             raise TerminalError(

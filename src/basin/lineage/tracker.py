@@ -101,7 +101,7 @@ class Tracker:
                 },
             ],
         )
-        self._copy_edges(lake_key, source_key, [c for c, _ in columns], "extract")
+        self.store.replace_lineage(self.env, lake_key, "extract", _copy_edges(source_key, columns))
 
     def loaded(
         self, step: StepLineage, run_id: str, manifest: Manifest, table: str, rows: int
@@ -117,9 +117,8 @@ class Tracker:
         self.store.record_dataset(
             self.env, key, kind="raw", namespace=ns, name=ol_name, columns=columns, run_id=run_id
         )
-        self._copy_edges(
-            key, f"lake.{manifest.source}.{manifest.entity}", [c for c, _ in columns], "load"
-        )
+        upstream = f"lake.{manifest.source}.{manifest.entity}"
+        self.store.replace_lineage(self.env, key, "load", _copy_edges(upstream, columns))
 
     def transformed(
         self,
@@ -194,6 +193,8 @@ class Tracker:
         """``tables`` (``schema.table`` → rows) were published from ``audit_schemas``
         (published schema → the schema dbt built it in)."""
         built = self.warehouse.columns(sorted(set(audit_schemas.values())))
+        entries: list[dict[str, Any]] = []
+        lineages = []
         for qualified, rows in tables.items():
             schema, _, table = qualified.partition(".")
             audit = audit_schemas.get(schema, schema)
@@ -203,24 +204,22 @@ class Tracker:
             step.inputs.append(DatasetRef(in_ns, in_name, columns))
             step.outputs.append(DatasetRef(out_ns, out_name, columns, rows=rows))
             key = f"published.{schema}.{table}"
-            self.store.record_dataset(
-                self.env,
-                key,
-                kind="published",
-                namespace=out_ns,
-                name=out_name,
-                columns=columns,
-                rows=rows,
-                run_id=run_id,
+            entries.append(
+                {
+                    "key": key,
+                    "kind": "published",
+                    "namespace": out_ns,
+                    "name": out_name,
+                    "columns": columns,
+                    "rows": rows,
+                    "run_id": run_id,
+                }
             )
-            self._copy_edges(key, f"{audit}.{table}", [c for c, _ in columns], "publish")
+            lineages.append((key, "publish", _copy_edges(f"{audit}.{table}", columns)))
+        self.store.record_datasets(self.env, entries)
+        self.store.replace_lineages(self.env, lineages)
 
     # --- helpers ---------------------------------------------------------------------
-
-    def _copy_edges(self, dataset: str, upstream: str, columns: list[str], step: str) -> None:
-        edges: list[tuple[str | None, str, str | None]] = [(None, upstream, None)]
-        edges += [(c, upstream, c) for c in columns if not c.startswith("_basin_")]
-        self.store.replace_lineage(self.env, dataset, step, edges)
 
     def _column_lineage(
         self, manifest: dict[str, Any], run_id: str
@@ -393,3 +392,11 @@ def _relation_key(manifest: dict[str, Any], unique_id: str) -> str | None:
         return None
     schema, table = relation_of(node)
     return f"{schema}.{table}"
+
+
+def _copy_edges(
+    upstream: str, columns: list[tuple[str, str]]
+) -> list[tuple[str | None, str, str | None]]:
+    """Edges of a one-to-one copy: the table, and each column but Basin's own."""
+    edges: list[tuple[str | None, str, str | None]] = [(None, upstream, None)]
+    return edges + [(c, upstream, c) for c, _ in columns if not c.startswith("_basin_")]

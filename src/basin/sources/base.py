@@ -45,6 +45,8 @@ class ExtractResult:
     quarantined_rows: int = 0
     inputs: int = 0
     note: str = ""
+    manifest: Manifest | None = None
+    """The batch's manifest, as written (None when nothing new was extracted)."""
 
 
 @dataclass

@@ -186,7 +186,7 @@ class IncrementalExtractor(Extractor):
             mark = newer(
                 previous if not refresh else None, Watermark.of(top) if top is not None else None
             )
-            batch.commit(
+            manifest = batch.commit(
                 local_files=[(part, rows)],
                 columns=columns,
                 watermark={"value": mark.to_json(), "cursor": cfg.cursor, "lower_bound": lower}
@@ -194,7 +194,9 @@ class IncrementalExtractor(Extractor):
                 else None,
                 load_mode="append" if cfg.incremental else "replace",
             )
-        return ExtractResult(self.name, entity, batch.batch_id, rows=rows, inputs=1)
+        return ExtractResult(
+            self.name, entity, batch.batch_id, rows=rows, inputs=1, manifest=manifest
+        )
 
     def _copy(
         self,

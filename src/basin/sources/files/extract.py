@@ -84,7 +84,7 @@ class FilesExtractor(Extractor):
                 rejects = reader.write_rejects() if n_rejected else None
             finally:
                 con.close()
-            batch.commit(
+            manifest = batch.commit(
                 local_files=parts,
                 columns=columns,
                 quarantine_files=[rejects] if rejects else [],
@@ -99,6 +99,7 @@ class FilesExtractor(Extractor):
             rows=rows,
             quarantined_rows=n_rejected,
             inputs=len(new_files),
+            manifest=manifest,
         )
 
 

@@ -96,7 +96,7 @@ class Tracker:
                     "namespace": lake_ns,
                     "name": lake_name,
                     "columns": columns,
-                    "rows": manifest.row_count,
+                    "rows": self.store.lake_rows(source, entity),
                     "run_id": run_id,
                 },
             ],
@@ -243,6 +243,8 @@ class Tracker:
             self.project.state_path("lineage") / "columns-cache.json", mapping, dialect
         )
         trace = self.project.config.lineage.column_lineage
+        raw_tables = [cl.relation_of(n) for n in manifest.get("sources", {}).values()]
+        rows = self.warehouse.row_counts([cl.relation_of(n) for n in models] + raw_tables)
         traced: dict[str, Any] = {}
         untraced: list[str] = []
         entries: list[dict[str, Any]] = []
@@ -274,6 +276,7 @@ class Tracker:
                     "description": node.get("description") or None,
                     "owner": meta.get("owner"),
                     "tags": tags,
+                    "rows": rows.get(relation),
                     "run_id": run_id,
                 }
             )
@@ -297,6 +300,19 @@ class Tracker:
             lineages.append((key, "transform", edges))
         if trace:
             cache.save()
+        for relation in raw_tables:
+            # Raw tables as dbt read them: loads record columns, the count is the table's.
+            if relation in rows:
+                ns, ol_name = self.warehouse.lineage_dataset(*relation)
+                entries.append(
+                    {
+                        "key": f"{relation[0]}.{relation[1]}",
+                        "kind": "raw",
+                        "namespace": ns,
+                        "name": ol_name,
+                        "rows": rows[relation],
+                    }
+                )
         self.store.record_datasets(self.env, entries)
         self.store.replace_lineages(self.env, lineages)
         return traced, untraced

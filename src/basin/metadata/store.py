@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select, text, update
+from sqlalchemy import create_engine, event, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -337,6 +337,16 @@ class MetadataStore:
             if status:
                 q = q.where(Batch.status == status)
             return list(s.scalars(q))
+
+    def lake_rows(self, source: str, entity: str) -> int:
+        """Rows across an entity's complete batches in the lake."""
+        with self.session() as s:
+            total = s.scalar(
+                select(func.coalesce(func.sum(Batch.row_count), 0)).where(
+                    Batch.source == source, Batch.entity == entity, Batch.status == "complete"
+                )
+            )
+            return int(total or 0)
 
     def processed_files(self, source: str, entity: str) -> set[tuple[str, str]]:
         """``(path, sha256)`` of every file already extracted for the entity."""

@@ -27,11 +27,8 @@ from basin.core.errors import ExtractError
 from basin.core.types import parse_duration
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
 from basin.sources.tables import CursorEntity
+from basin.warehouses.base import quote as quote_ident
 from basin.warehouses.duckdb.extensions import harden
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def literal(value: str) -> str:

@@ -132,11 +132,41 @@ class Warehouse(ABC):
             found.setdefault((schema, table), []).append((int(position), column, dtype))
         return {key: [(c, t) for _, c, t in sorted(cols)] for key, cols in found.items()}
 
+    def row_counts(self, relations: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Rows of each ``(schema, table)`` that is a table of the pipeline warehouse,
+        for the catalog. Views and missing relations are left out (counting a view
+        would run its query). Exact ``count(*)`` in one statement; engines override
+        this with their own bookkeeping where counting would scan."""
+        wanted = sorted({(s.lower(), t.lower()) for s, t in relations})
+        if not wanted:
+            return {}
+        schemas = ", ".join("'" + s.replace("'", "''") + "'" for s in {s for s, _ in wanted})
+        _, rows = self.sample(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_type = 'BASE TABLE' and table_schema in ({schemas})",
+            1_000_000,
+        )
+        wanted_set = set(wanted)
+        tables = sorted((s, t) for s, t in rows if (str(s).lower(), str(t).lower()) in wanted_set)
+        if not tables:
+            return {}
+        counts = " union all ".join(
+            f"select {i} as i, count(*) as n from {quote(s)}.{quote(t)}"
+            for i, (s, t) in enumerate(tables)
+        )
+        _, found = self.sample(counts, len(tables))
+        return {(tables[i][0].lower(), tables[i][1].lower()): int(n) for i, n in found}
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
     def after_dbt(self) -> None:  # noqa: B027 - optional hook
         """Release what the dbt adapter keeps open in this process after an invocation."""
+
+
+def quote(identifier: str) -> str:
+    """A SQL identifier in double quotes (DuckDB, PostgreSQL, Snowflake)."""
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 WAREHOUSES = {

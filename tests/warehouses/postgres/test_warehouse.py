@@ -85,6 +85,14 @@ def test_load_is_exactly_once_and_a_failing_batch_leaves_nothing(
     assert [r.rows for r in platform.load()] == [5]
     assert platform.load() == []
     assert pg(pg_database, "select count(*) from raw.shop__orders") == [(5,)]
+    # The catalog's row counts: exact before ANALYZE, the planner's number after.
+    wh = platform.warehouse
+    assert wh.row_counts([("raw", "shop__orders"), ("raw", "missing")]) == {
+        ("raw", "shop__orders"): 5
+    }
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("analyze raw.shop__orders")
+    assert wh.row_counts([("RAW", "Shop__Orders")]) == {("raw", "shop__orders"): 5}
     (project / "drops" / "shop" / "orders_002.csv").write_text(
         "order_id,customer_email,amount,status,ordered_at\n9,x@example.org,1.00,paid,2026-02-01 00:00:00\n"
     )

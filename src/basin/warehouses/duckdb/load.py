@@ -12,11 +12,7 @@ import duckdb
 
 from basin.core.errors import LoadError
 from basin.lake.manifest import Manifest
-from basin.warehouses.base import LEDGER_SCHEMA, RAW_SCHEMA, LoadResult, raw_table_name
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+from basin.warehouses.base import LEDGER_SCHEMA, RAW_SCHEMA, LoadResult, quote, raw_table_name
 
 
 def literal(value: str) -> str:

@@ -90,6 +90,35 @@ class PostgresWarehouse(Warehouse):
         with self._pg() as conn:
             return publish.counts(conn, [schema])
 
+    def row_counts(self, relations: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The planner's row estimate (``pg_class.reltuples``) of each analyzed table,
+        as ``count(*)`` scans the whole table; a table never analyzed yet (just built)
+        is counted exactly."""
+        if not relations:
+            return {}
+        with self._pg() as conn:
+            rows = conn.execute(
+                """
+                select n.nspname, c.relname, c.reltuples::bigint
+                from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                where c.relkind in ('r', 'p')
+                  and (lower(n.nspname), lower(c.relname))
+                      in (select * from unnest(%s::text[], %s::text[]))
+                """,
+                ([s.lower() for s, _ in relations], [t.lower() for _, t in relations]),
+            ).fetchall()
+            counts: dict[tuple[str, str], int] = {}
+            for schema, table, estimate in rows:
+                if estimate < 0:
+                    found = conn.execute(
+                        sql.SQL("select count(*) from {}.{}").format(
+                            sql.Identifier(schema), sql.Identifier(table)
+                        )
+                    ).fetchone()
+                    estimate = found[0] if found else 0
+                counts[(schema.lower(), table.lower())] = int(estimate)
+        return counts
+
     def publish(self, schemas: list[str], run_id: str) -> PublishResult:
         return publish.swap_schemas(
             self.cfg.conninfo(),

@@ -136,6 +136,15 @@ class SnowflakeWarehouse(Warehouse):
         )[0]
         return {f"{schema}.{name.lower()}": int(n or 0) for name, n in rows or []}
 
+    def row_counts(self, relations: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Snowflake keeps each table's row count in its metadata (no scan)."""
+        counts: dict[tuple[str, str], int] = {}
+        for schema in sorted({s for s, _ in relations}):
+            for qualified, n in self.table_counts(schema).items():
+                counts[(schema.lower(), qualified.partition(".")[2])] = n
+        wanted = {(s.lower(), t.lower()) for s, t in relations}
+        return {k: v for k, v in counts.items() if k in wanted}
+
     def publish(self, schemas: list[str], run_id: str) -> PublishResult:
         self._run(
             publish.publish_statements(

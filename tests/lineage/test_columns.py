@@ -52,9 +52,32 @@ def test_cache_returns_earlier_traces_until_sql_or_schema_changes(tmp_path: Path
 
     again = LineageCache(path, mapping, "duckdb")
     assert again.get(SQL, ("marts", "m")).columns == traced.columns  # type: ignore[union-attr]
-    assert again.get(SQL + " -- changed", ("marts", "m")) is None
+    assert again.get(SQL.replace("1 as one", "o.customer_id as one"), ("marts", "m")) is None
 
     widened = {**COLUMNS, ("staging", "orders"): [*COLUMNS[("staging", "orders")], ("tax", "INT")]}
     assert (
         LineageCache(path, sql_schema(CATALOGS, widened), "duckdb").get(SQL, ("marts", "m")) is None
     )
+
+
+def test_a_filter_only_change_reuses_the_trace_on_every_later_run(tmp_path: Path) -> None:
+    """An incremental model's second run adds its ``is_incremental()`` filter: what it
+    selects is unchanged, so its trace is reused, and stays reusable."""
+    mapping = sql_schema(CATALOGS, COLUMNS)
+    path = tmp_path / "cache.json"
+    cache = LineageCache(path, mapping, "duckdb")
+    traced = model_lineage(SQL, ("marts", "m"), mapping, "duckdb")
+    cache.put(SQL, traced)
+    cache.save()
+    incremental = SQL + " where o.total > (select max(total) from warehouse.marts.m)"
+    for _ in range(2):  # the run after, and a run after a run with exact hits only
+        cache = LineageCache(path, mapping, "duckdb")
+        hit = cache.get(incremental, ("marts", "m"))
+        assert hit is not None and hit.columns == traced.columns
+        cache.save()
+    cache = LineageCache(path, mapping, "duckdb")
+    assert cache.get(incremental, ("marts", "m")) is not None
+    cache.save()
+    # Only the exact key was used by that run; the filter-free key must survive it.
+    other_filter = SQL + " where o.total > 0"
+    assert LineageCache(path, mapping, "duckdb").get(other_filter, ("marts", "m")) is not None

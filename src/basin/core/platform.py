@@ -99,6 +99,8 @@ class Platform:
         return Tracker(self.project, self.store, self.lake, self.warehouse, self.lineage)
 
     def close(self) -> None:
+        if "lineage" in self.__dict__:
+            self.lineage.close()
         if "store" in self.__dict__:
             self.store.close()
         if "warehouse" in self.__dict__:
@@ -127,6 +129,7 @@ class Platform:
         self._say_lineage_errors()
 
     def _say_lineage_errors(self) -> None:
+        self.lineage.flush()  # the run's events are written before the command returns
         if self.lineage.errors:
             self.reporter.message(
                 f"  [yellow]{len(self.lineage.errors)} lineage event(s) could not be sent[/]: "

@@ -98,7 +98,10 @@ class LineageCache:
     """Traces of earlier runs, keyed by the model's SQL and the warehouse schema.
 
     A model is traced again only when its compiled SQL or a relation's columns change,
-    so an unchanged project pays for sqlglot once, not on every run.
+    so an unchanged project pays for sqlglot once, not on every run. A second key,
+    the SQL without its WHERE clauses, catches the commonest change that leaves the
+    lineage as it was: an incremental model's ``is_incremental()`` filter appearing
+    on its second run (sqlglot traces what a query selects, never what it filters).
     """
 
     def __init__(self, path: Any, schema_mapping: dict[str, Any], dialect: str) -> None:
@@ -106,6 +109,7 @@ class LineageCache:
         import json
 
         self.path = path
+        self.dialect = dialect
         self._prefix = hashlib.sha256(
             (dialect + json.dumps(schema_mapping, sort_keys=True)).encode()
         ).hexdigest()
@@ -120,11 +124,32 @@ class LineageCache:
 
         return hashlib.sha256((self._prefix + sql).encode()).hexdigest()
 
-    def get(self, sql: str, relation: Relation) -> ModelLineage | None:
-        hit = self._old.get(self._key(sql))
-        if hit is None:
+    def _unfiltered_key(self, sql: str) -> str | None:
+        """The key of ``sql`` with every WHERE clause removed (None: cannot parse)."""
+        import sqlglot
+        from sqlglot import exp
+        from sqlglot.errors import SqlglotError
+
+        try:
+            tree = sqlglot.parse_one(sql, dialect=self.dialect)
+        except (SqlglotError, ValueError, RecursionError):
             return None
-        self._new[self._key(sql)] = hit
+        for where in list(tree.find_all(exp.Where)):
+            where.pop()
+        return self._key("unfiltered:" + tree.sql(dialect=self.dialect))
+
+    def get(self, sql: str, relation: Relation) -> ModelLineage | None:
+        key = self._key(sql)
+        hit = self._old.get(key)
+        if hit is None:
+            unfiltered = self._unfiltered_key(sql)
+            hit = self._old.get(unfiltered) if unfiltered else None
+            if hit is None:
+                return None
+        self._new[key] = hit
+        if hit.get("unfiltered"):
+            # Kept beside the exact key, so a later filter-only change still hits.
+            self._new[hit["unfiltered"]] = hit
         return ModelLineage(
             relation,
             {c: [((s, t), col) for s, t, col in ups] for c, ups in hit["columns"].items()},
@@ -132,12 +157,16 @@ class LineageCache:
         )
 
     def put(self, sql: str, result: ModelLineage) -> None:
-        self._new[self._key(sql)] = {
+        entry = {
             "columns": {
                 c: [[s, t, col] for (s, t), col in ups] for c, ups in result.columns.items()
             },
             "error": result.error,
+            "unfiltered": self._unfiltered_key(sql),
         }
+        self._new[self._key(sql)] = entry
+        if entry["unfiltered"]:
+            self._new[entry["unfiltered"]] = entry
 
     def save(self) -> None:
         """Keep what this run used or traced; entries of models gone are dropped."""

@@ -229,6 +229,29 @@ def test_reference_example_day_one_and_an_incremental_day(reference: Path) -> No
     # The vault is insert-only: a satellite row for each changed customer, hubs for new keys.
     assert warehouse(reference, "select count(*) from vault.hub_customer") == [(101,)]
     assert warehouse(reference, "select count(*) from vault.sat_customer") == [(102,)]
+    # The vault reads only the day's rows on an incremental run, and still misses none:
+    # every staged transaction's key is in the hub and its current attributes are the
+    # latest satellite row of its key (75 of them changed or new today).
+    assert warehouse(
+        reference,
+        "select count(*) from staging.stg_finance__transactions as s "
+        "anti join vault.hub_transaction as h on h.transaction_id = s.transaction_id",
+    ) == [(0,)]
+    stale = """
+        with latest as (
+            select transaction_id, amount, transaction_status, row_number() over (
+                partition by transaction_hk order by v.load_date desc) as recency
+            from vault.sat_transaction as v
+            join vault.hub_transaction using (transaction_hk)
+        )
+        select count(*) from staging.stg_finance__transactions as s
+        anti join latest as l on l.recency = 1 and l.transaction_id = s.transaction_id
+            and l.amount = s.amount and l.transaction_status = s.transaction_status
+    """
+    assert warehouse(reference, stale) == [(0,)]
+    assert warehouse(reference, "select count(*) from vault.sat_transaction") == [(5075,)]
+    [sat] = [r for r in results["results"] if r["unique_id"].endswith(".sat_transaction")]
+    assert "loaded_at > (select max(load_date)" in sat["compiled_code"]
 
 
 def test_replay_rebuilds_raw_from_the_lake(cli, project: Path) -> None:

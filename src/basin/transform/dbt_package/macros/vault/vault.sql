@@ -13,7 +13,9 @@
 
     and each model file is one line: {{ basin.hub() }}, {{ basin.link() }} or {{ basin.sat() }}
     (the model's name selects its spec). Every source model needs a `loaded_at`
-    column (Basin's staging models expose the batch's extraction time). Hash keys are
+    column that grows batch by batch (Basin's staging models expose the batch's
+    extraction time): incremental runs read only rows newer than the model's newest
+    `load_date`. Hash keys are
     md5 of the upper-cased, trimmed business keys joined with '||'.
 -#}
 
@@ -23,6 +25,21 @@
         {{ exceptions.raise_compiler_error("no vault spec for model '" ~ model.name ~ "': add it under vars.vault in dbt_project.yml") }}
     {%- endif -%}
     {{ return(spec) }}
+{%- endmacro %}
+
+
+{#- On an incremental run, only rows loaded after the newest row this model holds:
+    every earlier row was offered to it by an earlier run (Basin loads each entity's
+    batches in order, and a batch's rows share its extraction time), so the cost
+    follows the day's delta instead of the whole staging table (measured at 10M
+    transactions: hub, link and satellite of transactions 22 s → see bench/README).
+    Rows already in the vault are still excluded by hash key, so a re-read never
+    inserts twice. -#}
+{% macro _vault_new_rows() -%}
+    {%- if is_incremental() -%}
+    where loaded_at > (select max(load_date) from {{ this }})
+       or (select max(load_date) from {{ this }}) is null
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -44,6 +61,7 @@ with
 source as (
 
     select * from {{ ref(spec['source']) }}
+    {{ basin._vault_new_rows() }}
 
 ),
 
@@ -85,6 +103,7 @@ with
 source as (
 
     select * from {{ ref(spec['source']) }}
+    {{ basin._vault_new_rows() }}
 
 ),
 
@@ -126,6 +145,7 @@ with
 source as (
 
     select * from {{ ref(spec['source']) }}
+    {{ basin._vault_new_rows() }}
 
 ),
 
@@ -152,6 +172,8 @@ latest as (
             hash_diff,
             row_number() over (partition by {{ parent }}_hk order by load_date desc) as recency
         from {{ this }}
+        -- Only the keys that arrived: the window then ranks a day's keys, not the table.
+        where {{ parent }}_hk in (select {{ parent }}_hk from hashed)
     ) as ranked
     where recency = 1
 

@@ -52,6 +52,8 @@ def _report(arm: str, out: str) -> dict[str, Any]:
 
 def run_arm(arm: str, argv: list[str], env: dict[str, str] | None = None) -> Sample:
     """Run ``argv``; it must print a JSON line ``{"seconds": s, "rows": n, ...}``."""
+    # The previous arm's files must not be written back while this one is on the clock.
+    os.sync()
     started = time.monotonic()
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env

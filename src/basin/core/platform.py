@@ -184,6 +184,7 @@ class Platform:
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
         from basin.sources.base import ExtractContext, extractor_for, recover_batches
+        from basin.sources.engine import ScanEngine
 
         options = options or {}
         pairs = select_entities(self.project.config, select)
@@ -203,12 +204,19 @@ class Platform:
                 )
         scratch = self.project.state_path("tmp")
         scratch.mkdir(parents=True, exist_ok=True)
+        # The scanners load in the background while the step records its batches.
+        scanners = {
+            getattr(extractor_for(s, self.project.config.sources[s]), "EXTENSION", None)
+            for s, _ in pairs
+        }
+        engine = ScanEngine(scratch, [x for x in scanners if x])
         ctx = ExtractContext(
             lake=self.lake,
             store=self.store,
             run_id=run_id,
             scratch_dir=scratch,
             project_root=self.project.root,
+            engine=engine,
             options=options,
         )
 
@@ -236,7 +244,7 @@ class Platform:
             self.project.root,
             self.project.state_path("logs"),
         )
-        with self.reporter.task("extract", total=len(pairs)) as task, services:
+        with self.reporter.task("extract", total=len(pairs)) as task, services, engine:
             with ThreadPoolExecutor(
                 max_workers=workers, thread_name_prefix="basin-extract"
             ) as pool:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from basin.lake.manifest import Manifest
     from basin.lake.storage import Lake
     from basin.metadata.store import MetadataStore
+    from basin.sources.engine import ScanEngine
 
 
 def new_batch_id() -> str:
@@ -59,6 +60,8 @@ class ExtractContext:
     scratch_dir: Path
     """Local folder for temporary files (DuckDB spill, staged Parquet)."""
     project_root: Path
+    engine: ScanEngine
+    """The step's DuckDB instance with the scanners loaded (database sources)."""
     options: dict[str, Any] = field(default_factory=dict)
 
 

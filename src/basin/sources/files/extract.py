@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import fsspec
 
+from basin.lake import PARQUET_COPY_OPTIONS
 from basin.lake.storage import fs_uri, sha256_of
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
 from basin.sources.files.configuration import FileEntity, FilesSource
@@ -149,7 +150,7 @@ class _FileReader:
                            {_sql_str(self.batch_id)} AS _basin_batch_id,
                            current_timestamp AS _basin_extracted_at
                     FROM {self._scan(source)}
-                ) TO {_sql_str(str(dest))} (FORMAT parquet, COMPRESSION zstd)
+                ) TO {_sql_str(str(dest))} ({PARQUET_COPY_OPTIONS})
                 """
             ).fetchone()
         except duckdb.Error as exc:

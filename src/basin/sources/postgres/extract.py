@@ -23,7 +23,6 @@ from basin.sources.base import ExtractContext
 from basin.sources.incremental import IncrementalExtractor, literal, quote_ident
 from basin.sources.postgres.configuration import PostgresSource
 from basin.sources.tables import TableEntity
-from basin.warehouses.duckdb.extensions import load_extension
 
 MAX_DECIMAL_DIGITS = 38
 
@@ -36,8 +35,10 @@ class PostgresExtractor(IncrementalExtractor):
         return self.config.display()
 
     def attach(self, con: duckdb.DuckDBPyConnection, ctx: ExtractContext) -> None:
-        load_extension(con, self.EXTENSION)
-        con.execute(f"ATTACH {literal(self.config.conninfo())} AS src (TYPE postgres, READ_ONLY)")
+        con.execute(
+            f"ATTACH {literal(self.config.conninfo())} AS {quote_ident(self.alias)} "
+            "(TYPE postgres, READ_ONLY)"
+        )
 
     def dataset(self, entity: str, project_root: Path) -> tuple[str, str]:
         namespace, database = self.config.lineage_address()
@@ -90,12 +91,12 @@ class PostgresExtractor(IncrementalExtractor):
         needs_pg = bool(cfg.query or where or cfg.columns or any(c[1] for c in casts))
         if not needs_pg:
             schema, table = self._qualified(entity, cfg)
-            return f"src.{quote_ident(schema)}.{quote_ident(table)}"
+            return f"{quote_ident(self.alias)}.{quote_ident(schema)}.{quote_ident(table)}"
         select = ", ".join(expr for expr, _ in casts)
         inner = f"SELECT {select} FROM ({base}) AS basin_src"
         if where:
             inner += f" WHERE {where}"
-        return f"postgres_query('src', {literal(inner)})"
+        return f"postgres_query({literal(self.alias)}, {literal(inner)})"
 
     def select_list(self, con: duckdb.DuckDBPyConnection, relation: str) -> str:
         json_columns = getattr(self, "_json_columns", [])

@@ -11,7 +11,6 @@ from basin.sources.base import ExtractContext
 from basin.sources.incremental import IncrementalExtractor, literal, quote_ident
 from basin.sources.sqlite.configuration import SQLiteSource
 from basin.sources.tables import TableEntity
-from basin.warehouses.duckdb.extensions import load_extension
 
 
 class SQLiteExtractor(IncrementalExtractor):
@@ -33,9 +32,13 @@ class SQLiteExtractor(IncrementalExtractor):
                 f"{self.name}: SQLite database {path} does not exist",
                 hint="check sources.<name>.path in basin.yml",
             )
-        load_extension(con, self.EXTENSION)
-        con.execute(f"ATTACH {literal(str(path))} AS src (TYPE sqlite, READ_ONLY)")
-        con.execute("USE src")
+        con.execute(
+            f"ATTACH {literal(str(path))} AS {quote_ident(self.alias)} (TYPE sqlite, READ_ONLY)"
+        )
+
+    def use(self, con: duckdb.DuckDBPyConnection) -> None:
+        # Queries in basin.yml name the database's tables without a catalog.
+        con.execute(f"USE {quote_ident(self.alias)}")
 
     def relation(
         self,
@@ -49,7 +52,7 @@ class SQLiteExtractor(IncrementalExtractor):
         if cfg.query:
             base = f"({cfg.query.strip().rstrip(';')})"
         else:
-            base = f"src.{quote_ident(cfg.table or entity)}"
+            base = f"{quote_ident(self.alias)}.{quote_ident(cfg.table or entity)}"
         cols = ", ".join(quote_ident(c) for c in cfg.columns) if cfg.columns else "*"
         sql = f"SELECT {cols} FROM {base} AS basin_src"
         if where:

@@ -105,3 +105,47 @@ def test_head_revision_constant_matches_the_migration_files() -> None:
     from basin.metadata.store import HEAD_REVISION
 
     assert MetadataStore.head_revision() == HEAD_REVISION
+
+
+def test_catalog_entries_are_created_then_refreshed_keeping_what_is_not_given(
+    store_args: tuple[str, str | None],
+) -> None:
+    url, schema = store_args
+    store = open_store(url, schema)
+    first = [
+        {
+            "key": f"marts.t{i}",
+            "kind": "model",
+            "namespace": "duckdb://w",
+            "name": f"w.marts.t{i}",
+            "columns": [("id", "INTEGER")],
+            "description": f"table {i}",
+            "owner": "finance",
+            "tags": ["pii"],
+            "rows": i,
+        }
+        for i in range(3)
+    ]
+    store.record_datasets("dev", first)
+    store.record_datasets("other", first[:1])  # another environment's entry stays apart
+    store.record_datasets(
+        "dev",
+        [
+            {
+                "key": "marts.t1",
+                "kind": "model",
+                "namespace": "duckdb://w",
+                "name": "w.marts.t1",
+                "rows": 10,
+            },
+            {"key": "raw.new", "kind": "raw", "namespace": "duckdb://w", "name": "w.raw.new"},
+        ],
+    )
+    by_key = {d.key: d for d in store.datasets("dev")}
+    assert sorted(by_key) == ["marts.t0", "marts.t1", "marts.t2", "raw.new"]
+    assert (by_key["marts.t1"].rows, by_key["marts.t1"].description) == (10, "table 1")
+    assert (by_key["marts.t1"].owner, by_key["marts.t1"].tags) == ("finance", '["pii"]')
+    assert by_key["marts.t1"].columns == '[["id", "INTEGER"]]'
+    assert by_key["raw.new"].rows is None
+    assert [d.key for d in store.datasets("other")] == ["marts.t0"]
+    store.close()

@@ -138,7 +138,8 @@ class Tracker:
         if not manifest_path.exists():
             return []
         manifest = json.loads(manifest_path.read_text())
-        traced, untraced = self._column_lineage(manifest, run_id)
+        with self.warehouse.reading():
+            traced, untraced = self._column_lineage(manifest, run_id)
         self._dbt_events(run_id, dbt_job, dbt_project, profile, target_dir, traced, manifest)
         self._gate(run_id, run_job, records, manifest)
         return untraced
@@ -343,6 +344,26 @@ class Tracker:
                 # expands `select *`); parsing every model twice would only cost time.
                 return None
 
+            @staticmethod
+            def load_yaml(path: str) -> dict[str, Any]:
+                # libyaml's parser: the pure-Python one took 0.03 s per transform here.
+                import yaml
+
+                with open(path, encoding="utf-8") as fh:
+                    loaded: dict[str, Any] = yaml.load(fh, Loader=yaml.CSafeLoader)  # noqa: S506
+                    return loaded
+
+            def get_dbt_metadata(self) -> tuple[dict[Any, Any], ...]:
+                # As the processor's own, but with the manifest Basin has already parsed.
+                runs = self.load_metadata(self.run_result_path, list(range(2, 7)), self.logger)
+                try:
+                    catalog = self.load_metadata(self.catalog_path, [1], self.logger)
+                except FileNotFoundError:
+                    catalog = None
+                profiles = Path(runs["args"]["profiles_dir"]) / "profiles.yml"
+                outputs = self.load_yaml_with_jinja(str(profiles))[self.profile_name]["outputs"]
+                return manifest, runs, outputs[self.target], catalog
+
         processor = Processor(
             producer=PRODUCER,
             job_namespace=self.events.namespace,
@@ -362,9 +383,7 @@ class Tracker:
         # The processor names a source's dataset after its dbt name, not its identifier
         # (the table Basin loaded): rename so load's output and dbt's input meet.
         renamed = {}
-        for src in (
-            json.loads((target_dir / "manifest.json").read_text()).get("sources", {}).values()
-        ):
+        for src in manifest.get("sources", {}).values():
             if src.get("identifier") and src["identifier"] != src["name"]:
                 prefix = f"{src['database']}.{src['schema']}."
                 renamed[prefix + src["name"]] = prefix + src["identifier"]

@@ -429,13 +429,25 @@ class MetadataStore:
         description])]), ``rows``, ``run_id``, ``description``, ``owner``, ``tags``;
         what an entry does not give keeps its earlier value."""
         now = utcnow()
+        keys = sorted({e["key"] for e in entries})
         with self.session() as s:
+            found: dict[str, CatalogDataset] = {}
+            for chunk in range(0, len(keys), 500):  # one query, not one per entry
+                found.update(
+                    (r.key, r)
+                    for r in s.scalars(
+                        select(CatalogDataset).where(
+                            CatalogDataset.env == env,
+                            CatalogDataset.key.in_(keys[chunk : chunk + 500]),
+                        )
+                    )
+                )
             for entry in entries:
                 e = dict(entry)
                 key = e.pop("key")
-                row = s.get(CatalogDataset, {"key": key, "env": env})
+                row = found.get(key)
                 if row is None:
-                    row = CatalogDataset(key=key, env=env)
+                    row = found[key] = CatalogDataset(key=key, env=env)
                     s.add(row)
                 row.kind, row.namespace, row.name = e.pop("kind"), e.pop("namespace"), e.pop("name")
                 row.updated_at = now

@@ -7,6 +7,8 @@ never ``if engine == ...`` chains elsewhere.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -131,6 +133,12 @@ class Warehouse(ABC):
         for schema, table, column, dtype, position in rows:
             found.setdefault((schema, table), []).append((int(position), column, dtype))
         return {key: [(c, t) for _, c, t in sorted(cols)] for key, cols in found.items()}
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Let the queries made inside (``sample``, ``columns``, ``row_counts``) share
+        one read connection, on engines that open one per query."""
+        yield
 
     def row_counts(self, relations: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Rows of each ``(schema, table)`` that is a table of the pipeline warehouse,

@@ -56,7 +56,10 @@ def model_lineage(sql: str, relation: Relation, schema: Any, dialect: str) -> Mo
 
     result = ModelLineage(relation)
     try:
-        trees = lineage(None, sql, schema=schema, dialect=dialect)
+        # trim_selects=False: sqlglot would otherwise copy each scope's SELECT for every
+        # node, only to relabel it; Basin reads the leaves' tables and columns, which
+        # are the same either way. The reference's 41 models: 0.62–0.76 s → 0.11 s.
+        trees = lineage(None, sql, schema=schema, dialect=dialect, trim_selects=False)
     except (SqlglotError, KeyError, ValueError, RecursionError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"[:500]
         return result

@@ -207,7 +207,7 @@ class Platform:
         # The scanners load in the background while the step records its batches.
         scanners = {
             getattr(extractor_for(s, self.project.config.sources[s]), "EXTENSION", None)
-            for s, _ in pairs
+            for s in {s for s, _ in pairs}
         }
         engine = ScanEngine(scratch, [x for x in scanners if x])
         ctx = ExtractContext(

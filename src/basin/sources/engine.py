@@ -20,11 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from basin.warehouses.base import literal
 from basin.warehouses.duckdb.extensions import harden, load_extension
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 class ScanEngine:
@@ -50,7 +47,7 @@ class ScanEngine:
             # rows, 9.0 s → 6.7 s and 308 → 153 MB peak.
             con.execute("SET preserve_insertion_order = false")
             spill_dir.mkdir(parents=True, exist_ok=True)
-            con.execute(f"SET temp_directory = {_literal(str(spill_dir))}")
+            con.execute(f"SET temp_directory = {literal(str(spill_dir))}")
             for name in extensions:
                 load_extension(con, name)
         except BaseException as exc:  # handed to the entity that asks for a cursor

@@ -28,11 +28,8 @@ from basin.core.types import parse_duration
 from basin.lake import PARQUET_COPY_OPTIONS
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
 from basin.sources.tables import CursorEntity
+from basin.warehouses.base import literal
 from basin.warehouses.base import quote as quote_ident
-
-
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,11 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def literal(value: str) -> str:
+    """A SQL string literal in single quotes."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 WAREHOUSES = {
     "duckdb": "basin.warehouses.duckdb.warehouse:DuckDBWarehouse",
     "postgres": "basin.warehouses.postgres.warehouse:PostgresWarehouse",

@@ -20,16 +20,13 @@ from basin.lake import PARQUET_COPY_OPTIONS
 from basin.lake.storage import fs_uri, sha256_of
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
 from basin.sources.files.configuration import FileEntity, FilesSource
+from basin.warehouses.base import literal
 
 REJECT_COLUMNS = "file VARCHAR, line BIGINT, column_name VARCHAR, error_type VARCHAR, reason VARCHAR, raw VARCHAR"
 
 
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _sql_list(values: list[str]) -> str:
-    return "[" + ", ".join(_sql_str(v) for v in values) + "]"
+    return "[" + ", ".join(literal(v) for v in values) + "]"
 
 
 class FilesExtractor(Extractor):
@@ -78,7 +75,7 @@ class FilesExtractor(Extractor):
         with BatchWriter(ctx, self.name, entity, new_files) as batch:
             con = duckdb.connect()
             try:
-                con.execute(f"SET temp_directory = {_sql_str(str(batch.staging / 'spill'))}")
+                con.execute(f"SET temp_directory = {literal(str(batch.staging / 'spill'))}")
                 reader = _FileReader(con, cfg, batch.batch_id, batch.staging)
                 parts, n_rejected = reader.read({f["url"]: f["path"] for f in new_files})
                 columns = reader.columns(parts)
@@ -146,11 +143,11 @@ class _FileReader:
             result = self.con.execute(
                 f"""
                 COPY (
-                    SELECT *, {_sql_str(name)} AS _basin_source_file,
-                           {_sql_str(self.batch_id)} AS _basin_batch_id,
+                    SELECT *, {literal(name)} AS _basin_source_file,
+                           {literal(self.batch_id)} AS _basin_batch_id,
                            current_timestamp AS _basin_extracted_at
                     FROM {self._scan(source)}
-                ) TO {_sql_str(str(dest))} ({PARQUET_COPY_OPTIONS})
+                ) TO {literal(str(dest))} ({PARQUET_COPY_OPTIONS})
                 """
             ).fetchone()
         except duckdb.Error as exc:
@@ -175,19 +172,19 @@ class _FileReader:
         fmt = cfg.file_format
         columns = ""
         if cfg.columns:
-            cols = ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in cfg.columns.items())
+            cols = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in cfg.columns.items())
             columns = f", columns = {{{cols}}}"
         if fmt == "csv":
             return (
-                f"read_csv({_sql_str(url)}, delim = {_sql_str(cfg.csv.delimiter)}, "
-                f"quote = {_sql_str(cfg.csv.quote)}, header = {str(cfg.csv.header).lower()}, "
-                f"encoding = {_sql_str(cfg.csv.encoding)}, store_rejects = true{columns})"
+                f"read_csv({literal(url)}, delim = {literal(cfg.csv.delimiter)}, "
+                f"quote = {literal(cfg.csv.quote)}, header = {str(cfg.csv.header).lower()}, "
+                f"encoding = {literal(cfg.csv.encoding)}, store_rejects = true{columns})"
             )
         if fmt == "jsonl":
-            return f"read_json({_sql_str(url)}, format = 'newline_delimited'{columns})"
+            return f"read_json({literal(url)}, format = 'newline_delimited'{columns})"
         if fmt == "json":
-            return f"read_json({_sql_str(url)}, format = 'array'{columns})"
-        return f"read_parquet({_sql_str(url)})"
+            return f"read_json({literal(url)}, format = 'array'{columns})"
+        return f"read_parquet({literal(url)})"
 
     def columns(self, parts: list[tuple[Path, int]]) -> list[dict[str, str]]:
         if not parts:
@@ -203,7 +200,7 @@ class _FileReader:
     def write_rejects(self) -> Path:
         dest = self.staging / "rejects.parquet"
         self.con.execute(
-            f"COPY (SELECT * FROM basin_rejects ORDER BY file, line) TO {_sql_str(str(dest))} (FORMAT parquet)"
+            f"COPY (SELECT * FROM basin_rejects ORDER BY file, line) TO {literal(str(dest))} (FORMAT parquet)"
         )
         return dest
 
@@ -229,7 +226,7 @@ class _FileReader:
         """
         try:
             self.con.execute(
-                f"SELECT count(*) FROM read_json({_sql_str(url)}, format = 'newline_delimited')"
+                f"SELECT count(*) FROM read_json({literal(url)}, format = 'newline_delimited')"
             ).fetchone()
             return url
         except duckdb.Error:

@@ -12,11 +12,14 @@ import duckdb
 
 from basin.core.errors import LoadError
 from basin.lake.manifest import Manifest
-from basin.warehouses.base import LEDGER_SCHEMA, RAW_SCHEMA, LoadResult, quote, raw_table_name
-
-
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+from basin.warehouses.base import (
+    LEDGER_SCHEMA,
+    RAW_SCHEMA,
+    LoadResult,
+    literal,
+    quote,
+    raw_table_name,
+)
 
 
 def ensure_ledger(con: duckdb.DuckDBPyConnection, catalog: str) -> None:

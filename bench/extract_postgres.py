@@ -9,6 +9,13 @@ zstd Parquet, checksum, manifest and metadata store updates included; module imp
 and opening the metadata store are outside the clock in both arms (``wall`` in the
 samples includes them). Throughput ratio = baseline seconds /
 Basin seconds (≥ 1.0 means Basin is at least as fast as receiving the rows).
+
+A third arm, ``scanner``, is the floor under Basin's engine: one DuckDB connection
+with the extension loaded and the database attached before the clock starts (the
+load's time is reported as ``load_seconds``), then only the ``COPY`` to a Parquet
+file with Basin's options. Basin − scanner is what Basin adds (extension load, batch
+bookkeeping, checksum, manifest, metadata store, lineage); scanner − baseline is the
+engine itself.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -80,6 +88,34 @@ def arm_copy_binary(rows: int) -> None:
     print(json.dumps({"seconds": time.monotonic() - started, "rows": rows, "bytes": n_bytes}))
 
 
+def arm_scanner(rows: int) -> None:
+    import duckdb
+
+    from basin.lake import PARQUET_COPY_OPTIONS
+    from basin.warehouses.base import literal
+    from basin.warehouses.duckdb.extensions import harden, load_extension
+
+    folder = Path(tempfile.mkdtemp(prefix="basin-bench-"))
+    try:
+        con = duckdb.connect()
+        harden(con)
+        con.execute("SET preserve_insertion_order = false")  # as Basin's scan engine
+        started = time.monotonic()
+        load_extension(con, "postgres_scanner")
+        loaded = time.monotonic() - started
+        con.execute(f"ATTACH {literal(DSN)} AS src (TYPE postgres, READ_ONLY)")
+        target = folder / "part-00000.parquet"
+        started = time.monotonic()
+        [(copied,)] = con.execute(
+            f"COPY (SELECT * FROM src.{SCHEMA}.{table_name(rows)}) "
+            f"TO {literal(str(target))} ({PARQUET_COPY_OPTIONS})"
+        ).fetchall()
+        seconds = time.monotonic() - started
+        print(json.dumps({"seconds": seconds, "rows": copied, "load_seconds": loaded}))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def arm_basin(rows: int) -> None:
     from basin.core.config import load_project
     from basin.core.platform import Platform
@@ -126,16 +162,20 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--arm", choices=["basin", "copy-binary"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--arm", choices=["basin", "copy-binary", "scanner"], help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.arm == "basin":
         return arm_basin(args.rows)
     if args.arm == "copy-binary":
         return arm_copy_binary(args.rows)
+    if args.arm == "scanner":
+        return arm_scanner(args.rows)
 
     ensure_table(args.rows)
     me = [sys.executable, "-m", "bench.extract_postgres", "--rows", str(args.rows), "--arm"]
-    samples = alternate(args.pairs, ("copy-binary", "basin"), me)
+    samples = alternate(args.pairs, ("copy-binary", "basin", "scanner"), me)
     summary = summarise(samples)
     ratio = summary["copy-binary"]["seconds"]["median"] / summary["basin"]["seconds"]["median"]
     payload = {
@@ -144,12 +184,18 @@ def main() -> None:
         "machine": machine(),
         "target": {"throughput_ratio_min": 1.0, "peak_rss_mb_max": 512},
         "throughput_ratio": ratio,
+        "scanner_ratio": summary["copy-binary"]["seconds"]["median"]
+        / summary["scanner"]["seconds"]["median"],
+        "scanner_load_seconds_median": statistics.median(
+            s.extra["load_seconds"] for s in samples if s.arm == "scanner"
+        ),
         "summary": summary,
         "samples": samples_json(samples),
     }
     path = write_result(f"extract-postgres-{args.rows}", payload)
     print(
         f"throughput ratio (baseline/basin, medians): {ratio:.2f}  "
+        f"(baseline/scanner COPY alone: {payload['scanner_ratio']:.2f})  "
         f"basin peak RSS {summary['basin']['peak_rss_mb_max']:.0f} MB  → {path}"
     )
 

@@ -77,8 +77,9 @@ def run_arm(arm: str, argv: list[str], env: dict[str, str] | None = None) -> Sam
     )
 
 
-def alternate(pairs: int, arms: tuple[str, str], argv: list[str], label: str = "") -> list[Sample]:
-    """Run baseline and Basin arms A B A B … ``pairs`` times; ``argv + [arm]`` runs one."""
+def alternate(pairs: int, arms: tuple[str, ...], argv: list[str], label: str = "") -> list[Sample]:
+    """Run the arms in turn (A B A B …, or A B C A B C …) ``pairs`` times;
+    ``argv + [arm]`` runs one."""
     samples = []
     for i in range(pairs):
         for arm in arms:

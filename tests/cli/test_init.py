@@ -52,6 +52,17 @@ def test_help_and_version(cli) -> None:
     assert cli("--version").stdout.startswith("basin ")
 
 
+def test_help_reflows_docstring_paragraphs(cli, monkeypatch) -> None:
+    """Docstrings are wrapped at 88 columns in the source; --help reflows them to the
+    terminal instead of keeping those breaks, and shows placeholders such as <env>."""
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("TERMINAL_WIDTH", "200")
+    extract = cli("extract", "--help")
+    assert extract.exit_code == 0
+    assert "Rows that cannot be parsed go to the lake's quarantine/ folder" in extract.stdout
+    assert ".basin/<env>/reports/quality.html" in cli("check", "--help").stdout
+
+
 def test_doctor_checks_database_sources(cli, tmp_path: Path) -> None:
     assert cli("init", str(tmp_path / "p")).exit_code == 0
     yml = tmp_path / "p" / "basin.yml"

@@ -38,7 +38,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
 
@@ -227,7 +227,9 @@ def check(
     ] = False,
     report_path: Annotated[
         Path | None,
-        typer.Option(help="Where to write the report (default .basin/<env>/reports/quality.html)."),
+        typer.Option(
+            help="Where to write the report (default `.basin/<env>/reports/quality.html`)."
+        ),
     ] = None,
 ) -> None:
     """Run the quality checks (dbt tests) against the built models, without rebuilding.

@@ -67,6 +67,14 @@ SelectOpt = Annotated[
         help="Source or source.entity to work on; repeat for several (default: all).",
     ),
 ]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="If another writing command of this project and environment is running, "
+        "wait for it to finish instead of failing at once.",
+    ),
+]
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show dbt's output and tracebacks.")
 ]
@@ -101,17 +109,22 @@ def _main(
     state.verbose = verbose
 
 
-def _platform() -> Platform:
+def _platform(wait: bool = False) -> Platform:
     from basin.cli.reporting import RichReporter
     from basin.core.config import load_project
     from basin.core.platform import Platform
 
     project = load_project(state.project, state.env)
-    return Platform(project, reporter=RichReporter(console), verbose=state.verbose)
+    return Platform(
+        project,
+        reporter=RichReporter(console),
+        verbose=state.verbose,
+        wait=float("inf") if wait else None,
+    )
 
 
-def _with_platform(fn: Callable[[Platform], T]) -> T:
-    platform = _platform()
+def _with_platform(fn: Callable[[Platform], T], *, wait: bool = False) -> T:
+    platform = _platform(wait)
     console.print(
         f"[dim]project[/] {platform.project.config.project}  [dim]env[/] {platform.project.env_name}  "
         f"[dim]folder[/] {platform.project.root}"
@@ -123,14 +136,14 @@ def _with_platform(fn: Callable[[Platform], T]) -> T:
 
 
 @app.command()
-def run(select: SelectOpt = None) -> None:
+def run(select: SelectOpt = None, wait: WaitOpt = False) -> None:
     """Run the whole flow once: extract → load → transform (dbt build with tests) → publish.
 
     Finished work is never repeated: files already extracted and batches already
     loaded are skipped, so running again after a failure picks up where it stopped.
     A failed build or test leaves the last good publication in place.
     """
-    summary = _with_platform(lambda p: p.run(select))
+    summary = _with_platform(lambda p: p.run(select), wait=wait)
     console.print(f"[green]✓[/] run {summary.run_id} succeeded in {summary.seconds:.1f} s")
 
 
@@ -151,6 +164,7 @@ def extract(
             help="Backfill: re-extract cursor-based entities from this cursor value (e.g. 2026-01-01)."
         ),
     ] = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Extract new data from the sources into lake batches (Parquet + manifest).
 
@@ -158,23 +172,25 @@ def extract(
     parsed go to the lake's quarantine/ folder with the reason; a batch that breaks its
     entity's schema contract is quarantined whole and opens an incident.
     """
-    results = _with_platform(lambda p: p.extract(select, full_refresh=full_refresh, since=since))
+    results = _with_platform(
+        lambda p: p.extract(select, full_refresh=full_refresh, since=since), wait=wait
+    )
     new = [r for r in results if r.batch_id]
     console.print(f"[green]✓[/] {len(new)} new batch(es), {sum(r.rows for r in new)} rows")
 
 
 @app.command()
-def load(select: SelectOpt = None) -> None:
+def load(select: SelectOpt = None, wait: WaitOpt = False) -> None:
     """Load complete lake batches into the warehouse's raw schema, each exactly once."""
-    results = _with_platform(lambda p: p.load(select))
+    results = _with_platform(lambda p: p.load(select), wait=wait)
     loaded = [r for r in results if not r.skipped]
     console.print(f"[green]✓[/] {len(loaded)} batch(es) loaded, {sum(r.rows for r in loaded)} rows")
 
 
 @app.command()
-def replay(select: SelectOpt = None) -> None:
+def replay(select: SelectOpt = None, wait: WaitOpt = False) -> None:
     """Rebuild the warehouse's raw tables from the lake alone, without reading any source."""
-    results = _with_platform(lambda p: p.replay(select))
+    results = _with_platform(lambda p: p.replay(select), wait=wait)
     console.print(
         f"[green]✓[/] replayed {len(results)} batch(es), {sum(r.rows for r in results)} rows"
     )
@@ -188,9 +204,10 @@ def transform(
             "--select", "-s", help="dbt selector(s), e.g. staging+ or customer_engagement."
         ),
     ] = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Build the dbt project (models, snapshots, seeds and their tests) with a generated profile."""
-    run_ = _with_platform(lambda p: p.transform(select))
+    run_ = _with_platform(lambda p: p.transform(select), wait=wait)
     console.print(f"[green]✓[/] dbt build passed ({len(run_.nodes)} nodes)")
 
 
@@ -207,9 +224,10 @@ def compile(
             help="Never connect to the warehouse: skips incremental models, snapshots and unit tests.",
         ),
     ] = False,
+    wait: WaitOpt = False,
 ) -> None:
     """Compile the dbt project for the environment's engine, without reading or writing data."""
-    run_ = _with_platform(lambda p: p.compile(select, offline=offline))
+    run_ = _with_platform(lambda p: p.compile(select, offline=offline), wait=wait)
     console.print(
         f"[green]✓[/] compiled {len(run_.nodes)} node(s); SQL under .basin/<env>/dbt/target/compiled"
     )
@@ -231,6 +249,7 @@ def check(
             help="Where to write the report (default `.basin/<env>/reports/quality.html`)."
         ),
     ] = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Run the quality checks (dbt tests) against the built models, without rebuilding.
 
@@ -246,7 +265,7 @@ def check(
                 written = p.quality_report(report_path)
                 console.print(f"report: {written}")
 
-    run_ = _with_platform(go)
+    run_ = _with_platform(go, wait=wait)
     console.print(f"[green]✓[/] {len(run_.nodes)} check(s) passed")
 
 
@@ -260,9 +279,10 @@ def publish(
             "accepts a build held back for warnings.",
         ),
     ] = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Publish the audited marts, if the latest build passed (atomic; readers never see a mix)."""
-    result = _with_platform(lambda p: p.publish(run))
+    result = _with_platform(lambda p: p.publish(run), wait=wait)
     console.print(f"[green]✓[/] published {len(result.tables)} table(s) to {result.location}")
 
 
@@ -304,9 +324,9 @@ def catalog_show(
 
 
 @app.command()
-def docs() -> None:
+def docs(wait: WaitOpt = False) -> None:
     """Generate the dbt docs of the project as one offline HTML file and print its path."""
-    path = _with_platform(lambda p: p.docs())
+    path = _with_platform(lambda p: p.docs(), wait=wait)
     console.print(
         f"[green]✓[/] dbt docs written to [bold]{path}[/] (open it in a browser; no server needed)"
     )
@@ -429,8 +449,12 @@ def main(argv: list[str] | None = None) -> None:
         if state.verbose:
             err_console.print_exception()
         else:
+            from rich.markup import escape
+
+            from basin.core.redaction import redact
+
             err_console.print(
-                f"[red]internal error[/]: {type(exc).__name__}: {exc}\n"
+                f"[red]internal error[/]: {type(exc).__name__}: {escape(redact(str(exc)))}\n"
                 "  this is a bug in Basin; run again with --verbose for the traceback and report it"
             )
         sys.exit(70)
@@ -445,6 +469,8 @@ def _print_error(exc: BasinError) -> None:
     if cause is not None and isinstance(cause, BasinError):
         message = f"{message.split(': ', 1)[0]}: {cause.message}"
         hint = cause.hint or hint
-    err_console.print(f"[red]error[/]: {escape(message)}")
+    from basin.core.redaction import redact
+
+    err_console.print(f"[red]error[/]: {escape(redact(message))}")
     if hint:
-        err_console.print(f"  [yellow]hint[/]: {escape(hint)}")
+        err_console.print(f"  [yellow]hint[/]: {escape(redact(hint))}")

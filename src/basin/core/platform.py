@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from basin.core import faults
 from basin.core.config import Project, select_entities
 from basin.core.errors import (
     BasinError,
     ExtractError,
+    LoadError,
     PublishError,
     StepFailed,
     TransformError,
@@ -25,6 +27,7 @@ from basin.core.errors import (
 from basin.core.reporting import NullReporter, Reporter
 
 if TYPE_CHECKING:
+    from basin.lake.manifest import Manifest
     from basin.lake.storage import Lake
     from basin.lineage.events import Lineage
     from basin.lineage.tracker import Tracker
@@ -57,11 +60,23 @@ class Platform:
     """One project in one environment."""
 
     def __init__(
-        self, project: Project, *, reporter: Reporter | None = None, verbose: bool = False
+        self,
+        project: Project,
+        *,
+        reporter: Reporter | None = None,
+        verbose: bool = False,
+        wait: float | None = None,
     ) -> None:
+        """
+        Args:
+            wait: seconds a writing command waits for another one of the same project
+                and environment to finish (``float('inf')``: as long as it takes;
+                default: fail at once, naming the other run).
+        """
         self.project = project
         self.reporter: Reporter = reporter or NullReporter()
         self.verbose = verbose
+        self.wait = wait
         self._command = "run"
 
     # --- resources, opened on first use ---------------------------------------------
@@ -70,7 +85,11 @@ class Platform:
     def store(self) -> MetadataStore:
         from basin.metadata.store import open_store
 
-        return open_store(self.project.metadata_url, schema=self.project.env.metadata.db_schema)
+        return open_store(
+            self.project.metadata_url,
+            schema=self.project.env.metadata.db_schema,
+            lock_dir=self.project.state_path("locks"),
+        )
 
     @cached_property
     def lake(self) -> Lake:
@@ -108,8 +127,73 @@ class Platform:
 
     # --- run bookkeeping -------------------------------------------------------------
 
+    def _lock_name(self, entity: tuple[str, str] | None = None) -> str:
+        name = f"{self.project.config.project}/{self.project.env_name}"
+        return name + (f"/entity/{entity[0]}.{entity[1]}" if entity else "")
+
+    def _holder(self) -> str:
+        running = self.store.running_runs(self.project.env_name)
+        if not running:
+            return (
+                f"another Basin command is in progress on {self.project.config.project} "
+                f"(env {self.project.env_name})"
+            )
+        r = running[0]
+        return (
+            f"another run {r.run_id} (`basin {r.command}`) is in progress since "
+            f"{r.started_at:%Y-%m-%d %H:%M:%S} UTC, pid {r.pid} on {r.host}"
+        )
+
     @contextmanager
-    def _recorded_run(self, command: str) -> Iterator[str]:
+    def _locked(self, *, shared: bool = False) -> Iterator[None]:
+        """One writing command per project and environment (extracts share it)."""
+        with self.store.locks.hold(
+            self._lock_name(),
+            shared=shared,
+            wait=self.wait,
+            busy=self._holder,
+            waiting=lambda who: self.reporter.message(f"  [yellow]waiting[/]: {who}"),
+        ):
+            self._sweep_abandoned(exclusive=not shared)
+            yield
+
+    def _sweep_abandoned(self, *, exclusive: bool) -> None:
+        """Mark runs whose process died (kill -9, a lost machine) as abandoned.
+
+        Holding the project lock exclusively, every run still marked running is dead:
+        each live writing command holds the lock. Holding it shared, only runs of this
+        host whose process is gone are.
+        """
+        import os
+        import socket
+
+        host = socket.gethostname()
+        dead = []
+        for r in self.store.running_runs(self.project.env_name):
+            if exclusive:
+                dead.append(r)
+            elif r.host == host and r.pid and r.pid != os.getpid() and not _alive(r.pid):
+                dead.append(r)
+        if not dead:
+            return
+        self.store.abandon_runs(
+            [r.run_id for r in dead], "abandoned: its process ended without finishing"
+        )
+        for r in dead:
+            self.reporter.message(
+                f"  [yellow]run {r.run_id}[/] (`basin {r.command}`, pid {r.pid} on {r.host}) "
+                "ended without finishing: marked abandoned"
+            )
+        if exclusive:
+            self.warehouse.recover()
+
+    @contextmanager
+    def _recorded_run(self, command: str, *, shared: bool = False) -> Iterator[str]:
+        with self._locked(shared=shared), self._run_record(command) as run_id:
+            yield run_id
+
+    @contextmanager
+    def _run_record(self, command: str) -> Iterator[str]:
         from basin.lineage.events import run_uuid
 
         run_id = self.store.start_run(self.project.env_name, command)
@@ -131,9 +215,12 @@ class Platform:
     def _say_lineage_errors(self) -> None:
         self.lineage.flush()  # the run's events are written before the command returns
         if self.lineage.errors:
+            spooled = (
+                f" (kept in {self.lineage.spool_file})" if self.lineage.spool_file.exists() else ""
+            )
             self.reporter.message(
-                f"  [yellow]{len(self.lineage.errors)} lineage event(s) could not be sent[/]: "
-                f"{self.lineage.errors[-1]}"
+                f"  [yellow]{len(self.lineage.errors)} lineage event(s) could not be sent{spooled}[/]: "
+                f"{self.lineage.errors[0]}"
             )
             self.lineage.errors.clear()
 
@@ -147,8 +234,10 @@ class Platform:
         self.store.finish_step(step_id, "success", rows=outcome.rows, detail=outcome.detail)
         return outcome
 
-    def _single(self, command: str, fn: Callable[[str], StepOutcome]) -> StepOutcome:
-        with self._recorded_run(command) as run_id:
+    def _single(
+        self, command: str, fn: Callable[[str], StepOutcome], *, shared: bool = False
+    ) -> StepOutcome:
+        with self._recorded_run(command, shared=shared) as run_id:
             return self._step(run_id, command, lambda: fn(run_id))
 
     # --- the steps -------------------------------------------------------------------
@@ -171,7 +260,13 @@ class Platform:
         """
         results: list[ExtractResult] = []
         options = {"full_refresh": full_refresh, "since": since}
-        self._single("extract", lambda run_id: self._extract(run_id, select, results, options))
+        # Extractions of different entities run side by side (Airflow's parallel
+        # extract tasks); each entity is locked on its own inside the step.
+        self._single(
+            "extract",
+            lambda run_id: self._extract(run_id, select, results, options),
+            shared=True,
+        )
         return results
 
     def _extract(
@@ -223,17 +318,22 @@ class Platform:
         from basin.lineage.events import DatasetRef
 
         def one(source: str, entity: str) -> ExtractResult:
-            recover_batches(self.store, self.lake, source, entity)
-            if options.get("full_refresh"):
-                self.store.reset_entity(source, entity)
-            extractor = extractor_for(source, self.project.config.sources[source])
-            origin = DatasetRef(*extractor.dataset(entity, self.project.root))
-            with self.lineage.step(
-                f"extract.{source}.{entity}", run_id, self._command, inputs=[origin]
-            ) as step:
-                result = extractor.extract(entity, ctx)
-                self.tracker.extracted(step, run_id, source, entity, result.manifest)
-            return result
+            with self.store.locks.hold(
+                self._lock_name((source, entity)),
+                wait=self.wait,
+                busy=lambda: f"{source}.{entity} is being extracted by another command",
+            ):
+                recover_batches(self.store, self.lake, source, entity)
+                if options.get("full_refresh"):
+                    self.store.reset_entity(source, entity)
+                extractor = extractor_for(source, self.project.config.sources[source])
+                origin = DatasetRef(*extractor.dataset(entity, self.project.root))
+                with self.lineage.step(
+                    f"extract.{source}.{entity}", run_id, self._command, inputs=[origin]
+                ) as step:
+                    result = extractor.extract(entity, ctx)
+                    self.tracker.extracted(step, run_id, source, entity, result.manifest)
+                return result
 
         from basin.core.services import needed, running
 
@@ -298,39 +398,84 @@ class Platform:
         self._single("load", lambda run_id: self._load(run_id, select, results))
         return results
 
+    def _batches(
+        self, source: str, entity: str, *, verify: bool = False
+    ) -> list[tuple[Manifest, list[str]]]:
+        """Every complete batch of an entity, oldest first, with its data files.
+
+        The lake's manifests are the batches; the metadata store says which must be
+        there. A batch the store knows as complete whose manifest or files are missing
+        or corrupt raises (naming it) instead of being skipped: skipping it would lose
+        its rows without a word.
+        """
+        manifests = self.lake.complete_batches(source, entity)
+        found = {m.batch_id for m in manifests}
+        for batch in self.store.batches(source, entity, status="complete"):
+            if batch.batch_id not in found:
+                raise LoadError(
+                    f"batch {batch.batch_id} of {source}.{entity} is complete in the metadata "
+                    f"store but its manifest {batch.path}/_manifest.json is missing",
+                    hint="restore the batch folder from a backup; or, to give its rows up, "
+                    f"re-extract the entity with `basin extract --select {source}.{entity} "
+                    "--full-refresh`",
+                )
+        return [(m, self.lake.data_files(m, verify=verify)) for m in manifests]
+
     def _load(
         self, run_id: str, select: list[str] | None, results: list[LoadResult]
     ) -> StepOutcome:
+        """Load what is new of each entity; an entity whose batch cannot be loaded
+        stops there (its later batches wait, order matters) and the others go on."""
         pairs = select_entities(self.project.config, select)
         done = self.warehouse.loaded_batch_ids()
-        pending = [
-            m for s, e in pairs for m in self.lake.complete_batches(s, e) if m.batch_id not in done
-        ]
-        with self.reporter.task("load", total=len(pending)) as task:
-            for manifest in pending:
-                task.update(description=f"load {manifest.source}.{manifest.entity}")
-                with self.lineage.step(
-                    f"load.{manifest.source}.{manifest.entity}", run_id, self._command
-                ) as step:
-                    result = self.warehouse.load_batch(
-                        manifest, self.lake.data_files(manifest), run_id
-                    )
-                    self.tracker.loaded(step, run_id, manifest, result.table, result.rows)
-                if not result.skipped:
-                    self.store.record_load(
-                        manifest.batch_id,
-                        self.warehouse.identity,
-                        run_id,
-                        result.table,
-                        result.rows,
-                    )
-                    self.reporter.message(
-                        f"  {result.table}: +{result.rows} rows (batch {manifest.batch_id})"
-                    )
-                results.append(result)
-                task.advance()
-        if not pending:
+        failures: list[str] = []
+        pending: list[tuple[str, str, list[tuple[Manifest, list[str]]]]] = []
+        for source, entity in pairs:
+            try:
+                batches = [b for b in self._batches(source, entity) if b[0].batch_id not in done]
+            except LoadError as exc:
+                failures.append(f"{source}.{entity}: {exc.message}")
+                continue
+            if batches:
+                pending.append((source, entity, batches))
+        total = sum(len(b) for _, _, b in pending)
+        with self.reporter.task("load", total=total) as task:
+            for source, entity, batches in pending:
+                for manifest, urls in batches:
+                    task.update(description=f"load {source}.{entity}")
+                    try:
+                        with self.lineage.step(
+                            f"load.{source}.{entity}", run_id, self._command
+                        ) as step:
+                            result = self.warehouse.load_batch(manifest, urls, run_id)
+                            self.tracker.loaded(step, run_id, manifest, result.table, result.rows)
+                    except LoadError as exc:
+                        failures.append(f"{source}.{entity}: {exc.message}")
+                        self.reporter.message(f"  [red]{source}.{entity} failed[/]: {exc.message}")
+                        break
+                    faults.point("load.before_record")
+                    if not result.skipped:
+                        self.store.record_load(
+                            manifest.batch_id,
+                            self.warehouse.identity,
+                            run_id,
+                            result.table,
+                            result.rows,
+                        )
+                        self.reporter.message(
+                            f"  {result.table}: +{result.rows} rows (batch {manifest.batch_id})"
+                        )
+                    results.append(result)
+                    task.advance()
+        if not pending and not failures:
             self.reporter.message("  nothing new to load")
+        if failures:
+            raise LoadError(
+                f"{len(failures)} of {len(pairs)} entities could not be loaded:\n  "
+                + "\n  ".join(failures),
+                hint="the other entities' batches are loaded; fix the batch named and run "
+                "`basin load` again",
+            )
         loaded = [r for r in results if not r.skipped]
         return StepOutcome(
             "load",
@@ -341,17 +486,34 @@ class Platform:
     def replay(self, select: list[str] | None = None) -> list[LoadResult]:
         """Rebuild the warehouse's raw tables from the lake alone (no source is read).
 
-        Each selected entity's raw table and ledger entries are dropped, then every
-        complete batch in the lake is loaded again in order. A crash half-way leaves a
-        consistent ledger: `basin load` finishes the job.
+        Every complete batch of the selected entities is checked first (manifest
+        present, files present with their checksums), then loaded into new raw tables
+        that replace the old ones only when all have loaded: a missing or corrupt batch
+        fails the replay naming it, and the warehouse is left as it was.
         """
         results: list[LoadResult] = []
 
         def replay_step(run_id: str) -> StepOutcome:
-            for source, entity in select_entities(self.project.config, select):
-                self.warehouse.drop_raw(source, entity)
-            outcome = self._load(run_id, select, results)
-            return StepOutcome("replay", rows=outcome.rows, detail=outcome.detail)
+            pairs = select_entities(self.project.config, select)
+            plan = [(s, e, self._batches(s, e, verify=True)) for s, e in pairs]
+            total = sum(len(b) for _, _, b in plan)
+            with self.reporter.task("replay", total=total) as task:
+                loaded = self.warehouse.replay(plan, run_id, lambda _r: task.advance())
+            by_batch = {r.batch_id: r for r in loaded}
+            for source, entity, batches in plan:
+                with self.lineage.step(f"load.{source}.{entity}", run_id, self._command) as step:
+                    for manifest, _ in batches:
+                        r = by_batch[manifest.batch_id]
+                        self.tracker.loaded(step, run_id, manifest, r.table, r.rows)
+                        self.store.record_load(
+                            r.batch_id, self.warehouse.identity, run_id, r.table, r.rows
+                        )
+            results.extend(loaded)
+            return StepOutcome(
+                "replay",
+                rows=sum(r.rows for r in loaded),
+                detail={"batches": [r.batch_id for r in loaded]},
+            )
 
         self._single("replay", replay_step)
         return results
@@ -438,6 +600,7 @@ class Platform:
         with self.reporter.task(f"dbt {command}", total=None) as task:
 
             def on_node(unique_id: str, done: int, total: int) -> None:
+                faults.point(f"{step}.mid_build")
                 task.update(total=total or None, description=f"dbt {unique_id.split('.', 2)[-1]}")
                 task.advance()
 
@@ -497,7 +660,8 @@ class Platform:
         return StepOutcome(
             step,
             rows=sum(affected) if affected else None,  # type: ignore[arg-type]
-            detail={"nodes": counts},
+            # The gate publishes only builds of the whole project: it reads "select".
+            detail={"nodes": counts, "select": list(select) if select else None},
         )
 
     def docs(self) -> Any:
@@ -582,35 +746,50 @@ class Platform:
         self._single("publish", lambda run_id: self._publish(run_id, holder, accept=run))
         return holder[0]
 
-    def _last_transform_ok(self) -> tuple[bool, str | None]:
-        # `basin check` re-tests the same build: its verdict counts as well.
-        latest = self.store.latest_step(["transform", "check"], self.project.env_name)
-        if latest is None:
-            return False, None
-        return latest[0] == "success", latest[1]
+    def _gate(self, accept: str | None) -> str:
+        """The run id of the build to publish, or a PublishError saying why not.
 
-    def _publish(
-        self, run_id: str, holder: list[PublishResult], accept: str | None = None
-    ) -> StepOutcome:
-        ok, last = self._last_transform_ok()
+        A verdict belongs to one build, the newest ``transform`` of this environment:
+        it must have built the whole project (no ``--select``) and passed, and no
+        ``check`` since may have failed. A later check that passes never turns a failed
+        build into a passing one, and a partial build is never published: the audit
+        schemas then hold a mix of builds that no single build tested.
+        """
+        history = self.store.build_history(self.project.env_name)
+        if not history:
+            raise PublishError(
+                "nothing audited to publish: no transform has run yet",
+                hint="run `basin transform` (or `basin run`) until it passes",
+            )
+        build, checks = history[0], history[1:]
+        last = build.run_id
+        keep = "the last good publication stays in place"
         if accept is not None and last != accept:
             raise PublishError(
-                f"run {accept} is not the latest build in this warehouse"
-                + (f" (the latest is run {last})" if last else " (no build yet)"),
+                f"run {accept} is not the latest build in this warehouse (the latest is run {last})",
                 hint="only the latest audited build can be published; `basin status` lists the runs",
             )
-        if not ok:
+        if build.status != "success":
             raise PublishError(
-                "nothing audited to publish: "
-                + (
-                    "no transform has run yet"
-                    if last is None
-                    else f"the last transform (run {last}) failed"
-                ),
-                hint="run `basin transform` (or `basin run`) until it passes; the last good "
-                "publication stays in place",
+                f"nothing audited to publish: the last transform (run {last}) {build.status}",
+                hint="fix it and run `basin transform` (or `basin run`) until it passes; " + keep,
             )
-        if accept is None and self.project.config.quality.block_on_warn and last is not None:
+        selected = json.loads(build.detail or "{}").get("select")
+        if selected:
+            raise PublishError(
+                f"the last build (run {last}) was partial (--select {' '.join(selected)}): "
+                "only a build of the whole project is published",
+                hint="run `basin transform` without --select (or `basin run`), then publish; "
+                + keep,
+            )
+        failed = [c for c in checks if c.status != "success"]
+        if failed:
+            raise PublishError(
+                f"the build of run {last} failed a later check (run {failed[-1].run_id})",
+                hint="fix the data or the model and run `basin transform` (or `basin run`) "
+                "again; " + keep,
+            )
+        if accept is None and self.project.config.quality.block_on_warn:
             warned = [r for r in self.store.check_results(last) if r.status == "warn"]
             if warned:
                 raise PublishError(
@@ -618,12 +797,19 @@ class Platform:
                     f"({', '.join(r.name for r in warned[:3])}{' …' if len(warned) > 3 else ''})",
                     hint=f"review them (`basin check --report`), then `basin publish --run {last}`",
                 )
+        return last
+
+    def _publish(
+        self, run_id: str, holder: list[PublishResult], accept: str | None = None
+    ) -> StepOutcome:
+        self._gate(accept)
         schemas = list(self.project.config.publish.schemas)
         with (
             self.reporter.task("publish", total=None),
             self.lineage.step("publish", run_id, self._command) as step,
         ):
             result = self.warehouse.publish(schemas, run_id)
+            faults.point("publish.before_record")
             audit = {s: s + self.warehouse.audit_suffix for s in schemas}
             self.tracker.published(step, run_id, result.tables, audit)
         self.store.record_publication(run_id, result.location, result.tables)
@@ -644,11 +830,12 @@ class Platform:
         """
         started = time.monotonic()
         outcomes: list[StepOutcome] = []
-        dbt_select = [f"source:{s}+" for s in select] if select else None
         plan: list[tuple[str, Callable[[str], StepOutcome]]] = [
             ("extract", lambda rid: self._extract(rid, select, [])),
             ("load", lambda rid: self._load(rid, select, [])),
-            ("transform", lambda rid: self._transform(rid, dbt_select, [])),
+            # --select limits what is extracted and loaded; the build is always whole,
+            # since only a whole build can pass the gate (see _gate).
+            ("transform", lambda rid: self._transform(rid, None, [])),
             ("publish", lambda rid: self._publish(rid, [])),
         ]
         with self._recorded_run("run") as run_id:
@@ -658,6 +845,7 @@ class Platform:
                     outcomes.append(self._step(run_id, name, lambda fn=fn: fn(run_id)))  # type: ignore[misc]
                 except BasinError as exc:
                     raise StepFailed(name, run_id, exc) from exc
+                faults.point(f"run.after_{name}")
         return RunSummary(run_id, "success", outcomes, time.monotonic() - started)
 
     # --- reading state ---------------------------------------------------------------
@@ -719,6 +907,8 @@ class Platform:
 
     def status(self, limit: int = 5) -> dict[str, Any]:
         """Recent runs with their steps, and what is published now."""
+        # Runs of this machine whose process is gone show as abandoned, not running.
+        self._sweep_abandoned(exclusive=False)
         runs = self.store.runs(limit)
         publication = self.store.last_publication()
         return {
@@ -734,6 +924,18 @@ class Platform:
             "incidents": self.store.incidents(open_only=True),
             "published_tables": json.loads(publication.tables) if publication else None,
         }
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _first_line(text: str | None) -> str:

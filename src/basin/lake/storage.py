@@ -111,8 +111,18 @@ class Lake:
         return bool(self.fs.exists(f"{batch_dir}/{MANIFEST_NAME}"))
 
     def read_manifest(self, batch_dir: str) -> Manifest:
-        with self.fs.open(f"{batch_dir}/{MANIFEST_NAME}", "r", encoding="utf-8") as fh:
-            return Manifest.from_json(fh.read())
+        from basin.core.errors import LoadError
+
+        path = f"{batch_dir}/{MANIFEST_NAME}"
+        try:
+            with self.fs.open(path, "r", encoding="utf-8") as fh:
+                return Manifest.from_json(fh.read())
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+            raise LoadError(
+                f"the manifest {path} cannot be read: {type(exc).__name__}: {exc}",
+                hint="the lake was changed after the batch was written; restore the file "
+                "from a backup, or remove the batch folder and extract the entity again",
+            ) from None
 
     def complete_batches(self, source: str, entity: str) -> list[Manifest]:
         """Every batch of an entity that has a manifest, oldest first.
@@ -130,8 +140,9 @@ class Lake:
         manifests.sort(key=lambda m: (m.created_at, m.batch_id))
         return manifests
 
-    def data_files(self, manifest: Manifest) -> list[str]:
-        """URLs of a complete batch's data files, checked against the manifest sizes."""
+    def data_files(self, manifest: Manifest, *, verify: bool = False) -> list[str]:
+        """URLs of a complete batch's data files, checked against the manifest sizes
+        (and, with ``verify``, their sha256: every byte is read)."""
         from basin.core.errors import LoadError
 
         batch_dir = self.batch_dir(manifest.source, manifest.entity, manifest.batch_id)
@@ -149,6 +160,13 @@ class Lake:
                     f"says {f.size} bytes",
                     hint="the lake was changed after the batch was written; restore the file "
                     "or remove the batch folder and extract again",
+                )
+            if verify and sha256_of(self.fs, path) != f.sha256:
+                raise LoadError(
+                    f"batch {manifest.batch_id} ({manifest.source}.{manifest.entity}): data file "
+                    f"{path} does not match the checksum in its manifest (corrupt or replaced)",
+                    hint="restore the file from a backup, or remove the batch folder and "
+                    "extract the entity again",
                 )
             urls.append(self.uri(path))
         return urls

@@ -25,6 +25,8 @@ class Run(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
     basin_version: Mapped[str] = mapped_column(String(32))
+    host: Mapped[str | None] = mapped_column(String(256))  # where the command ran
+    pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class Step(Base):
@@ -206,3 +208,17 @@ class LineageEdge(Base):
     upstream_dataset: Mapped[str] = mapped_column(String(512))
     upstream_column: Mapped[str | None] = mapped_column(String(256))
     step: Mapped[str] = mapped_column(String(32))  # extract | load | transform | publish
+
+
+class EntityConfig(Base):
+    """The extraction settings an entity's lake batches were taken with (mode, cursor,
+    primary key), as a fingerprint: a change is detected before the next extract."""
+
+    __tablename__ = "basin_entity_configs"
+
+    env: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(128), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(128), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[str | None] = mapped_column(Text)  # JSON, for the error message
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

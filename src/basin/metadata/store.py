@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from basin import __version__
 from basin.core.errors import MetadataError
+from basin.core.redaction import redact
 from basin.metadata.models import (
     Batch,
     CatalogDataset,
@@ -33,7 +34,7 @@ from basin.metadata.models import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 """The newest migration. Opening a store already there skips Alembic (≈0.2 s of
 imports and script loading on every command); tests check it matches the files."""
 
@@ -47,6 +48,10 @@ def new_run_id() -> str:
     return utcnow().strftime("r%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
+def _redacted(text: str | None) -> str | None:
+    return redact(text) if text else text
+
+
 def _as_utc(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything Basin stores is UTC.
     if value is not None and value.tzinfo is None:
@@ -57,11 +62,16 @@ def _as_utc(value: datetime | None) -> datetime | None:
 class MetadataStore:
     """Typed access to Basin's metadata tables over one SQLAlchemy engine."""
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, schema: str | None = None, lock_dir: Path | None = None
+    ) -> None:
         self.url = url
         self.schema = schema
         self.engine = self._create_engine(url, schema)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        from basin.metadata.locks import Locks, lock_dir_for
+
+        self.locks = Locks(self.engine, lock_dir_for(url, lock_dir or Path(".basin-locks")))
 
     @staticmethod
     def _create_engine(url: str, schema: str | None) -> Engine:
@@ -159,6 +169,9 @@ class MetadataStore:
     # --- runs and steps ----------------------------------------------------------
 
     def start_run(self, env: str, command: str, run_id: str | None = None) -> str:
+        import os
+        import socket
+
         run_id = run_id or new_run_id()
         with self.session() as s:
             s.add(
@@ -169,16 +182,45 @@ class MetadataStore:
                     status="running",
                     started_at=utcnow(),
                     basin_version=__version__,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
                 )
             )
         return run_id
+
+    def running_runs(self, env: str) -> list[Run]:
+        """Runs of ``env`` recorded as running, newest first."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(Run)
+                .where(Run.env == env, Run.status == "running")
+                .order_by(Run.started_at.desc())
+            )
+            return [self._fix_run(r) for r in rows]
+
+    def abandon_runs(self, run_ids: Sequence[str], reason: str) -> None:
+        """Mark runs whose process is gone, and their unfinished steps, ``abandoned``."""
+        if not run_ids:
+            return
+        now = utcnow()
+        with self.session() as s:
+            s.execute(
+                update(Run)
+                .where(Run.run_id.in_(list(run_ids)), Run.status == "running")
+                .values(status="abandoned", ended_at=now, error=reason)
+            )
+            s.execute(
+                update(Step)
+                .where(Step.run_id.in_(list(run_ids)), Step.status == "running")
+                .values(status="abandoned", ended_at=now, error=reason)
+            )
 
     def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
         with self.session() as s:
             s.execute(
                 update(Run)
                 .where(Run.run_id == run_id)
-                .values(status=status, ended_at=utcnow(), error=error)
+                .values(status=status, ended_at=utcnow(), error=_redacted(error))
             )
 
     def start_step(self, run_id: str, name: str) -> int:
@@ -206,21 +248,33 @@ class MetadataStore:
                     ended_at=utcnow(),
                     rows=rows,
                     detail=json.dumps(detail, default=str) if detail is not None else None,
-                    error=error,
+                    error=_redacted(error),
                 )
             )
 
-    def latest_step(self, names: Sequence[str], env: str) -> tuple[str, str] | None:
-        """(status, run_id) of the newest step named one of ``names`` in ``env``."""
+    def build_history(self, env: str) -> list[Step]:
+        """The newest ``transform`` step of ``env`` and every ``check`` step after it,
+        oldest first: the record the quality gate judges a build by."""
         with self.session() as s:
-            row = s.execute(
-                select(Step.status, Step.run_id)
+            last = s.scalar(
+                select(func.max(Step.id))
                 .join(Run, Run.run_id == Step.run_id)
-                .where(Step.name.in_(list(names)), Run.env == env)
-                .order_by(Step.id.desc())
-                .limit(1)
-            ).first()
-        return (row[0], row[1]) if row else None
+                .where(Step.name == "transform", Run.env == env)
+            )
+            if last is None:
+                return []
+            return list(
+                s.scalars(
+                    select(Step)
+                    .join(Run, Run.run_id == Step.run_id)
+                    .where(
+                        Run.env == env,
+                        Step.id >= last,
+                        Step.name.in_(["transform", "check"]),
+                    )
+                    .order_by(Step.id)
+                )
+            )
 
     def runs(self, limit: int = 10) -> list[Run]:
         with self.session() as s:
@@ -589,6 +643,7 @@ class MetadataStore:
     ) -> int:
         """Open an incident, or count one more occurrence of the same open one."""
         now = utcnow()
+        message = redact(message)
         with self.session() as s:
             existing = s.scalars(
                 select(Incident).where(
@@ -672,8 +727,8 @@ class MetadataStore:
             )
 
 
-def open_store(url: str, schema: str | None = None) -> MetadataStore:
+def open_store(url: str, schema: str | None = None, lock_dir: Path | None = None) -> MetadataStore:
     """Open the store and bring its tables to the newest revision."""
-    store = MetadataStore(url, schema=schema)
+    store = MetadataStore(url, schema=schema, lock_dir=lock_dir)
     store.migrate()
     return store

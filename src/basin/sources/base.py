@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from basin.core import faults
 from basin.core.errors import ExtractError
 
 if TYPE_CHECKING:
@@ -189,7 +190,9 @@ class BatchWriter:
             watermark=watermark,
             load_mode=load_mode,
         )
+        faults.point("extract.before_manifest")
         lake.write_manifest(self.batch_dir, manifest)
+        faults.point("extract.before_complete")
         store = self.ctx.store
         store.complete_batch(
             self.batch_id,

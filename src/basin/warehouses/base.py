@@ -7,7 +7,7 @@ never ``if engine == ...`` chains elsewhere.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -94,6 +94,18 @@ class Warehouse(ABC):
         """Drop an entity's raw table and its ledger entries, in one transaction."""
 
     @abstractmethod
+    def replay(
+        self,
+        entities: list[tuple[str, str, list[tuple[Manifest, list[str]]]]],
+        run_id: str | None,
+        after_batch: Callable[[LoadResult], None] | None = None,
+    ) -> list[LoadResult]:
+        """Rebuild the raw tables of ``(source, entity, [(manifest, file urls), …])``
+        from those batches alone, beside the old tables: the old tables and their
+        ledger entries are replaced only once every batch has loaded, so a failure
+        leaves the warehouse as it was."""
+
+    @abstractmethod
     def publish(self, schemas: list[str], run_id: str) -> PublishResult:
         """Make the audited ``schemas`` what consumers read, atomically."""
 
@@ -167,6 +179,10 @@ class Warehouse(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+    def recover(self) -> None:  # noqa: B027 - optional hook
+        """Remove what a command killed mid-way left behind (called holding the
+        project's exclusive lock, after its runs were marked abandoned)."""
 
     def after_dbt(self) -> None:  # noqa: B027 - optional hook
         """Release what the dbt adapter keeps open in this process after an invocation."""

@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+LOCK_WAIT_SECONDS = 600.0
+
 
 def _platform(project: str, env: str) -> Any:
     from basin.core.config import load_project
     from basin.core.platform import Platform
 
-    return Platform(load_project(Path(project), env))
+    # A task queues behind a command already running on the project (a manual
+    # `basin run`, another DAG run's publish) rather than failing and retrying.
+    return Platform(load_project(Path(project), env), wait=LOCK_WAIT_SECONDS)
 
 
 def extract(project: str, env: str, entity: str) -> dict[str, Any]:

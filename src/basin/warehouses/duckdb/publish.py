@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from basin.core import faults
 from basin.core.errors import PublishError
 from basin.warehouses.base import PublishResult
 from basin.warehouses.duckdb.load import literal, quote
@@ -47,7 +48,7 @@ def publish_snapshot(
 ) -> PublishResult:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{run_id}.tmp")
-    tmp.unlink(missing_ok=True)
+    remove_partial_snapshots(target)
     try:
         present = {
             r[0]
@@ -94,6 +95,7 @@ def publish_snapshot(
         raise
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
+    faults.point("publish.before_swap")
     os.replace(tmp, target)
     fd = os.open(target.parent, os.O_RDONLY)
     try:
@@ -103,6 +105,16 @@ def publish_snapshot(
     return PublishResult(
         location=str(target), tables=result, detail={"storage_version": storage_version}
     )
+
+
+def remove_partial_snapshots(target: Path) -> list[Path]:
+    """Delete snapshot files a publish killed mid-way left beside ``target`` (the
+    caller holds the project's exclusive lock: no publish is running)."""
+    removed = []
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):  # .tmp and .tmp.wal
+        leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    return removed
 
 
 def published_tables(target: Path) -> dict[str, int] | None:

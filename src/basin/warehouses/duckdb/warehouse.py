@@ -6,7 +6,7 @@ audited schemas into a new snapshot file that BI opens read-only (``publish.py``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,15 @@ class DuckDBWarehouse(Warehouse):
         with self.connect() as con:
             load.drop_raw(con, self.catalog, source, entity)
 
+    def replay(
+        self,
+        entities: list[tuple[str, str, list[tuple[Manifest, list[str]]]]],
+        run_id: str | None,
+        after_batch: Callable[[LoadResult], None] | None = None,
+    ) -> list[LoadResult]:
+        with self.connect() as con:
+            return load.replay(con, self.catalog, entities, run_id, after_batch)
+
     def after_dbt(self) -> None:
         # dbt-duckdb keeps its DuckDB instance open in a class attribute after an
         # in-process invocation. That holds the file's write lock and pins its
@@ -150,6 +159,9 @@ class DuckDBWarehouse(Warehouse):
                 self.published_path,
                 self.project.config.publish.duckdb_storage_version,
             )
+
+    def recover(self) -> None:
+        publish.remove_partial_snapshots(self.published_path)
 
     def published_tables(self) -> dict[str, int] | None:
         return publish.published_tables(self.published_path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from basin.core import faults
 from basin.core.errors import PublishError
 from basin.warehouses.base import LEDGER_SCHEMA, PublishResult
 
@@ -82,6 +83,7 @@ def swap_schemas(
                 (run_id, schemas),
             )
             tables = counts(conn, schemas)
+            faults.point("publish.before_swap")
             conn.commit()
     except psycopg.Error as exc:
         raise PublishError(

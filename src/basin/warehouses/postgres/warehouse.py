@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -69,6 +70,19 @@ class PostgresWarehouse(Warehouse):
         con = load.attach(self.cfg.conninfo(), self.identity)
         try:
             duck_load.drop_raw(con, load.CATALOG, source, entity)
+        finally:
+            con.close()
+
+    def replay(
+        self,
+        entities: list[tuple[str, str, list[tuple[Manifest, list[str]]]]],
+        run_id: str | None,
+        after_batch: Callable[[LoadResult], None] | None = None,
+    ) -> list[LoadResult]:
+        # One PostgreSQL transaction through the attached database: DDL included.
+        con = load.attach(self.cfg.conninfo(), self.identity)
+        try:
+            return duck_load.replay(con, load.CATALOG, entities, run_id, after_batch)
         finally:
             con.close()
 

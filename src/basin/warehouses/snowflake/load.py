@@ -102,3 +102,57 @@ def load_statements(manifest: Manifest, stage: str, run_id: str | None) -> list[
     )
     out.append("COMMIT")
     return out
+
+
+REPLAY_SUFFIX = "__basin_replay"
+
+
+def replay_statements(
+    entities: list[tuple[str, str, list[Manifest]]], stage: str, run_id: str | None
+) -> list[str]:
+    """Statements that rebuild raw tables from their batches beside the old ones.
+
+    Every batch is copied into ``raw.<table>__basin_replay`` first; only when all
+    copies succeeded is each new table swapped with its old one (``ALTER TABLE … SWAP
+    WITH`` is atomic per table; Snowflake's DDL commits on its own, so the swaps are
+    not one transaction) and the ledger rewritten in one transaction. A failure while
+    copying leaves every old table and the ledger as they were.
+    """
+    build: list[str] = []
+    swap: list[str] = []
+    ledger = ["BEGIN TRANSACTION"]
+    for source, entity, manifests in entities:
+        table = f"{RAW_SCHEMA}.{raw_table_name(source, entity)}"
+        staged = table + REPLAY_SUFFIX
+        columns: dict[str, str] = {}
+        for m in manifests:
+            for c in m.columns:
+                columns.setdefault(c["name"], snowflake_type(c["type"]))
+        cols = ", ".join(f"{n} {t}" for n, t in columns.items()) or "_basin_empty BOOLEAN"
+        build.append(f"CREATE OR REPLACE TABLE {staged} ({cols})")
+        for m in manifests:
+            if m.load_mode == "replace":
+                build.append(f"DELETE FROM {staged}")
+            if m.files:
+                folder = f"bronze/{m.source}/{m.entity}/batch={m.batch_id}/"
+                files = ", ".join(_lit(f.path) for f in m.files)
+                build.append(
+                    f"COPY INTO {staged} FROM @{stage}/{folder} FILES = ({files}) "
+                    "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
+                )
+        swap += [
+            f"CREATE TABLE IF NOT EXISTS {table} LIKE {staged}",
+            f"ALTER TABLE {table} SWAP WITH {staged}",
+            f"DROP TABLE {staged}",
+        ]
+        ledger.append(
+            f"DELETE FROM {LEDGER_SCHEMA}.load_ledger WHERE source = {_lit(source)} "
+            f"AND entity = {_lit(entity)}"
+        )
+        for m in manifests:
+            ledger.append(
+                f"INSERT INTO {LEDGER_SCHEMA}.load_ledger (batch_id, source, entity, table_name, rows, run_id, loaded_at) "
+                f"SELECT {_lit(m.batch_id)}, {_lit(source)}, {_lit(entity)}, {_lit(table)}, "
+                f"{m.row_count}, {_lit(run_id)}, CURRENT_TIMESTAMP()"
+            )
+    return build + swap + ledger + ["COMMIT"]

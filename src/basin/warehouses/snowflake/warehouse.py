@@ -4,6 +4,7 @@ service user's key pair."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from basin.core.errors import LoadError
@@ -113,6 +114,28 @@ class SnowflakeWarehouse(Warehouse):
             ],
             self.cfg.compute.load,
         )
+
+    def replay(
+        self,
+        entities: list[tuple[str, str, list[tuple[Manifest, list[str]]]]],
+        run_id: str | None,
+        after_batch: Callable[[LoadResult], None] | None = None,
+    ) -> list[LoadResult]:
+        statements = load.replay_statements(
+            [(s, e, [m for m, _ in batches]) for s, e, batches in entities],
+            self.cfg.stage,
+            run_id,
+        )
+        self._run(statements, self.cfg.compute.load)
+        results = [
+            LoadResult(m.batch_id, f"raw.{raw_table_name(s, e)}", m.row_count)
+            for s, e, batches in entities
+            for m, _ in batches
+        ]
+        for r in results:
+            if after_batch:
+                after_batch(r)
+        return results
 
     def dbt_profile(self) -> tuple[dict[str, Any], dict[str, str]]:
         dbt = self.project.config.dbt

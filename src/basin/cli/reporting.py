@@ -16,6 +16,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from basin.core.redaction import redact
+
 
 class _RichTask:
     def __init__(self, progress: Progress, task_id: TaskID) -> None:
@@ -45,7 +47,7 @@ class RichReporter:
 
     def message(self, text: str) -> None:
         target = self._progress.console if self._progress else self.console
-        target.print(text)
+        target.print(redact(text))
 
     @contextmanager
     def task(self, description: str, total: int | None) -> Iterator[_RichTask]:

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from basin.core.errors import ConfigError, ProjectNotFoundError
+from basin.core.redaction import MIN_SUBSTITUTED, register, secrets_of
 from basin.core.services import ServiceConfig
 from basin.core.types import Identifier, StrictModel
 from basin.lineage.configuration import LineageConfig
@@ -260,6 +261,8 @@ def _substitute(
         def repl(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
             if name in environ:
+                # A value from the environment may be a secret: never shown again.
+                register([environ[name]], min_length=MIN_SUBSTITUTED)
                 return environ[name]
             if default is not None:
                 return default
@@ -435,6 +438,7 @@ def parse_config(
         raise ConfigError(source, problems) from None
     if problems:
         raise ConfigError(source, problems)
+    register(secrets_of(config))
     return config
 
 

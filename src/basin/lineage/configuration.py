@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 
 from basin.core.types import StrictModel
 
@@ -23,7 +23,7 @@ class LineageConfig(StrictModel):
     """HTTP transport: base URL of the receiver (``http://localhost:5000`` for Marquez)."""
     endpoint: str = "api/v1/lineage"
     """HTTP transport: path of the lineage endpoint under ``url``."""
-    api_key: str | None = None
+    api_key: SecretStr | None = None
     """HTTP transport: bearer token, e.g. ``${env:MARQUEZ_API_KEY}``."""
     namespace: str | None = None
     """Namespace of Basin's jobs (default ``basin.<project>.<env>``)."""

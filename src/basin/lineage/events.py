@@ -72,6 +72,7 @@ class Lineage:
         self._queue: queue.Queue[tuple[str, Any]] | None = None
         self.errors: list[str] = []
         """Events that could not be sent (the step itself goes on)."""
+        self._unreachable = False
 
     # Events are built and sent by one background thread, in the order they were
     # emitted: importing the OpenLineage client (~0.3 s), building and writing the
@@ -92,13 +93,36 @@ class Lineage:
     def _work(self, items: queue.Queue[tuple[str, Any]]) -> None:
         while True:
             kind, payload = items.get()
+            event = None
             try:
                 event = self._build(**payload) if kind == "emit" else payload
-                self.client().emit(event)
+                if self._unreachable:
+                    # One failed send per command: the rest wait in the spool file
+                    # instead of each paying the transport's retries and timeout.
+                    self._spool(event)
+                    self.errors.append("receiver unreachable earlier in this command")
+                else:
+                    self.client().emit(event)
             except Exception as exc:  # noqa: BLE001 - lineage must not stop the data
                 self.errors.append(f"{type(exc).__name__}: {exc}")
+                if self.config.transport == "http" and event is not None:
+                    self._unreachable = True
+                    self._spool(event)
             finally:
                 items.task_done()
+
+    @property
+    def spool_file(self) -> Path:
+        """Events an HTTP receiver did not take, one JSON line each, to send again."""
+        return self.state_dir / "openlineage" / "undelivered.jsonl"
+
+    def _spool(self, event: Any) -> None:
+        try:
+            self.spool_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.spool_file, "a", encoding="utf-8") as fh:
+                fh.write(to_json(event) + "\n")
+        except Exception as exc:  # noqa: BLE001
+            self.errors.append(f"spooling failed: {type(exc).__name__}: {exc}")
 
     def flush(self) -> None:
         """Wait until every event emitted so far is sent (or has failed)."""
@@ -127,9 +151,15 @@ class Lineage:
         if cfg.transport == "http":
             from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-            params: dict[str, Any] = {"url": cfg.url, "endpoint": cfg.endpoint, "timeout": 10}
+            params: dict[str, Any] = {
+                "url": cfg.url,
+                "endpoint": cfg.endpoint,
+                "timeout": 10,
+                # A short retry for a blip; an unreachable receiver spools (see _work).
+                "retry": {"total": 2, "backoff_factor": 0.2},
+            }
             if cfg.api_key:
-                params["auth"] = {"type": "api_key", "apiKey": cfg.api_key}
+                params["auth"] = {"type": "api_key", "apiKey": cfg.api_key.get_secret_value()}
             return HttpTransport(HttpConfig.from_dict(params))
         if cfg.transport == "console":
             from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
@@ -196,10 +226,12 @@ class Lineage:
                 job=parent_run.Job(namespace=self.namespace, name=parent[0]),
             )
         if error is not None:
+            from basin.core.redaction import redact
+
             run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
-                message=str(error) or type(error).__name__,
+                message=redact(str(error) or type(error).__name__),
                 programmingLanguage="python",
-                stackTrace="".join(traceback.format_exception(error))[-8000:],
+                stackTrace=redact("".join(traceback.format_exception(error))[-8000:]),
             )
         return RunEvent(
             eventType=getattr(RunState, state),

@@ -279,3 +279,34 @@ def test_upstream_assets_and_drop_folders_become_the_dag_schedule(
 
     yml.write_text(base + "\norchestration:\n  triggers: {drop_folders: false}\n")
     assert in_airflow(code, tmp_path / "c")["names"] == []
+
+
+def test_a_terminal_error_fails_the_task_at_once_without_retries(
+    tmp_path: Path, project: Path
+) -> None:
+    from tests.sources.rest.fake_api import FakeApi
+
+    api = FakeApi().start()
+    api.records = [{"id": 1, "name": "a", "updated_at": "2026-01-01T00:00:00"}]
+    try:
+        yml = project / "basin.yml"
+        yml.write_text(
+            yml.read_text().replace(
+                "\ndbt:",
+                f"\n  mail:\n    kind: rest\n    base_url: {api.url}\n    auth: {{type: bearer, token: wrong}}\n"
+                "    endpoints:\n      pages: {path: /pages, record_path: items, "
+                "pagination: {type: page_number, page_param: page, base_page: 1}}\n\ndbt:",
+                1,
+            )
+            + "\norchestration:\n  retries: 3\n  retry_delay_seconds: 1\n"
+        )
+        after = (
+            "ti = [t for t in run.get_task_instances() if t.task_id == 'extract__mail__pages'][0]\n"
+            "out['try'] = ti.try_number\n"
+        )
+        result = dag_test(tmp_path, project / "dags", "basin_dags.py", "basin_proj_dev", after)
+    finally:
+        api.stop()
+    assert result["tasks"]["extract__mail__pages"].endswith("failed"), result
+    assert result["try"] == 1  # a 401 is not retried: it would fail the same way
+    assert len([r for r in api.requests if r[0] == "/pages"]) == 1

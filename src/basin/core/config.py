@@ -103,6 +103,10 @@ class ExtractConfig(StrictModel):
 
     parallelism: int = Field(default=4, ge=1, le=64)
     """Entities extracted at the same time."""
+    retry_attempts: int = Field(default=3, ge=1, le=20)
+    """Attempts to read a database source that cannot be reached (connection refused
+    or reset), waiting 1 s, 2 s, 4 s … between them. REST sources retry per request
+    (their own ``retries``)."""
 
 
 class PublishConfig(StrictModel):

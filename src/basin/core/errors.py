@@ -60,6 +60,14 @@ class ExtractError(TerminalError):
     """Extraction of an entity failed."""
 
 
+class SourceUnavailable(TransientError):
+    """A source could not be reached (connection refused or reset, HTTP 429/5xx)."""
+
+
+class WarehouseUnavailable(TransientError):
+    """The warehouse could not be reached."""
+
+
 class ContractError(ExtractError):
     """A batch broke its entity's schema contract; it was quarantined."""
 

@@ -21,8 +21,10 @@ from basin.core.errors import (
     ExtractError,
     LoadError,
     PublishError,
+    SourceUnavailable,
     StepFailed,
     TransformError,
+    TransientError,
 )
 from basin.core.reporting import NullReporter, Reporter
 
@@ -278,7 +280,12 @@ class Platform:
     ) -> StepOutcome:
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        from basin.sources.base import ExtractContext, extractor_for, recover_batches
+        from basin.sources.base import (
+            ExtractContext,
+            extractor_for,
+            fingerprint,
+            recover_batches,
+        )
         from basin.sources.engine import ScanEngine
 
         options = options or {}
@@ -318,12 +325,25 @@ class Platform:
         from basin.lineage.events import DatasetRef
 
         def one(source: str, entity: str) -> ExtractResult:
+            return _retrying(
+                lambda: one_attempt(source, entity),
+                attempts=1
+                if self.project.config.sources[source].kind == "rest"
+                else self.project.config.extract.retry_attempts,
+                on_retry=lambda n, exc: self.reporter.message(
+                    f"  [yellow]{source}.{entity}[/]: attempt {n} failed "
+                    f"({escape(exc.message.splitlines()[0])}); retrying"
+                ),
+            )
+
+        def one_attempt(source: str, entity: str) -> ExtractResult:
             with self.store.locks.hold(
                 self._lock_name((source, entity)),
                 wait=self.wait,
                 busy=lambda: f"{source}.{entity} is being extracted by another command",
             ):
                 recover_batches(self.store, self.lake, source, entity)
+                settings = self._check_entity_settings(source, entity, options)
                 if options.get("full_refresh"):
                     self.store.reset_entity(source, entity)
                 extractor = extractor_for(source, self.project.config.sources[source])
@@ -333,11 +353,15 @@ class Platform:
                 ) as step:
                     result = extractor.extract(entity, ctx)
                     self.tracker.extracted(step, run_id, source, entity, result.manifest)
+                self.store.record_entity_config(
+                    self.project.env_name, source, entity, fingerprint(settings), settings
+                )
                 return result
 
         from basin.core.services import needed, running
 
         failures: list[str] = []
+        transient = 0
         workers = max(1, min(len(pairs), self.project.config.extract.parallelism))
         services = running(
             needed(self.project.env.services, {source for source, _ in pairs}),
@@ -356,8 +380,12 @@ class Platform:
                         results.append(result)
                         self._say_extract(result)
                     except BasinError as exc:
-                        failures.append(f"{source}.{entity}: {exc.message}")
-                        self.reporter.message(f"  [red]{source}.{entity} failed[/]: {exc.message}")
+                        transient += isinstance(exc, TransientError)
+                        failures.append(_entity_failure(source, entity, exc))
+                        self.reporter.message(
+                            f"  [red]{source}.{entity} failed[/]: "
+                            + escape(exc.message.removeprefix(f"{source}.{entity}: "))
+                        )
                     task.advance(description=f"extracted {source}.{entity}")
         order = {p: i for i, p in enumerate(pairs)}
         results.sort(key=lambda r: order.get((r.source, r.entity), 0))
@@ -371,12 +399,46 @@ class Platform:
             for r in results
         }
         if failures:
-            raise ExtractError(
+            # Only unreachable sources: worth retrying as a whole (Airflow does).
+            kind = SourceUnavailable if transient == len(failures) else ExtractError
+            raise kind(
                 f"{len(failures)} of {len(pairs)} entities failed to extract:\n  "
                 + "\n  ".join(failures),
-                hint="the other entities' batches are complete and will load",
+                hint="the other entities' batches are complete and will load"
+                if len(failures) < len(pairs)
+                else None,
             )
         return StepOutcome("extract", rows=rows, detail=detail)
+
+    def _check_entity_settings(
+        self, source: str, entity: str, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The entity's fingerprinted settings; raises if they changed since its
+        batches were taken, unless this is the ``--full-refresh`` that re-baselines it."""
+        from basin.sources.base import entity_settings, fingerprint
+
+        settings = entity_settings(self.project.config.sources[source], entity)
+        known = self.store.entity_config(self.project.env_name, source, entity)
+        if (
+            known is None
+            or known.fingerprint == fingerprint(settings)
+            or options.get("full_refresh")
+            or not self.store.batches(source, entity, status="complete")
+        ):
+            return settings
+        before = json.loads(known.settings or "{}")
+        changes = [
+            f"{key} {before.get(key)!r} → {settings.get(key)!r}"
+            for key in sorted(set(before) | set(settings))
+            if before.get(key) != settings.get(key)
+        ]
+        raise ExtractError(
+            f"{source}.{entity}: its extraction settings changed since its last batch "
+            f"({'; '.join(changes)}): the lake and the raw table hold rows taken the old way, "
+            "and extracting on would mix the two",
+            hint=f"re-baseline it with `basin extract --select {source}.{entity} --full-refresh` "
+            "(its raw table is replaced at the next load), or restore the old settings",
+        )
 
     def _say_extract(self, r: ExtractResult) -> None:
         if r.batch_id is None:
@@ -434,7 +496,7 @@ class Platform:
             try:
                 batches = [b for b in self._batches(source, entity) if b[0].batch_id not in done]
             except LoadError as exc:
-                failures.append(f"{source}.{entity}: {exc.message}")
+                failures.append(_entity_failure(source, entity, exc))
                 continue
             if batches:
                 pending.append((source, entity, batches))
@@ -450,7 +512,7 @@ class Platform:
                             result = self.warehouse.load_batch(manifest, urls, run_id)
                             self.tracker.loaded(step, run_id, manifest, result.table, result.rows)
                     except LoadError as exc:
-                        failures.append(f"{source}.{entity}: {exc.message}")
+                        failures.append(_entity_failure(source, entity, exc))
                         self.reporter.message(f"  [red]{source}.{entity} failed[/]: {exc.message}")
                         break
                     faults.point("load.before_record")
@@ -924,6 +986,47 @@ class Platform:
             "incidents": self.store.incidents(open_only=True),
             "published_tables": json.loads(publication.tables) if publication else None,
         }
+
+
+def _retrying(
+    fn: Callable[[], T], *, attempts: int, on_retry: Callable[[int, BasinError], None]
+) -> T:
+    """``fn()``, tried again after a TransientError up to ``attempts`` times in all,
+    waiting 1 s, 2 s, 4 s … (at most 30 s); the last error says how many attempts."""
+    import tenacity
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, BasinError):
+            on_retry(state.attempt_number, exc)
+
+    try:
+        for attempt in tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=tenacity.wait_exponential(multiplier=1, max=30),
+            retry=tenacity.retry_if_exception_type(TransientError),
+            before_sleep=before_sleep,
+            reraise=True,
+        ):
+            with attempt:
+                return fn()
+    except TransientError as exc:
+        if attempts > 1:
+            exc.message += f" (after {attempts} attempts)"
+        raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def escape(text: str) -> str:
+    """Text that must not be read as Rich markup by the CLI's reporter."""
+    return text.replace("[", "\\[")
+
+
+def _entity_failure(source: str, entity: str, exc: BasinError) -> str:
+    """One entity's error for a step's summary: its message, then its hint."""
+    name = f"{source}.{entity}"
+    text = name + ": " + exc.message.removeprefix(name + ": ")
+    return text + (f"\n    hint: {exc.hint}" if exc.hint else "")
 
 
 def _alive(pid: int) -> bool:

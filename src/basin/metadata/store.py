@@ -22,6 +22,7 @@ from basin.metadata.models import (
     Batch,
     CatalogDataset,
     CheckResult,
+    EntityConfig,
     EntitySchema,
     Incident,
     LineageEdge,
@@ -699,6 +700,26 @@ class MetadataStore:
                 r.opened_at = _as_utc(r.opened_at)  # type: ignore[assignment]
                 r.resolved_at = _as_utc(r.resolved_at)
             return rows
+
+    def entity_config(self, env: str, source: str, entity: str) -> EntityConfig | None:
+        """The settings an entity was last extracted with."""
+        with self.session() as s:
+            return s.get(EntityConfig, (env, source, entity))
+
+    def record_entity_config(
+        self, env: str, source: str, entity: str, fingerprint: str, settings: dict[str, Any]
+    ) -> None:
+        with self.session() as s:
+            s.merge(
+                EntityConfig(
+                    env=env,
+                    source=source,
+                    entity=entity,
+                    fingerprint=fingerprint,
+                    settings=json.dumps(settings, sort_keys=True, default=str),
+                    updated_at=utcnow(),
+                )
+            )
 
     def set_batch_status(self, batch_id: str, status: str) -> None:
         with self.session() as s:

@@ -266,6 +266,29 @@ class BatchWriter:
         return None
 
 
+FINGERPRINTED = ("mode", "cursor", "primary_key", "table", "query", "path")
+"""Entity settings whose change makes the rows already taken a different kind of
+data (a second full copy appended, another table): a change is refused until the
+entity is re-baselined with ``--full-refresh``."""
+
+
+def entity_settings(config: Any, entity: str) -> dict[str, Any]:
+    """The fingerprinted settings of one entity of a source's config."""
+    for attr in ("entities", "tables", "endpoints"):
+        entities = getattr(config, attr, None)
+        if isinstance(entities, dict) and entity in entities:
+            model = entities[entity]
+            return {k: getattr(model, k) for k in FINGERPRINTED if hasattr(model, k)}
+    return {}
+
+
+def fingerprint(settings: dict[str, Any]) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
 EXTRACTORS = {
     "files": "basin.sources.files.extract:FilesExtractor",
     "postgres": "basin.sources.postgres.extract:PostgresExtractor",

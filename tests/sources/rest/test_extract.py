@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from basin.core.config import load_project
-from basin.core.errors import ExtractError
+from basin.core.errors import ExtractError, SourceUnavailable
 from basin.core.platform import Platform
 
 from .fake_api import TOKEN, FakeApi
@@ -106,7 +106,7 @@ def test_failure_mid_pagination_keeps_nothing_and_advances_nothing(
     api.records.append({"id": 7, "name": "campaign 7", "updated_at": "2026-01-09T11:00:00"})
     api.fail[("/cursor", "2")] = "always"  # page 2 of the incremental read never works
     with pytest.raises(
-        ExtractError, match=r"mail.campaigns: .*/cursor failed with HTTP 500 after 4 attempt"
+        SourceUnavailable, match=r"mail.campaigns: .*/cursor failed with HTTP 500 after 4 attempt"
     ):
         platform.extract(["mail.campaigns"])
     assert platform.store.watermark("mail", "campaigns") == watermark
@@ -141,6 +141,7 @@ def test_incremental_sends_watermark_minus_overlap_and_skips_unchanged(
 
 def test_wrong_token_is_a_clear_error(tmp_path: Path, api: FakeApi) -> None:
     platform = make_platform(tmp_path, api, token="wrong")
-    with pytest.raises(ExtractError, match="HTTP 401"):
+    with pytest.raises(ExtractError, match=r"HTTP 401 \(a client error, not retried\)") as info:
         platform.extract(["mail.pages"])
+    assert "attempt" not in info.value.message  # one request was made, and it says so
     assert platform.lake.complete_batches("mail", "pages") == []

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from basin.core.errors import ExtractError
+from basin.core.errors import ExtractError, SourceUnavailable
 from basin.sources.incremental import IncrementalExtractor, literal
 from basin.sources.rest.configuration import Endpoint, RestSource
 from basin.sources.tables import CursorEntity
@@ -137,8 +137,16 @@ class RestExtractor(IncrementalExtractor):
                         records += 1
         except RequestException as exc:
             status = getattr(getattr(exc, "response", None), "status_code", None)
-            raise ExtractError(
-                f"{self.name}.{entity}: {self.config.base_url}{cfg.path} failed"
+            where = f"{self.name}.{entity}: {_join(self.config.base_url, cfg.path)}"
+            if status is not None and 400 <= status < 500 and status != 429:
+                # A client error is not retried (dlt's client neither): it would fail again.
+                raise ExtractError(
+                    f"{where} failed with HTTP {status} (a client error, not retried): {exc}",
+                    hint="check the source's auth, base_url and endpoint path in basin.yml; "
+                    "nothing of this batch was kept and the watermark did not move",
+                ) from None
+            raise SourceUnavailable(
+                f"{where} failed"
                 + (f" with HTTP {status}" if status else "")
                 + f" after {self.config.retries.max_attempts} attempt(s): {exc}",
                 hint="nothing of this batch was kept and the watermark did not move; run again "
@@ -147,3 +155,7 @@ class RestExtractor(IncrementalExtractor):
         if records == 0:
             return "(SELECT 1 AS basin_empty WHERE false)"
         return f"read_json({literal(str(pages))}, format = 'newline_delimited')"
+
+
+def _join(base: str, path: str) -> str:
+    return base.rstrip("/") + "/" + path.lstrip("/")

@@ -1,0 +1,150 @@
+"""Defect 12: terminal errors fail at once, transient ones are retried — by Basin
+inside a step, and by Airflow between tries — and the attempt count said is true."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from basin.core.config import load_project
+from basin.core.errors import ExtractError, SourceUnavailable, TerminalError, TransientError
+from basin.core.platform import Platform
+from basin.core.reporting import NullReporter
+
+
+class Forwarder:
+    """A TCP forwarder on 127.0.0.1 to the real PostgreSQL, started late: until it
+    listens, connections to its port are refused (a database restarting)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self._server: socket.socket | None = None
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(16)
+        server.settimeout(0.2)
+        self._server = server
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        assert self._server is not None
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                continue
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.close()
+
+
+class Said(NullReporter):
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def message(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def _project(
+    root: Path, dsn: str, schema: str, attempts: int, said: Said | None = None
+) -> Platform:
+    (root / "basin.yml").write_text(
+        f"""
+project: retry
+sources:
+  fin:
+    kind: postgres
+    dsn: "{dsn}"
+    schema: {schema}
+    tables:
+      items: {{table: items}}
+extract:
+  retry_attempts: {attempts}
+"""
+    )
+    return Platform(load_project(root), reporter=said)
+
+
+@pytest.mark.postgres
+def test_an_unreachable_database_is_retried_inside_the_step(
+    tmp_path: Path, pg_url: str, pg_schema: str
+) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'create table "{pg_schema}".items (id int)')
+        conn.execute(f'insert into "{pg_schema}".items values (1), (2)')
+    forwarder = Forwarder(("127.0.0.1", 5432))
+    dsn = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{forwarder.port}")
+    said = Said()
+    platform = _project(tmp_path, dsn, pg_schema, attempts=4, said=said)
+    # The database "comes back" while Basin waits between its first attempts.
+    timer = threading.Timer(1.5, forwarder.start)
+    timer.start()
+    try:
+        [result] = platform.extract()
+    finally:
+        timer.cancel()
+        forwarder.stop()
+        platform.close()
+    assert result.rows == 2
+    assert any("attempt 1 failed" in line and "retrying" in line for line in said.lines)
+
+
+@pytest.mark.postgres
+def test_retries_that_run_out_say_how_many_attempts_were_made(
+    tmp_path: Path, pg_url: str, pg_schema: str
+) -> None:
+    platform = _project(tmp_path, "postgresql://postgres@127.0.0.1:1/test", pg_schema, attempts=2)
+    started = time.monotonic()
+    with pytest.raises(SourceUnavailable, match=r"\(after 2 attempts\)") as info:
+        platform.extract()
+    assert time.monotonic() - started >= 1  # it waited before the second attempt
+    assert isinstance(info.value, TransientError)
+    platform.close()
+
+
+@pytest.mark.postgres
+def test_a_missing_table_is_terminal_and_not_retried(
+    tmp_path: Path, pg_url: str, pg_schema: str
+) -> None:
+    said = Said()
+    platform = _project(tmp_path, pg_url, pg_schema, attempts=5, said=said)
+    with pytest.raises(ExtractError) as info:
+        platform.extract()
+    assert isinstance(info.value, TerminalError)
+    assert "attempt" not in info.value.message
+    assert not any("retrying" in line for line in said.lines)
+    platform.close()

@@ -200,3 +200,24 @@ def test_snowflake_replay_copies_everything_before_it_swaps() -> None:
     assert (
         ledger[-1] == "COMMIT" and sum("INSERT INTO _basin.load_ledger" in s for s in ledger) == 2
     )
+
+
+def test_replay_over_an_evolved_schema_and_a_full_refresh(cli, two_entities: Path) -> None:
+    project = two_entities
+    assert cli("run", project=project).exit_code == 0
+    # A new column arrives (additive evolution), then the entity is re-baselined.
+    (project / "drops/shop/customers_002.csv").write_text(
+        "customer_id,email,phone\n3,ken@example.org,555\n"
+    )
+    assert cli("run", project=project).exit_code == 0
+    before = _state(project)
+    assert cli("replay", project=project).exit_code == 0
+    assert _state(project) == before
+
+    assert cli("extract", "-s", "shop.customers", "--full-refresh", project=project).exit_code == 0
+    assert cli("run", project=project).exit_code == 0
+    after_refresh = _state(project)
+    assert after_refresh[1] == [(3,)]
+    result = cli("replay", project=project)
+    assert result.exit_code == 0, result.output
+    assert _state(project) == after_refresh

@@ -214,6 +214,19 @@ class Platform:
         self.lineage.emit("COMPLETE", command, lineage_run, job_type="JOB")
         self._say_lineage_errors()
 
+    def _track(self, what: str, *args: Any) -> Any:
+        """Record lineage and catalog entries (``Tracker.<what>``). They describe the
+        data; they never decide its fate: a failure here is reported, and the step's
+        work stands."""
+        try:
+            return getattr(self.tracker, what)(*args)
+        except Exception as exc:  # noqa: BLE001 - lineage must not fail a build
+            self.reporter.message(
+                f"  [yellow]lineage and catalog not recorded ({what})[/]: "
+                + escape(f"{type(exc).__name__}: {exc}"[:300])
+            )
+            return None
+
     def _say_lineage_errors(self) -> None:
         self.lineage.flush()  # the run's events are written before the command returns
         if self.lineage.errors:
@@ -352,7 +365,7 @@ class Platform:
                     f"extract.{source}.{entity}", run_id, self._command, inputs=[origin]
                 ) as step:
                     result = extractor.extract(entity, ctx)
-                    self.tracker.extracted(step, run_id, source, entity, result.manifest)
+                    self._track("extracted", step, run_id, source, entity, result.manifest)
                 self.store.record_entity_config(
                     self.project.env_name, source, entity, fingerprint(settings), settings
                 )
@@ -510,7 +523,7 @@ class Platform:
                             f"load.{source}.{entity}", run_id, self._command
                         ) as step:
                             result = self.warehouse.load_batch(manifest, urls, run_id)
-                            self.tracker.loaded(step, run_id, manifest, result.table, result.rows)
+                            self._track("loaded", step, run_id, manifest, result.table, result.rows)
                     except LoadError as exc:
                         failures.append(_entity_failure(source, entity, exc))
                         self.reporter.message(f"  [red]{source}.{entity} failed[/]: {exc.message}")
@@ -566,7 +579,7 @@ class Platform:
                 with self.lineage.step(f"load.{source}.{entity}", run_id, self._command) as step:
                     for manifest, _ in batches:
                         r = by_batch[manifest.batch_id]
-                        self.tracker.loaded(step, run_id, manifest, r.table, r.rows)
+                        self._track("loaded", step, run_id, manifest, r.table, r.rows)
                         self.store.record_load(
                             r.batch_id, self.warehouse.identity, run_id, r.table, r.rows
                         )
@@ -688,13 +701,20 @@ class Platform:
         holder.append(run)
         if run_id is not None and command in ("build", "test"):
             records = self._record_checks(run_id, run, dbt_state / "target", suites)
-            untraced = self.tracker.transformed(
-                run_id, self._command, step, project_dir, profile, dbt_state / "target", records
+            untraced = self._track(
+                "transformed",
+                run_id,
+                self._command,
+                step,
+                project_dir,
+                profile,
+                dbt_state / "target",
+                records,
             )
             if untraced:
                 self.reporter.message(
-                    f"  [yellow]column lineage: {len(untraced)} model(s) could not be traced[/]: "
-                    + untraced[0]
+                    f"  [yellow]column lineage: {len(untraced)} model(s) or table(s) not traced[/]: "
+                    + escape(untraced[0])
                 )
         counts = run.counts()
         if counts:
@@ -873,7 +893,7 @@ class Platform:
             result = self.warehouse.publish(schemas, run_id)
             faults.point("publish.before_record")
             audit = {s: s + self.warehouse.audit_suffix for s in schemas}
-            self.tracker.published(step, run_id, result.tables, audit)
+            self._track("published", step, run_id, result.tables, audit)
         self.store.record_publication(run_id, result.location, result.tables)
         holder.append(result)
         self.reporter.message(f"  published {len(result.tables)} table(s) to {result.location}")

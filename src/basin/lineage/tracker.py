@@ -236,12 +236,10 @@ class Tracker:
         )
         built = self.warehouse.columns(schemas)
         by_relation = {(s.lower(), t.lower()): cols for (s, t), cols in built.items()}
-        from sqlglot.schema import MappingSchema
-
         catalog_of = cl.catalogs(manifest)
         mapping = cl.sql_schema(catalog_of, built)
         dialect = cl.DIALECTS.get(self.warehouse.ENGINE, self.warehouse.ENGINE)
-        schema = MappingSchema(mapping, dialect=dialect)
+        schema, untraceable = cl.mapping_schema(mapping, dialect)
         cache = cl.LineageCache(
             self.project.state_path("lineage") / "columns-cache.json", mapping, dialect
         )
@@ -249,7 +247,7 @@ class Tracker:
         raw_tables = [cl.relation_of(n) for n in manifest.get("sources", {}).values()]
         rows = self.warehouse.row_counts([cl.relation_of(n) for n in models] + raw_tables)
         traced: dict[str, Any] = {}
-        untraced: list[str] = []
+        untraced: list[str] = list(untraceable)
         entries: list[dict[str, Any]] = []
         lineages: list[tuple[str, str, list[tuple[str | None, str, str | None]]]] = []
         for node in models:

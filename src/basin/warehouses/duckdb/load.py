@@ -60,32 +60,61 @@ def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> set[st
     return {r[0] for r in rows} if rows else None
 
 
+def _scan(urls: list[str]) -> str:
+    files = "[" + ", ".join(literal(u) for u in urls) + "]"
+    return f"read_parquet({files}, union_by_name = true, hive_partitioning = false)"
+
+
+def _shape(
+    con: duckdb.DuckDBPyConnection,
+    qualified: str,
+    have: set[str],
+    scan: str,
+    *,
+    drop_missing: bool,
+) -> None:
+    """Give the table the columns of ``scan``: new ones added as nullable (additive
+    evolution); with ``drop_missing``, the ones ``scan`` lacks dropped. DDL comes before
+    any row is changed in the transaction: DuckDB refuses to alter a table whose rows
+    the same transaction changed."""
+    described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+    for name, dtype, *_ in described:
+        if name not in have:
+            con.execute(f"ALTER TABLE {qualified} ADD COLUMN {quote(name)} {dtype}")
+    if drop_missing:
+        for gone in sorted(have - {r[0] for r in described}):
+            con.execute(f"ALTER TABLE {qualified} DROP COLUMN {quote(gone)}")
+
+
 def _insert_batch(
     con: duckdb.DuckDBPyConnection,
     catalog: str,
     manifest: Manifest,
     urls: list[str],
     run_id: str | None,
+    *,
+    shaped: bool = False,
 ) -> int:
-    """The rows of one batch and its ledger entry, inside the caller's transaction."""
+    """The rows of one batch and its ledger entry, inside the caller's transaction
+    (``shaped``: the table already has every column the batch brings)."""
     table = raw_table_name(manifest.source, manifest.entity)
     shown = f"{RAW_SCHEMA}.{table}"
     qualified = f"{quote(catalog)}.{RAW_SCHEMA}.{quote(table)}"
     ledger = f"{quote(catalog)}.{LEDGER_SCHEMA}.load_ledger"
     rows = 0
     if urls:
-        files = "[" + ", ".join(literal(u) for u in urls) + "]"
-        scan = f"read_parquet({files}, union_by_name = true, hive_partitioning = false)"
-        have = _columns(con, catalog, table)
-        if have is None:
+        scan = _scan(urls)
+        have = None if shaped else _columns(con, catalog, table)
+        if shaped:
+            pass
+        elif have is None:
             con.execute(f"CREATE TABLE {qualified} AS SELECT * FROM {scan} LIMIT 0")
         else:
-            if manifest.load_mode == "replace":
-                con.execute(f"DELETE FROM {qualified}")
-            # Additive schema evolution: columns new in the batch are added as nullable.
-            for name, dtype, *_ in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall():
-                if name not in have:
-                    con.execute(f"ALTER TABLE {qualified} ADD COLUMN {quote(name)} {dtype}")
+            # A replace batch is the entity's whole state (a full extraction or a full
+            # refresh): its columns are the table's, a column it lacks goes.
+            _shape(con, qualified, have, scan, drop_missing=manifest.load_mode == "replace")
+        if manifest.load_mode == "replace" and have is not None:
+            con.execute(f"DELETE FROM {qualified}")
         result = con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM {scan}").fetchone()
         rows = int(result[0]) if result else 0
     if rows != manifest.row_count:
@@ -93,12 +122,23 @@ def _insert_batch(
             f"batch {manifest.batch_id}: read {rows} rows, the manifest says {manifest.row_count}",
             hint="the batch's files were changed after extraction; re-extract the entity",
         )
+    _ledger(con, ledger, manifest, shown, rows, run_id)
+    return rows
+
+
+def _ledger(
+    con: duckdb.DuckDBPyConnection,
+    ledger: str,
+    manifest: Manifest,
+    shown: str,
+    rows: int,
+    run_id: str | None,
+) -> None:
     con.execute(
         f"INSERT INTO {ledger} (batch_id, source, entity, table_name, rows, run_id, loaded_at) "
         "VALUES (?, ?, ?, ?, ?, ?, current_timestamp)",
         [manifest.batch_id, manifest.source, manifest.entity, shown, rows, run_id],
     )
-    return rows
 
 
 def _failed(manifest: Manifest, urls: list[str], exc: duckdb.Error) -> LoadError:
@@ -145,11 +185,19 @@ def replay(
     entities: list[tuple[str, str, list[tuple[Manifest, list[str]]]]],
     run_id: str | None,
     after_batch: Callable[[LoadResult], None] | None = None,
+    *,
+    drop_tables: bool,
 ) -> list[LoadResult]:
-    """Rebuild the raw tables of ``entities`` from their batches in ONE transaction:
-    the old rows and ledger entries are deleted and every batch loaded again, and
-    all of it commits together or not at all — a failure leaves the warehouse as it
-    was (DuckDB's and PostgreSQL's DDL is transactional)."""
+    """Rebuild the raw tables of ``entities`` from their batches in ONE transaction,
+    which commits whole or not at all: a failure leaves the warehouse as it was
+    (DuckDB's and PostgreSQL's DDL is transactional).
+
+    Batches before an entity's newest ``replace`` batch are superseded by it: they go
+    in the ledger (0 rows) and their rows stay out. The table is given the columns of
+    the batches that remain before any row goes in. ``drop_tables``: recreate it
+    (DuckDB, whose transactions cannot alter a table after changing its rows); else
+    empty and alter it in place (PostgreSQL, where dbt's views depend on it).
+    """
     ensure_ledger(con, catalog)
     ledger = f"{quote(catalog)}.{LEDGER_SCHEMA}.load_ledger"
     results = []
@@ -157,16 +205,33 @@ def replay(
     try:
         for source, entity, batches in entities:
             table = raw_table_name(source, entity)
-            # Emptied, not dropped: on PostgreSQL dbt's staging views depend on it.
-            if _columns(con, catalog, table) is not None:
-                con.execute(f"DELETE FROM {quote(catalog)}.{RAW_SCHEMA}.{quote(table)}")
+            shown = f"{RAW_SCHEMA}.{table}"
+            qualified = f"{quote(catalog)}.{RAW_SCHEMA}.{quote(table)}"
             con.execute(f"DELETE FROM {ledger} WHERE source = ? AND entity = ?", [source, entity])
-            for manifest, urls in batches:
+            start = max(
+                (i for i, (m, _) in enumerate(batches) if m.load_mode == "replace"), default=0
+            )
+            for manifest, _ in batches[:start]:
+                _ledger(con, ledger, manifest, shown, 0, run_id)
+                results.append(LoadResult(manifest.batch_id, shown, 0, skipped=True))
+            live = batches[start:]
+            urls = [u for _, files in live for u in files]
+            have = _columns(con, catalog, table)
+            if have is not None and drop_tables:
+                con.execute(f"DROP TABLE {qualified}")
+                have = None
+            if urls and have is None:
+                con.execute(f"CREATE TABLE {qualified} AS SELECT * FROM {_scan(urls)} LIMIT 0")
+            elif urls and have is not None:
+                _shape(con, qualified, have, _scan(urls), drop_missing=True)
+            if have is not None:
+                con.execute(f"DELETE FROM {qualified}")
+            for manifest, files in live:
                 try:
-                    rows = _insert_batch(con, catalog, manifest, urls, run_id)
+                    rows = _insert_batch(con, catalog, manifest, files, run_id, shaped=True)
                 except duckdb.Error as exc:
-                    raise _failed(manifest, urls, exc) from None
-                result = LoadResult(manifest.batch_id, f"{RAW_SCHEMA}.{table}", rows)
+                    raise _failed(manifest, files, exc) from None
+                result = LoadResult(manifest.batch_id, shown, rows)
                 results.append(result)
                 if after_batch:
                     after_batch(result)

@@ -67,7 +67,7 @@ def publish_snapshot(
         )
         objects = [k.split(".", 1) for k in counts(con, catalog, schemas)]
         for schema in schemas:
-            con.execute(f"CREATE SCHEMA basin_snapshot.{quote(schema)}")
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS basin_snapshot.{quote(schema)}")
         for schema, name in objects:
             # Views become tables: the snapshot stands alone, BI needs nothing else.
             con.execute(

@@ -88,7 +88,7 @@ class DuckDBWarehouse(Warehouse):
         after_batch: Callable[[LoadResult], None] | None = None,
     ) -> list[LoadResult]:
         with self.connect() as con:
-            return load.replay(con, self.catalog, entities, run_id, after_batch)
+            return load.replay(con, self.catalog, entities, run_id, after_batch, drop_tables=True)
 
     def after_dbt(self) -> None:
         # dbt-duckdb keeps its DuckDB instance open in a class attribute after an

@@ -82,7 +82,9 @@ class PostgresWarehouse(Warehouse):
         # One PostgreSQL transaction through the attached database: DDL included.
         con = load.attach(self.cfg.conninfo(), self.identity)
         try:
-            return duck_load.replay(con, load.CATALOG, entities, run_id, after_batch)
+            return duck_load.replay(
+                con, load.CATALOG, entities, run_id, after_batch, drop_tables=False
+            )
         finally:
             con.close()
 

@@ -232,7 +232,17 @@ class IncrementalExtractor(Extractor):
             source_sql = f"SELECT {select} FROM {relation}"
         else:
             # Drop rows an earlier batch already holds unchanged (re-read by the overlap).
-            con.execute(f"CREATE TEMP TABLE basin_new AS SELECT {select} FROM {relation}")
+            # The window goes through Parquet first, as the earlier batches did: values
+            # are compared as stored (a timetz with a +02 offset comes back as UTC, and
+            # would otherwise never equal itself and be appended again every run).
+            window = batch.staging / "window.parquet"
+            con.execute(
+                f"COPY (SELECT {select} FROM {relation}) TO {literal(str(window))} "
+                f"({PARQUET_COPY_OPTIONS})"
+            )
+            con.execute(
+                f"CREATE TEMP TABLE basin_new AS SELECT * FROM read_parquet({literal(str(window))})"
+            )
             names = ", ".join(
                 quote_ident(r[0]) for r in con.execute("DESCRIBE basin_new").fetchall()
             )

@@ -22,6 +22,10 @@ class FakeApi:
         self.records: list[dict[str, Any]] = []
         self.fail: dict[tuple[str, str], Any] = {}
         self.requests: list[tuple[str, dict[str, str], int]] = []
+        self.quirks: set[str] = set()
+        """``stuck_cursor``: /cursor always answers next_cursor "2"; ``same_page``: /pages
+        ignores its page parameter; ``shifted_offset``: /offset repeats each page's
+        last record as the next page's first (a row moving while pages are read)."""
         self.lock = threading.Lock()
         api = self
 
@@ -91,15 +95,19 @@ class FakeApi:
             start = int(q.get("cursor", 0))
             chunk = rows[start : start + PAGE]
             nxt = str(start + PAGE) if start + PAGE < len(rows) else None
+            if "stuck_cursor" in self.quirks:
+                nxt = "2"
             return self._send(h, 200, {"data": chunk, "next_cursor": nxt})
         if path == "/pages":
-            page = int(q.get("page", 1))
+            page = 1 if "same_page" in self.quirks else int(q.get("page", 1))
             return self._send(h, 200, {"items": rows[(page - 1) * PAGE : page * PAGE]})
         if path == "/offset":
             offset, limit = int(q.get("offset", 0)), int(q.get("limit", PAGE))
+            if "shifted_offset" in self.quirks and offset:
+                offset -= 1
             return self._send(h, 200, {"items": rows[offset : offset + limit], "total": len(rows)})
         if path == "/links":
-            page = int(q.get("page", 1))
+            page = 1 if "same_page" in self.quirks else int(q.get("page", 1))
             headers = {}
             if page * PAGE < len(rows):
                 headers["Link"] = f'<{self.url}/links?page={page + 1}>; rel="next"'

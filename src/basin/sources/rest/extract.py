@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from basin.core.errors import ExtractError, SourceUnavailable
-from basin.sources.incremental import IncrementalExtractor, literal
+from basin.sources.incremental import IncrementalExtractor, literal, quote_ident
 from basin.sources.rest.configuration import Endpoint, RestSource
 from basin.sources.tables import CursorEntity
 
@@ -124,6 +124,8 @@ class RestExtractor(IncrementalExtractor):
             params[cfg.cursor_param] = lower
         pages = staging / "pages.jsonl"
         records = 0
+        where = f"{self.name}.{entity}: {_join(self.config.base_url, cfg.path)}"
+        loop = _LoopGuard(where)
         try:
             with open(pages, "w", encoding="utf-8") as out:
                 for page in self._client().paginate(
@@ -132,12 +134,12 @@ class RestExtractor(IncrementalExtractor):
                     paginator=self._paginator(cfg, self.config.pagination),
                     data_selector=cfg.record_path or "$",
                 ):
+                    loop.check(page)
                     for record in page:
                         out.write(json.dumps(record, default=str) + "\n")
                         records += 1
         except RequestException as exc:
             status = getattr(getattr(exc, "response", None), "status_code", None)
-            where = f"{self.name}.{entity}: {_join(self.config.base_url, cfg.path)}"
             if status is not None and 400 <= status < 500 and status != 429:
                 # A client error is not retried (dlt's client neither): it would fail again.
                 raise ExtractError(
@@ -154,7 +156,55 @@ class RestExtractor(IncrementalExtractor):
             ) from None
         if records == 0:
             return "(SELECT 1 AS basin_empty WHERE false)"
-        return f"read_json({literal(str(pages))}, format = 'newline_delimited')"
+        scan = f"read_json({literal(str(pages))}, format = 'newline_delimited')"
+        if not cfg.primary_key:
+            return scan
+        # A record an API returns twice (a row shifting between offset pages while
+        # they are read) is kept once: its last occurrence, the freshest.
+        key = ", ".join(quote_ident(c) for c in cfg.primary_key)
+        return (
+            "(SELECT * EXCLUDE (basin_seq) FROM (SELECT *, row_number() OVER () AS basin_seq "
+            f"FROM {scan}) QUALIFY row_number() OVER (PARTITION BY {key} "
+            "ORDER BY basin_seq DESC) = 1)"
+        )
+
+
+class _LoopGuard:
+    """Stops a pagination that repeats itself: the same request sent twice (a cursor
+    or page number that does not move) or the same non-empty page twice (an API that
+    ignores the page parameter). Either would loop forever or land duplicates."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.urls: dict[str, int] = {}
+        self.pages: dict[str, int] = {}
+        self.number = 0
+
+    def check(self, page: Any) -> None:
+        import hashlib
+
+        self.number += 1
+        request = getattr(getattr(page, "response", None), "request", None)
+        url = getattr(request, "url", None)
+        if url:
+            if url in self.urls:
+                self._stop(f"asked for {url} again (as for page {self.urls[url]})")
+            self.urls[url] = self.number
+        if page:
+            digest = hashlib.sha256(
+                json.dumps(list(page), sort_keys=True, default=str).encode()
+            ).hexdigest()
+            if digest in self.pages:
+                self._stop(f"returned the same records as page {self.pages[digest]}")
+            self.pages[digest] = self.number
+
+    def _stop(self, what: str) -> None:
+        raise ExtractError(
+            f"{self.where}: the pagination repeats itself — page {self.number} {what}",
+            hint="check the endpoint's pagination settings in basin.yml (cursor_path, "
+            "page_param, …) against the API's documentation; nothing of this batch was "
+            "kept and the watermark did not move",
+        )
 
 
 def _join(base: str, path: str) -> str:

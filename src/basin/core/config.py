@@ -109,6 +109,15 @@ class ExtractConfig(StrictModel):
     (their own ``retries``)."""
 
 
+class QuarantineConfig(StrictModel):
+    """What quarantined rows mean for a run."""
+
+    fail_run: bool = False
+    """``true``: a command that quarantined rows exits with status 3 once its extract
+    has finished (the good rows are in the lake), and ``basin run`` stops there, before
+    loading; ``false``: the rows are listed and the run goes on."""
+
+
 class PublishConfig(StrictModel):
     """What consumers see once the gate passes."""
 
@@ -134,6 +143,7 @@ class ProjectConfig(StrictModel):
     sources: dict[Identifier, SourceConfig] = Field(default_factory=dict)
     """Name → source system."""
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    quarantine: QuarantineConfig = Field(default_factory=QuarantineConfig)
     """Extraction settings."""
     dbt: DbtConfig = Field(default_factory=DbtConfig)
     """dbt project settings."""

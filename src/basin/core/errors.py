@@ -60,6 +60,12 @@ class ExtractError(TerminalError):
     """Extraction of an entity failed."""
 
 
+class RowsQuarantined(ExtractError):
+    """Rows were quarantined and ``quarantine.fail_run`` is on."""
+
+    exit_code = 3
+
+
 class SourceUnavailable(TransientError):
     """A source could not be reached (connection refused or reset, HTTP 429/5xx)."""
 

@@ -21,6 +21,7 @@ from basin.core.errors import (
     ExtractError,
     LoadError,
     PublishError,
+    RowsQuarantined,
     SourceUnavailable,
     StepFailed,
     TransformError,
@@ -421,6 +422,17 @@ class Platform:
                 if len(failures) < len(pairs)
                 else None,
             )
+        quarantined = [line for r in results for line in r.quarantined] or [
+            f"{r.source}.{r.entity}: {r.quarantined_rows} row(s)"
+            for r in results
+            if r.quarantined_rows
+        ]
+        if quarantined and self.project.config.quarantine.fail_run:
+            raise RowsQuarantined(
+                "rows were quarantined (quarantine.fail_run is on):\n  " + "\n  ".join(quarantined),
+                hint="the good rows are in the lake and load with the next run; look at the "
+                "quarantined files, fix the source, or set quarantine.fail_run: false",
+            )
         return StepOutcome("extract", rows=rows, detail=detail)
 
     def _check_entity_settings(
@@ -466,6 +478,8 @@ class Platform:
         self.reporter.message(
             f"  {r.source}.{r.entity}: {r.rows} rows{origin} → batch {r.batch_id}{q}"
         )
+        for line in r.quarantined:
+            self.reporter.message(f"    [yellow]quarantined[/] {escape(line)}")
 
     def load(self, select: list[str] | None = None) -> list[LoadResult]:
         """Load every complete lake batch not yet in the warehouse, exactly once."""

@@ -49,6 +49,8 @@ class ExtractResult:
     note: str = ""
     manifest: Manifest | None = None
     """The batch's manifest, as written (None when nothing new was extracted)."""
+    quarantined: list[str] = field(default_factory=list)
+    """One line per input with quarantined records: what, how many, why, where."""
 
 
 @dataclass

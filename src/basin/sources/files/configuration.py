@@ -21,6 +21,9 @@ class CsvOptions(StrictModel):
     """Quote character."""
     encoding: Literal["utf-8", "utf-16", "latin-1"] = "utf-8"
     """File encoding."""
+    max_line_size: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Longest line, in bytes, read as a row (DuckDB's default is 2 MB); a longer line
+    is quarantined with its file's other rows still landing."""
 
 
 FileFormat = Literal["csv", "jsonl", "json", "parquet"]

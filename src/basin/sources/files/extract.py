@@ -20,7 +20,7 @@ from basin.lake import PARQUET_COPY_OPTIONS
 from basin.lake.storage import fs_uri, sha256_of
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
 from basin.sources.files.configuration import FileEntity, FilesSource
-from basin.warehouses.base import literal
+from basin.warehouses.base import literal, quote
 
 REJECT_COLUMNS = "file VARCHAR, line BIGINT, column_name VARCHAR, error_type VARCHAR, reason VARCHAR, raw VARCHAR"
 
@@ -80,12 +80,13 @@ class FilesExtractor(Extractor):
                 parts, n_rejected = reader.read({f["url"]: f["path"] for f in new_files})
                 columns = reader.columns(parts)
                 rejects = reader.write_rejects() if n_rejected else None
+                summary = reader.summary() if n_rejected else []
             finally:
                 con.close()
             manifest = batch.commit(
                 local_files=parts,
                 columns=columns,
-                quarantine_files=[rejects] if rejects else [],
+                quarantine_files=([rejects] if rejects else []) + reader.originals,
                 quarantined_rows=n_rejected,
                 watermark={"value": json.dumps(sorted(f["path"] for f in new_files))},
             )
@@ -98,6 +99,7 @@ class FilesExtractor(Extractor):
             quarantined_rows=n_rejected,
             inputs=len(new_files),
             manifest=manifest,
+            quarantined=[f"{line} → {batch.quarantine_dir}" for line in summary],
         )
 
 
@@ -116,6 +118,8 @@ class _FileReader:
         self.cfg = cfg
         self.batch_id = batch_id
         self.staging = staging
+        self.originals: list[Path] = []
+        """Copies of files that could not be read as a whole, kept in quarantine."""
         con.execute(f"CREATE TEMP TABLE basin_rejects ({REJECT_COLUMNS})")
 
     def read(self, names: dict[str, str]) -> tuple[list[tuple[Path, int]], int]:
@@ -140,36 +144,212 @@ class _FileReader:
         if fmt == "jsonl":
             source = self._clean_json_lines(url, name)
         try:
-            result = self.con.execute(
-                f"""
-                COPY (
-                    SELECT *, {literal(name)} AS _basin_source_file,
-                           {literal(self.batch_id)} AS _basin_batch_id,
-                           current_timestamp AS _basin_extracted_at
-                    FROM {self._scan(source)}
-                ) TO {literal(str(dest))} ({PARQUET_COPY_OPTIONS})
-                """
-            ).fetchone()
+            rows = self._copy(self._scan(source), name, dest)
         except duckdb.Error as exc:
-            # A file DuckDB cannot open at all is quarantined whole; the batch's
-            # other files still land.
+            # Not readable as a whole: its original bytes are kept in quarantine, and
+            # the file is read again record by record so its good rows still land.
             dest.unlink(missing_ok=True)
-            self._reject(name, None, None, "UNREADABLE FILE", _first_line(exc), None)
-            return None
+            self._keep_original(url, name)
+            try:
+                rows = self._salvage(url, source, name, dest, exc)
+            except (duckdb.Error, OSError, ValueError) as again:
+                dest.unlink(missing_ok=True)
+                self._reject(name, None, None, "UNREADABLE FILE", _first_line(again), None)
+                return None
+            if rows is None:
+                self._reject(name, None, None, "UNREADABLE FILE", _first_line(exc), None)
+                return None
+            return rows
         if fmt == "csv":
-            self.con.execute(
-                """
-                INSERT INTO basin_rejects
-                SELECT ?, e.line, e.column_name, e.error_type::VARCHAR, e.error_message, e.csv_line
-                FROM reject_errors AS e
-                """,
-                [name],
-            )
+            self._csv_rejects(name)
+        return rows
+
+    def _copy(self, scan: str, name: str, dest: Path) -> int:
+        result = self.con.execute(
+            f"""
+            COPY (
+                SELECT *, {literal(name)} AS _basin_source_file,
+                       {literal(self.batch_id)} AS _basin_batch_id,
+                       current_timestamp AS _basin_extracted_at
+                FROM {scan}
+            ) TO {literal(str(dest))} ({PARQUET_COPY_OPTIONS})
+            """
+        ).fetchone()
         return int(result[0]) if result else 0
 
-    def _scan(self, url: str) -> str:
+    def _csv_rejects(self, name: str) -> None:
+        self.con.execute(
+            """
+            INSERT INTO basin_rejects
+            SELECT ?, e.line, e.column_name, e.error_type::VARCHAR, e.error_message, e.csv_line
+            FROM reject_errors AS e
+            """,
+            [name],
+        )
+
+    def _keep_original(self, url: str, name: str) -> None:
+        folder = self.staging / "original"
+        folder.mkdir(exist_ok=True)
+        safe = name.replace("/", "__")
+        dest = folder / f"original__{safe}"
+        with fsspec.open(url, "rb") as src, open(dest, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+        self.originals.append(dest)
+
+    def _salvage(
+        self, url: str, source: str, name: str, dest: Path, exc: BaseException
+    ) -> int | None:
+        """Read a file that failed as a whole record by record: the records that parse
+        land, each other one is quarantined with its line and reason. None when the
+        format has no records to separate (Parquet)."""
+        fmt = self.cfg.file_format
+        if fmt == "csv":
+            clean = self._clean_csv_lines(url, name)
+            rows = self._copy(self._scan(str(clean)), name, dest)
+            self._csv_rejects(name)
+            return rows
+        if fmt == "json":
+            source = self._json_array_records(url, name)
+        elif fmt != "jsonl":
+            return None
+        if not self.cfg.columns:
+            return self._copy(self._scan(source, "jsonl"), name, dest)
+        return self._copy_typed_json(source, name, dest)
+
+    def _copy_typed_json(self, source: str, name: str, dest: Path) -> int:
+        """JSON lines against declared types: read every column as text, quarantine
+        the records with a value that does not cast (naming the column), land the rest."""
+        columns = self.cfg.columns or {}
+        text = ", ".join(f"{literal(k)}: 'VARCHAR'" for k in columns)
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE basin_json AS SELECT *, row_number() OVER () AS basin_line "
+            f"FROM read_json({literal(source)}, format = 'newline_delimited', columns = {{{text}}})"
+        )
+        bad = " OR ".join(
+            f"({quote(k)} IS NOT NULL AND TRY_CAST({quote(k)} AS {t}) IS NULL)"
+            for k, t in columns.items()
+        )
+        which = ", ".join(
+            f"CASE WHEN {quote(k)} IS NOT NULL AND TRY_CAST({quote(k)} AS {t}) IS NULL "
+            f"THEN {literal(k)} END"
+            for k, t in columns.items()
+        )
+        self.con.execute(
+            f"""
+            INSERT INTO basin_rejects
+            SELECT ?, basin_line, concat_ws(', ', {which}), 'CAST ERROR',
+                   'value(s) do not cast to the declared type: ' || concat_ws(', ', {which}),
+                   to_json(b)::VARCHAR
+            FROM basin_json AS b WHERE {bad}
+            """,
+            [name],
+        )
+        casts = ", ".join(f"CAST({quote(k)} AS {t}) AS {quote(k)}" for k, t in columns.items())
+        return self._copy(f"(SELECT {casts} FROM basin_json WHERE NOT ({bad}))", name, dest)
+
+    def _clean_csv_lines(self, url: str, name: str) -> Path:
+        """A CSV file's lines that each parse as one record (header first); every
+        other line is quarantined with its number and the reason. Used only for a file
+        DuckDB could not read at all: a quoted field spanning lines is taken apart."""
+        import csv
+        import io
+
+        opts = self.cfg.csv
+        clean = self.staging / f"clean-{hashlib.sha1(url.encode()).hexdigest()[:12]}.csv"
+        expected: int | None = None
+        with (
+            fsspec.open(url, "rb") as src,
+            open(clean, "w", encoding="utf-8", newline="") as dst,
+        ):
+            for lineno, raw_bytes in enumerate(src, start=1):
+                if len(raw_bytes) > opts.max_line_size:
+                    self._reject(
+                        name,
+                        lineno,
+                        None,
+                        "LINE TOO LONG",
+                        f"{len(raw_bytes)} bytes, more than csv.max_line_size "
+                        f"({opts.max_line_size})",
+                        raw_bytes[:200].decode(opts.encoding, "replace") + "…",
+                    )
+                    continue
+                raw = raw_bytes.decode(opts.encoding, "replace").rstrip("\r\n")
+                if not raw.strip():
+                    continue
+                try:
+                    [record] = list(
+                        csv.reader(
+                            io.StringIO(raw),
+                            delimiter=opts.delimiter,
+                            quotechar=opts.quote,
+                            strict=True,
+                        )
+                    )
+                except (csv.Error, ValueError) as exc:
+                    self._reject(name, lineno, None, "UNPARSABLE LINE", str(exc), raw)
+                    continue
+                if expected is None:
+                    expected = len(record)
+                elif len(record) != expected:
+                    self._reject(
+                        name,
+                        lineno,
+                        None,
+                        "WRONG FIELD COUNT",
+                        f"{len(record)} field(s), the header has {expected}",
+                        raw,
+                    )
+                    continue
+                dst.write(raw + "\n")
+        return clean
+
+    def _json_array_records(self, url: str, name: str) -> str:
+        """The complete records of a JSON array that does not parse as a whole (a
+        truncated file), as JSON lines; what follows the last complete record is
+        quarantined with its position."""
+        with fsspec.open(url, "rb") as src:
+            text = src.read().decode("utf-8", "replace")
+        decoder = json.JSONDecoder()
+        clean = self.staging / f"clean-{hashlib.sha1(url.encode()).hexdigest()[:12]}.jsonl"
+        pos = text.find("[") + 1
+        count = 0
+        with open(clean, "w", encoding="utf-8") as dst:
+            while pos > 0:
+                while pos < len(text) and text[pos] in " \t\r\n,":
+                    pos += 1
+                if pos >= len(text) or text[pos] == "]":
+                    break
+                try:
+                    value, end = decoder.raw_decode(text, pos)
+                except json.JSONDecodeError as exc:
+                    self._reject(  # "line" holds the record's number in the array
+                        name,
+                        count + 1,
+                        None,
+                        "INVALID JSON",
+                        f"record {count + 1} at character {pos}: {exc.msg}",
+                        text[pos : pos + 200],
+                    )
+                    break
+                if isinstance(value, dict):
+                    dst.write(json.dumps(value) + "\n")
+                else:
+                    self._reject(
+                        name,
+                        count + 1,
+                        None,
+                        "NOT AN OBJECT",
+                        f"record {count + 1}",
+                        json.dumps(value),
+                    )
+                count += 1
+                pos = end
+        return str(clean)
+
+    def _scan(self, url: str, fmt: str | None = None) -> str:
         cfg = self.cfg
-        fmt = cfg.file_format
+        fmt = fmt or cfg.file_format
         columns = ""
         if cfg.columns:
             cols = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in cfg.columns.items())
@@ -178,7 +358,8 @@ class _FileReader:
             return (
                 f"read_csv({literal(url)}, delim = {literal(cfg.csv.delimiter)}, "
                 f"quote = {literal(cfg.csv.quote)}, header = {str(cfg.csv.header).lower()}, "
-                f"encoding = {literal(cfg.csv.encoding)}, store_rejects = true{columns})"
+                f"encoding = {literal(cfg.csv.encoding)}, max_line_size = {cfg.csv.max_line_size}, "
+                f"store_rejects = true{columns})"
             )
         if fmt == "jsonl":
             return f"read_json({literal(url)}, format = 'newline_delimited'{columns})"
@@ -196,6 +377,27 @@ class _FileReader:
                 f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)"
             ).fetchall()
         ]
+
+    def summary(self) -> list[str]:
+        """One line per file with quarantined records: how many, and the first reason."""
+        rows = self.con.execute(
+            """
+            SELECT file, count(DISTINCT coalesce(line, -1)),
+                   bool_or(error_type = 'UNREADABLE FILE'), min(error_type || ': ' || reason)
+            FROM basin_rejects GROUP BY file ORDER BY file
+            """
+        ).fetchall()
+        kept = {p.name.removeprefix("original__") for p in self.originals}
+        out = []
+        for file, n, whole, reason in rows:
+            if whole:
+                what = "whole file"
+            else:
+                what = f"{n} record(s)"
+            if file.replace("/", "__") in kept:
+                what += ", original kept"
+            out.append(f"{file}: {what} ({(reason or '')[:160]})")
+        return out
 
     def write_rejects(self) -> Path:
         dest = self.staging / "rejects.parquet"

@@ -7,7 +7,8 @@ CONSTRAINTS := constraints/py311.txt
 STAMP := $(VENV)/.basin-installed
 EXAMPLE := examples/reference
 SCALE ?= 0.01
-PYTEST_ARGS ?=
+# Two workers (pytest-xdist): the suite is safe in parallel and the machine has 2 cores.
+PYTEST_ARGS ?= -n 2 --durations=15
 
 .PHONY: help install run test lint format constraints clean
 

@@ -270,8 +270,27 @@ class IncrementalExtractor(Extractor):
         return rows, top
 
     def select_list(self, con: duckdb.DuckDBPyConnection, relation: str) -> str:
-        """Columns to select from the relation; subclasses cast where needed."""
-        return "*"
+        """Columns to select from the relation, cast where Parquet would lose them."""
+        casts = self.casts(con, relation)
+        if not casts:
+            return "*"
+        return (
+            "* REPLACE ("
+            + ", ".join(f"{expr} AS {quote_ident(name)}" for name, expr in casts.items())
+            + ")"
+        )
+
+    def casts(self, con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+        """Column → expression for types Parquet cannot hold as they are: an INTERVAL
+        (Parquet's has no sign and only milliseconds) and a TIME WITH TIME ZONE (stored
+        normalised to UTC, its offset lost) land as DuckDB's text for them, which casts
+        back losslessly (``::INTERVAL``, ``::TIMETZ`` in DuckDB and PostgreSQL)."""
+        lossy = ("INTERVAL", "TIME WITH TIME ZONE")
+        return {
+            name: f"CAST({quote_ident(name)} AS VARCHAR)"
+            for name, dtype, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+            if dtype in lossy
+        }
 
     def _previous_rows(
         self, ctx: ExtractContext, entity: str, cfg: CursorEntity, lower: str | None

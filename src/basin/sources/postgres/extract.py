@@ -7,7 +7,7 @@ an index on the cursor) and does the casts:
 
 - ``numeric`` without precision, or with more than 38 digits, would become DOUBLE:
   it is read as text, exactly as PostgreSQL prints it;
-- ``money`` is read as numeric(20,2)-compatible text;
+- ``money`` is read as numeric(20,2), a DECIMAL (not its text, '$1,234.56');
 - ``json``/``jsonb`` arrive as text and are typed JSON in the Parquet file.
 """
 
@@ -98,21 +98,20 @@ class PostgresExtractor(IncrementalExtractor):
             inner += f" WHERE {where}"
         return f"postgres_query({literal(self.alias)}, {literal(inner)})"
 
-    def select_list(self, con: duckdb.DuckDBPyConnection, relation: str) -> str:
-        json_columns = getattr(self, "_json_columns", [])
-        if not json_columns:
-            return "*"
-        return (
-            "* REPLACE ("
-            + ", ".join(f"CAST({quote_ident(c)} AS JSON) AS {quote_ident(c)}" for c in json_columns)
-            + ")"
-        )
+    def casts(self, con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+        casts = super().casts(con, relation)
+        for c in getattr(self, "_json_columns", []):
+            casts[c] = f"CAST({quote_ident(c)} AS JSON)"
+        return casts
 
 
 def _pg_select(name: str, pg_type: str) -> tuple[str, bool]:
     """The select expression for a column, and whether it needs PostgreSQL to cast."""
     col = quote_ident(name)
-    if pg_type == "numeric" or pg_type == "money":
+    if pg_type == "money":
+        # money's range needs 19 digits, 2 of them decimals (lc_monetary's default).
+        return f"{col}::numeric(20,2) AS {col}", True
+    if pg_type == "numeric":
         return f"{col}::text AS {col}", True
     if pg_type.startswith("numeric("):
         precision = int(pg_type[len("numeric(") :].split(",")[0].rstrip(")"))

@@ -148,3 +148,30 @@ def test_a_missing_table_is_terminal_and_not_retried(
     assert "attempt" not in info.value.message
     assert not any("retrying" in line for line in said.lines)
     platform.close()
+
+
+def test_an_unreachable_warehouse_is_transient(tmp_path: Path) -> None:
+    from basin.core.errors import WarehouseUnavailable
+
+    (tmp_path / "drops").mkdir()
+    (tmp_path / "drops" / "x_1.csv").write_text("a\n1\n")
+    (tmp_path / "basin.yml").write_text(
+        """
+project: wh
+environments:
+  dev:
+    warehouse: {engine: postgres, host: 127.0.0.1, port: 1}
+sources:
+  f:
+    kind: files
+    path: drops
+    entities:
+      x: {glob: "x_*.csv"}
+"""
+    )
+    platform = Platform(load_project(tmp_path))
+    platform.extract()
+    with pytest.raises(WarehouseUnavailable) as info:
+        platform.load()
+    assert isinstance(info.value, TransientError)  # Airflow retries it; a bad config does not
+    platform.close()

@@ -107,3 +107,23 @@ class StepFailed(BasinError):
             "(extracted files and loaded batches are skipped) and the last good "
             "publication stays in place.",
         )
+
+
+_UNREACHABLE = (
+    "connection refused",
+    "could not connect",
+    "unable to connect",
+    "connection reset",
+    "server closed the connection",
+    "timeout expired",
+    "could not translate host name",
+    "no route to host",
+)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """A driver's error says the server could not be reached (worth retrying), as
+    opposed to a bad table, query or type. DuckDB's scanners raise one error class for
+    both: the driver's message tells them apart."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _UNREACHABLE)

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from basin.core.errors import ExtractError, SourceUnavailable
+from basin.core.errors import ExtractError, SourceUnavailable, unreachable
 from basin.core.types import parse_duration
 from basin.lake import PARQUET_COPY_OPTIONS
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
@@ -179,7 +179,7 @@ class IncrementalExtractor(Extractor):
                 ]
             except duckdb.Error as exc:
                 message = f"{self.name}.{entity}: reading from {self.describe()} failed: {str(exc).strip()}"
-                if _unreachable(exc):
+                if unreachable(exc):
                     raise SourceUnavailable(
                         message, hint="check that the source is up and reachable from here"
                     ) from None
@@ -313,23 +313,3 @@ class IncrementalExtractor(Extractor):
             return None
         listed = "[" + ", ".join(literal(f) for f in files) + "]"
         return f"read_parquet({listed}, union_by_name = true, hive_partitioning = false)"
-
-
-_UNREACHABLE = (
-    "connection refused",
-    "could not connect",
-    "unable to connect",
-    "connection reset",
-    "server closed the connection",
-    "timeout expired",
-    "could not translate host name",
-    "no route to host",
-)
-
-
-def _unreachable(exc: Exception) -> bool:
-    """The scanner could not reach the source (worth retrying), as opposed to a bad
-    table, query or type. DuckDB's scanners raise one error class for both: the
-    driver's message tells them apart."""
-    text = str(exc).lower()
-    return any(marker in text for marker in _UNREACHABLE)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from basin.core.errors import LoadError
+from basin.core.errors import LoadError, WarehouseUnavailable, unreachable
 from basin.warehouses.duckdb.extensions import harden, load_extension
 from basin.warehouses.duckdb.load import literal
 
@@ -28,7 +28,8 @@ def attach(conninfo: str, display: str) -> duckdb.DuckDBPyConnection:
         con.execute(f"ATTACH {literal(conninfo)} AS {CATALOG} (TYPE postgres)")
     except duckdb.Error as exc:
         con.close()
-        raise LoadError(
+        kind = WarehouseUnavailable if unreachable(exc) else LoadError
+        raise kind(
             f"cannot connect to the PostgreSQL warehouse {display}: {str(exc).strip().splitlines()[0]}",
             hint="check environments.<env>.warehouse in basin.yml and that the server is running",
         ) from None

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from basin.core.errors import LoadError
+from basin.core.errors import LoadError, WarehouseUnavailable
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import LEDGER_SCHEMA, RAW_SCHEMA, LoadResult, PublishResult, Warehouse
 from basin.warehouses.duckdb import load as duck_load
@@ -39,6 +39,12 @@ class PostgresWarehouse(Warehouse):
     def _pg(self) -> psycopg.Connection:
         try:
             return psycopg.connect(self.cfg.conninfo(), connect_timeout=self.cfg.connect_timeout)
+        except psycopg.OperationalError as exc:
+            # Unreachable (refused, reset, timed out): worth retrying, e.g. by Airflow.
+            raise WarehouseUnavailable(
+                f"cannot connect to the PostgreSQL warehouse {self.identity}: {str(exc).strip().splitlines()[0]}",
+                hint="check environments.<env>.warehouse in basin.yml and that the server is running",
+            ) from None
         except psycopg.Error as exc:
             raise LoadError(
                 f"cannot connect to the PostgreSQL warehouse {self.identity}: {str(exc).strip().splitlines()[0]}",

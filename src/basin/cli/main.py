@@ -142,6 +142,9 @@ def run(select: SelectOpt = None, wait: WaitOpt = False) -> None:
     Finished work is never repeated: files already extracted and batches already
     loaded are skipped, so running again after a failure picks up where it stopped.
     A failed build or test leaves the last good publication in place.
+
+    --select limits what is extracted and loaded; dbt always builds the whole project,
+    since only a whole build that passed is published.
     """
     summary = _with_platform(lambda p: p.run(select), wait=wait)
     console.print(f"[green]✓[/] run {summary.run_id} succeeded in {summary.seconds:.1f} s")

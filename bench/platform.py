@@ -49,6 +49,19 @@ def fresh_copy(scale: float, name: str) -> Path:
     return dest
 
 
+def _own_port(root: Path) -> Path:
+    """The copy's own port for the demo SaaS API (8765 in the example, shared by
+    ``reuse_running``): a test suite may run other copies at the same time."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    yml = root / "basin.yml"
+    yml.write_text(yml.read_text().replace("8765", str(port)))
+    return root
+
+
 def generate(scale: float) -> Path:
     """Generate the sources once per scale (fixed seed) and a day-2 copy for increments."""
     root = project_dir(scale)
@@ -56,9 +69,10 @@ def generate(scale: float) -> Path:
     if (root / "data" / "generator_state.json").exists():
         # Data is reused; the project's files are refreshed from the example each time.
         shutil.copytree(EXAMPLE, root, ignore=code, dirs_exist_ok=True)
-        return root
+        return _own_port(root)
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(EXAMPLE, root, ignore=code)
+    _own_port(root)
     started = time.monotonic()
     subprocess.run(
         [sys.executable, str(root / "generator.py"), "--root", str(root), "--scale", str(scale)],

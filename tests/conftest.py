@@ -104,6 +104,20 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+def own_port(root: Path) -> Path:
+    """Give a copy of the reference platform its own port for the demo SaaS API: its
+    basin.yml says 8765 with ``reuse_running: true``, so two copies run at once (xdist)
+    would share one server, and the first to finish would stop it under the other."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    yml = root / "basin.yml"
+    yml.write_text(yml.read_text().replace("8765", str(port)))
+    return root
+
+
 @pytest.fixture
 def reference(tmp_path: Path) -> Path:
     """A copy of examples/reference without generated state."""
@@ -113,4 +127,4 @@ def reference(tmp_path: Path) -> Path:
         dest,
         ignore=shutil.ignore_patterns(".basin", "drops", "data", "target", "logs", "dbt_packages"),
     )
-    return dest
+    return own_port(dest)

@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from basin.lineage.events import run_uuid
+from tests.conftest import own_port
 
 SPEC = json.loads((Path(__file__).parent / "cases" / "openlineage.schema.json").read_text())
 """The OpenLineage spec as JSON Schema (see cases/make_openlineage_schema.py)."""
@@ -84,6 +85,7 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         root,
         ignore=shutil.ignore_patterns(".basin", "data", "drops", "target", "logs", "dbt_packages"),
     )
+    own_port(root)
     subprocess.run(
         [sys.executable, str(root / "generator.py"), "--root", str(root), "--scale", "0.002"],
         check=True,

@@ -61,8 +61,16 @@ def _copy(reference_sources: Path, dest: Path) -> Path:
     shutil.copytree(reference_sources, dest)
     # Its own port for the demo SaaS API: runs of other tests may be going on.
     yml = dest / "basin.yml"
-    yml.write_text(yml.read_text().replace("8765", str(_free_port())))
+    yml.write_text(yml.read_text().replace(_port_of(reference_sources), str(_free_port())))
     return dest
+
+
+def _port_of(root: Path) -> str:
+    import re
+
+    found = re.search(r"127\.0\.0\.1:(\d+)", (root / "basin.yml").read_text())
+    assert found, "the reference's basin.yml names its SaaS API's port"
+    return found.group(1)
 
 
 def _normal(value: object) -> str:

@@ -14,7 +14,6 @@ import hashlib
 import json
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import duckdb
 import pytest
 
 from basin.core import faults
+from tests.conftest import own_port
 from tests.reliability.conftest import basin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -32,12 +32,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 900
 RUN_POINTS = [p for p in faults.POINTS if not p.startswith("replay.")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -59,18 +53,7 @@ def reference_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _copy(reference_sources: Path, dest: Path) -> Path:
     shutil.copytree(reference_sources, dest)
-    # Its own port for the demo SaaS API: runs of other tests may be going on.
-    yml = dest / "basin.yml"
-    yml.write_text(yml.read_text().replace(_port_of(reference_sources), str(_free_port())))
-    return dest
-
-
-def _port_of(root: Path) -> str:
-    import re
-
-    found = re.search(r"127\.0\.0\.1:(\d+)", (root / "basin.yml").read_text())
-    assert found, "the reference's basin.yml names its SaaS API's port"
-    return found.group(1)
+    return own_port(dest)  # other tests may run a copy at the same time
 
 
 def _normal(value: object) -> str:

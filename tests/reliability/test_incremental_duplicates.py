@@ -8,25 +8,16 @@ within one read is kept once when the endpoint has a primary key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from basin.core.errors import ExtractError
+from tests.sources.rest import test_extract as rest
 from tests.sources.rest.fake_api import FakeApi
 from tests.sources.rest.test_extract import lake_rows, make_platform
 
-
-@pytest.fixture
-def api() -> Iterator[FakeApi]:
-    server = FakeApi().start()
-    server.records = [
-        {"id": i, "name": f"campaign {i}", "updated_at": f"2026-01-0{i}T10:00:00"}
-        for i in range(1, 6)
-    ]
-    yield server
-    server.stop()
+api = rest.api  # the REST tests' fixture: a real HTTP server on 127.0.0.1
 
 
 def test_a_stuck_cursor_stops_with_a_clear_error(tmp_path: Path, api: FakeApi) -> None:

@@ -170,12 +170,14 @@ class Platform:
         import os
         import socket
 
+        from basin.core.services import process_alive
+
         host = socket.gethostname()
         dead = []
         for r in self.store.running_runs(self.project.env_name):
             if exclusive:
                 dead.append(r)
-            elif r.host == host and r.pid and r.pid != os.getpid() and not _alive(r.pid):
+            elif r.host == host and r.pid and r.pid != os.getpid() and not process_alive(r.pid):
                 dead.append(r)
         if not dead:
             return
@@ -1061,18 +1063,6 @@ def _entity_failure(source: str, entity: str, exc: BasinError) -> str:
     name = f"{source}.{entity}"
     text = name + ": " + exc.message.removeprefix(name + ": ")
     return text + (f"\n    hint: {exc.hint}" if exc.hint else "")
-
-
-def _alive(pid: int) -> bool:
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _first_line(text: str | None) -> str:

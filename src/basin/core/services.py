@@ -43,6 +43,17 @@ class ServiceConfig(StrictModel):
     (default: whenever anything is extracted)."""
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by another user
+    return True
+
+
 def needed(services: list[ServiceConfig], sources: set[str]) -> list[ServiceConfig]:
     """The services that extracting ``sources`` needs."""
     return [s for s in services if not s.sources or sources & set(s.sources)]

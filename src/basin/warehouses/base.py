@@ -43,6 +43,10 @@ class PublishResult:
     """Engine specifics worth recording (the DuckDB snapshot's storage version)."""
 
 
+ReplayPlan = list[tuple[str, str, list[tuple["Manifest", list[str]]]]]
+"""``(source, entity, [(manifest, data file URLs), …])`` per entity, oldest batch first."""
+
+
 class Warehouse(ABC):
     """A warehouse engine: loads lake batches, hosts dbt, publishes audited marts."""
 
@@ -96,7 +100,7 @@ class Warehouse(ABC):
     @abstractmethod
     def replay(
         self,
-        entities: list[tuple[str, str, list[tuple[Manifest, list[str]]]]],
+        entities: ReplayPlan,
         run_id: str | None,
         after_batch: Callable[[LoadResult], None] | None = None,
     ) -> list[LoadResult]:

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from basin.core.errors import TerminalError
+from basin.core.services import process_alive
 from basin.orchestration.airflow.environment import (
     HOST,
     airflow_environment,
@@ -68,13 +69,7 @@ def _alive(pid: int) -> bool:
             return False
     except ChildProcessError:
         pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(pid)
 
 
 def _listening(port: int) -> bool:

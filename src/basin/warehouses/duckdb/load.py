@@ -19,6 +19,7 @@ from basin.warehouses.base import (
     LEDGER_SCHEMA,
     RAW_SCHEMA,
     LoadResult,
+    ReplayPlan,
     literal,
     quote,
     raw_table_name,
@@ -182,7 +183,7 @@ def load_batch(
 def replay(
     con: duckdb.DuckDBPyConnection,
     catalog: str,
-    entities: list[tuple[str, str, list[tuple[Manifest, list[str]]]]],
+    entities: ReplayPlan,
     run_id: str | None,
     after_batch: Callable[[LoadResult], None] | None = None,
     *,

@@ -15,7 +15,7 @@ import duckdb
 
 from basin.core.errors import LoadError
 from basin.lake.manifest import Manifest
-from basin.warehouses.base import LoadResult, PublishResult, Warehouse
+from basin.warehouses.base import LoadResult, PublishResult, ReplayPlan, Warehouse
 from basin.warehouses.duckdb import load, profile, publish
 
 
@@ -83,7 +83,7 @@ class DuckDBWarehouse(Warehouse):
 
     def replay(
         self,
-        entities: list[tuple[str, str, list[tuple[Manifest, list[str]]]]],
+        entities: ReplayPlan,
         run_id: str | None,
         after_batch: Callable[[LoadResult], None] | None = None,
     ) -> list[LoadResult]:

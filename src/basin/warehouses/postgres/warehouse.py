@@ -11,7 +11,14 @@ from psycopg import sql
 
 from basin.core.errors import LoadError, WarehouseUnavailable
 from basin.lake.manifest import Manifest
-from basin.warehouses.base import LEDGER_SCHEMA, RAW_SCHEMA, LoadResult, PublishResult, Warehouse
+from basin.warehouses.base import (
+    LEDGER_SCHEMA,
+    RAW_SCHEMA,
+    LoadResult,
+    PublishResult,
+    ReplayPlan,
+    Warehouse,
+)
 from basin.warehouses.duckdb import load as duck_load
 from basin.warehouses.postgres import load, profile, publish
 from basin.warehouses.postgres.configuration import PostgresWarehouse as PostgresConfig
@@ -81,7 +88,7 @@ class PostgresWarehouse(Warehouse):
 
     def replay(
         self,
-        entities: list[tuple[str, str, list[tuple[Manifest, list[str]]]]],
+        entities: ReplayPlan,
         run_id: str | None,
         after_batch: Callable[[LoadResult], None] | None = None,
     ) -> list[LoadResult]:

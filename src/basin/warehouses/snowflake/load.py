@@ -89,19 +89,27 @@ def load_statements(manifest: Manifest, stage: str, run_id: str | None) -> list[
     if manifest.load_mode == "replace" and columns:
         out.append(f"DELETE FROM {table}")
     if manifest.files:
-        folder = f"bronze/{manifest.source}/{manifest.entity}/batch={manifest.batch_id}/"
-        files = ", ".join(_lit(f.path) for f in manifest.files)
-        out.append(
-            f"COPY INTO {table} FROM @{stage}/{folder} FILES = ({files}) "
-            "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
-        )
-    out.append(
-        f"INSERT INTO {LEDGER_SCHEMA}.load_ledger (batch_id, source, entity, table_name, rows, run_id, loaded_at) "
-        f"SELECT {_lit(manifest.batch_id)}, {_lit(manifest.source)}, {_lit(manifest.entity)}, {_lit(table)}, "
-        f"{manifest.row_count}, {_lit(run_id)}, CURRENT_TIMESTAMP()"
-    )
+        out.append(_copy_into(table, stage, manifest))
+    out.append(_ledger_insert(manifest, table, manifest.row_count, run_id))
     out.append("COMMIT")
     return out
+
+
+def _copy_into(table: str, stage: str, m: Manifest) -> str:
+    folder = f"bronze/{m.source}/{m.entity}/batch={m.batch_id}/"
+    files = ", ".join(_lit(f.path) for f in m.files)
+    return (
+        f"COPY INTO {table} FROM @{stage}/{folder} FILES = ({files}) "
+        "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
+    )
+
+
+def _ledger_insert(m: Manifest, table: str, rows: int, run_id: str | None) -> str:
+    return (
+        f"INSERT INTO {LEDGER_SCHEMA}.load_ledger (batch_id, source, entity, table_name, rows, run_id, loaded_at) "
+        f"SELECT {_lit(m.batch_id)}, {_lit(m.source)}, {_lit(m.entity)}, {_lit(table)}, "
+        f"{rows}, {_lit(run_id)}, CURRENT_TIMESTAMP()"
+    )
 
 
 REPLAY_SUFFIX = "__basin_replay"
@@ -134,12 +142,7 @@ def replay_statements(
             if m.load_mode == "replace":
                 build.append(f"DELETE FROM {staged}")
             if m.files:
-                folder = f"bronze/{m.source}/{m.entity}/batch={m.batch_id}/"
-                files = ", ".join(_lit(f.path) for f in m.files)
-                build.append(
-                    f"COPY INTO {staged} FROM @{stage}/{folder} FILES = ({files}) "
-                    "FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
-                )
+                build.append(_copy_into(staged, stage, m))
         swap += [
             f"CREATE TABLE IF NOT EXISTS {table} LIKE {staged}",
             f"ALTER TABLE {table} SWAP WITH {staged}",
@@ -149,10 +152,5 @@ def replay_statements(
             f"DELETE FROM {LEDGER_SCHEMA}.load_ledger WHERE source = {_lit(source)} "
             f"AND entity = {_lit(entity)}"
         )
-        for m in manifests:
-            ledger.append(
-                f"INSERT INTO {LEDGER_SCHEMA}.load_ledger (batch_id, source, entity, table_name, rows, run_id, loaded_at) "
-                f"SELECT {_lit(m.batch_id)}, {_lit(source)}, {_lit(entity)}, {_lit(table)}, "
-                f"{m.row_count}, {_lit(run_id)}, CURRENT_TIMESTAMP()"
-            )
+        ledger += [_ledger_insert(m, table, m.row_count, run_id) for m in manifests]
     return build + swap + ledger + ["COMMIT"]

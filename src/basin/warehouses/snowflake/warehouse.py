@@ -13,6 +13,7 @@ from basin.warehouses.base import (
     LEDGER_SCHEMA,
     LoadResult,
     PublishResult,
+    ReplayPlan,
     Warehouse,
     raw_table_name,
 )
@@ -117,7 +118,7 @@ class SnowflakeWarehouse(Warehouse):
 
     def replay(
         self,
-        entities: list[tuple[str, str, list[tuple[Manifest, list[str]]]]],
+        entities: ReplayPlan,
         run_id: str | None,
         after_batch: Callable[[LoadResult], None] | None = None,
     ) -> list[LoadResult]:

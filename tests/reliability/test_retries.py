@@ -161,6 +161,7 @@ project: wh
 environments:
   dev:
     warehouse: {engine: postgres, host: 127.0.0.1, port: 1}
+load: {retry_attempts: 2}
 sources:
   f:
     kind: files
@@ -174,4 +175,47 @@ sources:
     with pytest.raises(WarehouseUnavailable) as info:
         platform.load()
     assert isinstance(info.value, TransientError)  # Airflow retries it; a bad config does not
+    assert "(after 2 attempts)" in info.value.message  # and Basin tried again itself first
     platform.close()
+
+
+@pytest.mark.postgres
+def test_a_warehouse_that_comes_back_is_loaded_inside_the_step(
+    tmp_path: Path, pg_database: str
+) -> None:
+    import psycopg
+
+    forwarder = Forwarder(("127.0.0.1", 5432))
+    dsn = pg_database.replace("127.0.0.1:5432", f"127.0.0.1:{forwarder.port}")
+    (tmp_path / "drops").mkdir()
+    (tmp_path / "drops" / "x_1.csv").write_text("a\n1\n2\n")
+    (tmp_path / "basin.yml").write_text(
+        f"""
+project: wh
+environments:
+  dev:
+    warehouse: {{engine: postgres, dsn: "{dsn}"}}
+load: {{retry_attempts: 5}}
+sources:
+  f:
+    kind: files
+    path: drops
+    entities:
+      x: {{glob: "x_*.csv"}}
+"""
+    )
+    said = Said()
+    platform = Platform(load_project(tmp_path), reporter=said)
+    platform.extract()
+    timer = threading.Timer(1.5, forwarder.start)  # the server restarts meanwhile
+    timer.start()
+    try:
+        [result] = platform.load()
+    finally:
+        timer.cancel()
+        platform.close()
+        forwarder.stop()
+    assert result.rows == 2
+    assert any("warehouse" in line and "retrying" in line for line in said.lines)
+    with psycopg.connect(pg_database) as conn:
+        assert conn.execute("select count(*) from raw.f__x").fetchone() == (2,)

@@ -1,10 +1,12 @@
 """Defect 10 (in part): PostgreSQL values Parquet cannot hold as they are still land,
 losslessly. Negative or sub-millisecond intervals and a time with its offset land as
-DuckDB's text for them, which casts back exactly; money lands as a DECIMAL.
-(Multi-dimensional arrays are not handled yet: see issue #15's note.)"""
+DuckDB's text for them, which casts back exactly; money lands as a DECIMAL; arrays of
+two or three dimensions land as nested lists, and a column whose rows differ in
+dimensions as JSON."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -65,3 +67,56 @@ sources:
         shown = f"{sign}{minutes // 60:02d}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
         assert gstarts.endswith(shown), (gstarts, shown)  # the offset kept, not made UTC
         assert isinstance(gcost, Decimal) and gcost == wcost
+
+
+def test_multi_dimensional_arrays_land_as_nested_lists(
+    tmp_path: Path, pg_url: str, pg_schema: str
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        # PostgreSQL's column type says int[] whatever the dimensions of the values.
+        conn.execute(
+            f'create table "{pg_schema}".grids (id int, flat int[], grid int[], '
+            f"cube text[], mixed int[], declared int[][], stamps timestamp[])"
+        )
+        conn.execute(
+            f"""insert into "{pg_schema}".grids values
+            (1, '{{1,2}}', '{{{{1,2}},{{3,NULL}}}}', '{{{{{{"a b",c}}}}}}', '{{{{1}}}}',
+             '{{{{7}}}}', '{{{{"2026-01-02 03:04:05"}}}}'),
+            (2, NULL, '{{{{5,6}}}}', NULL, '{{9,10}}', NULL, NULL),
+            (3, '{{}}', NULL, '{{{{{{x}}}}}}', NULL, '{{{{8,9}},{{10,11}}}}', NULL)"""
+        )
+    (tmp_path / "basin.yml").write_text(
+        f"""
+project: types
+sources:
+  pg:
+    kind: postgres
+    dsn: "{pg_url}"
+    schema: {pg_schema}
+    tables:
+      grids: {{primary_key: [id]}}
+"""
+    )
+    platform = Platform(load_project(tmp_path))
+    [result] = platform.extract()
+    assert result.rows == 3
+    platform.load()
+    platform.close()
+    with duckdb.connect(str(tmp_path / ".basin/dev/warehouse.duckdb"), read_only=True) as con:
+        types = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_name = 'pg__grids'"
+            ).fetchall()
+        )
+        got = con.execute(
+            "select flat, grid, cube, mixed, declared, stamps from raw.pg__grids order by id"
+        ).fetchall()
+    assert types["grid"] == "INTEGER[][]" and types["cube"] == "VARCHAR[][][]"
+    assert types["flat"] == "INTEGER[]" and types["mixed"] == "JSON"
+    assert types["stamps"] == "TIMESTAMP[][]"
+    assert got[0][:5] == ([1, 2], [[1, 2], [3, None]], [[["a b", "c"]]], "[[1]]", [[7]])
+    assert got[0][5][0][0].isoformat() == "2026-01-02T03:04:05"
+    assert got[1][:5] == (None, [[5, 6]], None, "[9,10]", None)
+    assert got[2][:5] == ([], None, [[["x"]]], None, [[8, 9], [10, 11]])
+    assert json.loads(got[0][3]) == [[1]]

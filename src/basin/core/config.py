@@ -109,6 +109,15 @@ class ExtractConfig(StrictModel):
     (their own ``retries``)."""
 
 
+class LoadConfig(StrictModel):
+    """How loading runs."""
+
+    retry_attempts: int = Field(default=3, ge=1, le=20)
+    """Attempts to reach a warehouse server that cannot be reached (connection refused,
+    reset or timed out), waiting 1 s, 2 s, 4 s … between them. Only connecting is
+    retried: a batch whose transaction failed is never loaded twice."""
+
+
 class QuarantineConfig(StrictModel):
     """What quarantined rows mean for a run."""
 
@@ -143,6 +152,7 @@ class ProjectConfig(StrictModel):
     sources: dict[Identifier, SourceConfig] = Field(default_factory=dict)
     """Name → source system."""
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    load: LoadConfig = Field(default_factory=LoadConfig)
     quarantine: QuarantineConfig = Field(default_factory=QuarantineConfig)
     """Extraction settings."""
     dbt: DbtConfig = Field(default_factory=DbtConfig)

@@ -26,6 +26,7 @@ from basin.core.errors import (
     StepFailed,
     TransformError,
     TransientError,
+    WarehouseUnavailable,
 )
 from basin.core.reporting import NullReporter, Reporter
 
@@ -518,7 +519,7 @@ class Platform:
         """Load what is new of each entity; an entity whose batch cannot be loaded
         stops there (its later batches wait, order matters) and the others go on."""
         pairs = select_entities(self.project.config, select)
-        done = self.warehouse.loaded_batch_ids()
+        done = self._reaching_warehouse(self.warehouse.loaded_batch_ids)
         failures: list[str] = []
         pending: list[tuple[str, str, list[tuple[Manifest, list[str]]]]] = []
         for source, entity in pairs:
@@ -538,7 +539,9 @@ class Platform:
                         with self.lineage.step(
                             f"load.{source}.{entity}", run_id, self._command
                         ) as step:
-                            result = self.warehouse.load_batch(manifest, urls, run_id)
+                            result = self._reaching_warehouse(
+                                lambda m=manifest, u=urls: self.warehouse.load_batch(m, u, run_id)
+                            )
                             self._track("loaded", step, run_id, manifest, result.table, result.rows)
                     except LoadError as exc:
                         failures.append(_entity_failure(source, entity, exc))
@@ -572,6 +575,22 @@ class Platform:
             "load",
             rows=sum(r.rows for r in loaded),
             detail={"batches": [r.batch_id for r in loaded]},
+        )
+
+    def _reaching_warehouse(self, fn: Callable[[], T]) -> T:
+        """``fn()``, tried again while the warehouse server cannot be reached.
+
+        Only WarehouseUnavailable is retried, which engines raise when connecting,
+        before any transaction begins: a retried load cannot load a batch twice.
+        """
+        return _retrying(
+            fn,
+            attempts=self.project.config.load.retry_attempts,
+            only=WarehouseUnavailable,
+            on_retry=lambda n, exc: self.reporter.message(
+                f"  [yellow]warehouse[/]: attempt {n} failed "
+                f"({escape(exc.message.splitlines()[0])}); retrying"
+            ),
         )
 
     def replay(self, select: list[str] | None = None) -> list[LoadResult]:
@@ -1025,9 +1044,13 @@ class Platform:
 
 
 def _retrying(
-    fn: Callable[[], T], *, attempts: int, on_retry: Callable[[int, BasinError], None]
+    fn: Callable[[], T],
+    *,
+    attempts: int,
+    on_retry: Callable[[int, BasinError], None],
+    only: type[TransientError] = TransientError,
 ) -> T:
-    """``fn()``, tried again after a TransientError up to ``attempts`` times in all,
+    """``fn()``, tried again after an ``only`` error up to ``attempts`` times in all,
     waiting 1 s, 2 s, 4 s … (at most 30 s); the last error says how many attempts."""
     import tenacity
 
@@ -1040,13 +1063,13 @@ def _retrying(
         for attempt in tenacity.Retrying(
             stop=tenacity.stop_after_attempt(attempts),
             wait=tenacity.wait_exponential(multiplier=1, max=30),
-            retry=tenacity.retry_if_exception_type(TransientError),
+            retry=tenacity.retry_if_exception_type(only),
             before_sleep=before_sleep,
             reraise=True,
         ):
             with attempt:
                 return fn()
-    except TransientError as exc:
+    except only as exc:
         if attempts > 1:
             exc.message += f" (after {attempts} attempts)"
         raise

@@ -8,7 +8,11 @@ an index on the cursor) and does the casts:
 - ``numeric`` without precision, or with more than 38 digits, would become DOUBLE:
   it is read as text, exactly as PostgreSQL prints it;
 - ``money`` is read as numeric(20,2), a DECIMAL (not its text, '$1,234.56');
-- ``json``/``jsonb`` arrive as text and are typed JSON in the Parquet file.
+- ``json``/``jsonb`` arrive as text and are typed JSON in the Parquet file;
+- arrays of more than one dimension (PostgreSQL's type says ``int[]`` whatever the
+  dimensions, and the scanner reads one) arrive as ``array_to_json`` text and land as
+  nested lists (``INTEGER[][]``), or as JSON when rows differ in dimensions. Finding
+  out costs one ``array_ndims`` query per extract of a table that has array columns.
 """
 
 from __future__ import annotations
@@ -88,6 +92,15 @@ class PostgresExtractor(IncrementalExtractor):
             columns = [c for c in columns if c[0] in cfg.columns]
         casts = [_pg_select(name, pg_type) for name, pg_type in columns]
         self._json_columns = [n for n, t in columns if t in ("json", "jsonb")]
+        self._nested = self._nested_arrays(
+            con, base, where, [n for n, t in columns if t.endswith("[]")]
+        )
+        casts = [
+            (f"array_to_json({quote_ident(n)})::text AS {quote_ident(n)}", True)
+            if n in self._nested
+            else cast
+            for (n, _), cast in zip(columns, casts, strict=True)
+        ]
         needs_pg = bool(cfg.query or where or cfg.columns or any(c[1] for c in casts))
         if not needs_pg:
             schema, table = self._qualified(entity, cfg)
@@ -102,7 +115,40 @@ class PostgresExtractor(IncrementalExtractor):
         casts = super().casts(con, relation)
         for c in getattr(self, "_json_columns", []):
             casts[c] = f"CAST({quote_ident(c)} AS JSON)"
+        for c, duck_type in getattr(self, "_nested", {}).items():
+            casts[c] = f"CAST(CAST({quote_ident(c)} AS JSON) AS {duck_type})"
         return casts
+
+    def _nested_arrays(
+        self, con: duckdb.DuckDBPyConnection, base: str, where: str | None, arrays: list[str]
+    ) -> dict[str, str]:
+        """Array columns holding more than one dimension → the DuckDB type they land as:
+        the element type with one ``[]`` per dimension, or JSON when rows differ."""
+        if not arrays:
+            return {}
+        probes = ", ".join(
+            f"min(array_ndims({quote_ident(c)})) AS lo{i}, max(array_ndims({quote_ident(c)})) AS hi{i}"
+            for i, c in enumerate(arrays)
+        )
+        sql = f"SELECT {probes} FROM ({base}) AS basin_src" + (f" WHERE {where}" if where else "")
+        got = con.execute(
+            f"SELECT * FROM postgres_query({literal(self.alias)}, {literal(sql)})"
+        ).fetchone()
+        dims = list(got or ())
+        nested: dict[str, str] = {}
+        for i, column in enumerate(arrays):
+            low, high = dims[2 * i], dims[2 * i + 1]
+            if high is None or (low == high == 1):
+                continue
+            if low != high:
+                nested[column] = "JSON"
+                continue
+            one = f"SELECT {quote_ident(column)} FROM ({base}) AS basin_src LIMIT 0"
+            [(_, flat, *_)] = con.execute(
+                f"DESCRIBE SELECT * FROM postgres_query({literal(self.alias)}, {literal(one)})"
+            ).fetchall()
+            nested[column] = str(flat) + "[]" * (int(high) - 1)
+        return nested
 
 
 def _pg_select(name: str, pg_type: str) -> tuple[str, bool]:

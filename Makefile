@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n 2 --durations=15
 help:
 	@echo "make run    install Basin, generate the reference platform's sources and run it end to end"
 	@echo "make test   install what the tests need and run the whole suite"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff check, format check and the import layers (lint-imports)"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -n "$(PYTHON)" || { echo "error: python3.11 not found"; exit 1; }
@@ -38,6 +38,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -74,7 +74,7 @@ dag.fileloc = __file__
 
 
 def _airflow_env(root: Path) -> None:
-    from basin.core.config import load_project
+    from basin.config import load_project
     from basin.orchestration.airflow.environment import airflow_environment
 
     yml = root / "basin.yml"

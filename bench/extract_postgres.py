@@ -91,9 +91,9 @@ def arm_copy_binary(rows: int) -> None:
 def arm_scanner(rows: int) -> None:
     import duckdb
 
+    from basin.common.duckdb import harden, load_extension
+    from basin.common.sql import literal
     from basin.lake import PARQUET_COPY_OPTIONS
-    from basin.warehouses.base import literal
-    from basin.warehouses.duckdb.extensions import harden, load_extension
 
     folder = Path(tempfile.mkdtemp(prefix="basin-bench-"))
     try:
@@ -117,8 +117,8 @@ def arm_scanner(rows: int) -> None:
 
 
 def arm_basin(rows: int) -> None:
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     folder = Path(tempfile.mkdtemp(prefix="basin-bench-"))
     try:

@@ -105,8 +105,8 @@ def arm_hand(rows: int, engine: str) -> None:
 def arm_basin(rows: int, engine: str) -> None:
     import yaml
 
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     folder = Path(tempfile.mkdtemp(prefix="basin-bench-"))
     try:

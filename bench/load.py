@@ -55,8 +55,8 @@ sources:
 
 def ensure_lake(rows: int) -> list[str]:
     """Extract the table into the bench lake once; returns the batch's Parquet files."""
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     files = sorted(str(p) for p in lake_dir(rows).rglob("part-*.parquet"))
     if files:
@@ -101,8 +101,8 @@ def _drop_database(name: str) -> None:
 
 
 def arm_basin(rows: int, engine: str) -> None:
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     folder = Path(tempfile.mkdtemp(prefix="basin-bench-"))
     db_name = None

@@ -83,8 +83,8 @@ def generate(scale: float) -> Path:
 
 
 def _platform(root: Path):  # noqa: ANN202
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     return Platform(load_project(root))
 
@@ -418,7 +418,7 @@ def airflow_template_db() -> Path:
 
 
 def arm_airflow_dagtest(scale: float) -> dict[str, float]:
-    from basin.core.config import load_project
+    from basin.config import load_project
     from basin.orchestration.airflow.environment import airflow_environment
 
     root = fresh_copy(scale, "af")

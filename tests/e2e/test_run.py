@@ -53,8 +53,8 @@ def test_run_publishes_marts_and_status_shows_it(cli, project: Path) -> None:
         "marts.daily_revenue",
     ):
         assert expected in status.stdout
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     platform = Platform(load_project(project))
     [entry] = platform.status()["runs"]

@@ -158,8 +158,8 @@ def test_every_step_emits_valid_start_and_complete_events_tied_to_the_run(
 
 
 def test_a_mart_column_traces_back_to_its_source_column(reference_run: Path, cli) -> None:
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     platform = Platform(load_project(reference_run))
     try:

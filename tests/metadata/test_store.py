@@ -95,7 +95,7 @@ def test_many_processes_write_at_once(store_args: tuple[str, str | None]) -> Non
 
 
 def test_unreachable_store_is_a_clear_error(tmp_path: Path) -> None:
-    from basin.core.errors import MetadataError
+    from basin.common.errors import MetadataError
 
     with pytest.raises(MetadataError, match="cannot open the metadata store"):
         open_store("postgresql+psycopg://nobody@127.0.0.1:1/none")

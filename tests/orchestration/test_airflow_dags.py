@@ -193,8 +193,8 @@ def test_failing_gate_fails_the_dag_run_and_fires_the_failure_callback(
     assert not result["tasks"]["publish"].endswith("success")
     assert not (project / ".basin" / "dev" / "published" / "warehouse.duckdb").exists()
 
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     platform = Platform(load_project(project))
     [incident] = [i for i in platform.store.incidents(open_only=True) if i.kind == "task_failed"]

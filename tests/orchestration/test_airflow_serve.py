@@ -136,8 +136,8 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -
         assert day == (1,)
 
         # The run took longer than its 5 s deadline: the scheduler fired the callback.
-        from basin.core.config import load_project
-        from basin.core.platform import Platform
+        from basin.config import load_project
+        from basin.pipeline.platform import Platform
 
         def deadline_incident() -> object | None:
             platform = Platform(load_project(project))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from basin.core.config import load_project
-from basin.core.errors import StepFailed
-from basin.core.platform import Platform
+from basin.common.errors import StepFailed
+from basin.config import load_project
+from basin.pipeline.platform import Platform
 from basin.quality.expectations import load_suite
 
 CASES = Path(__file__).parent / "cases"

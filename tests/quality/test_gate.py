@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from basin.core.config import load_project
-from basin.core.platform import Platform
+from basin.config import load_project
+from basin.pipeline.platform import Platform
 
 LOST_ORDER = "order_id,customer_email,amount,status,ordered_at\n7,tim@example.org,99.00,lost,2026-01-07 10:00:00\n"
 REVENUE = "select order_date::varchar, order_count from marts.daily_revenue order by 1"

@@ -125,8 +125,8 @@ def test_extracts_of_different_entities_share_the_project_but_not_an_entity(
     project: Path,
 ) -> None:
     # A long-running extract of shop.orders (killed before it completes its batch)…
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     platform = Platform(load_project(project))
     lock = platform.store.locks

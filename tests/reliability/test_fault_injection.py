@@ -4,7 +4,7 @@ run again. Every published table must equal a clean run's, row for row, and ever
 table must hold each complete batch exactly once: no duplicate, no lost row.
 
 The kill is a real SIGKILL of the real `basin` process, sent by the process itself
-when it reaches the point (``BASIN_KILL_AT``, see basin.core.faults), so it lands at
+when it reaches the point (``BASIN_KILL_AT``, see basin.common.faults), so it lands at
 the same instant every time. Figures of a run are in docs/reliability.md.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from basin.core import faults
+from basin.common import faults
 from tests.conftest import own_port
 from tests.reliability.conftest import basin
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from basin.core.config import load_project
-from basin.core.platform import Platform
+from basin.config import load_project
+from basin.pipeline.platform import Platform
 
 YML = """
 project: lite

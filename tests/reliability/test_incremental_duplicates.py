@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from basin.core.errors import ExtractError
+from basin.common.errors import ExtractError
 from tests.sources.rest import test_extract as rest
 from tests.sources.rest.fake_api import FakeApi
 from tests.sources.rest.test_extract import lake_rows, make_platform
@@ -61,8 +61,8 @@ def test_timetz_with_an_offset_is_not_appended_again(
 ) -> None:
     import psycopg
 
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from basin.core.config import load_project
-from basin.core.errors import ExtractError, SourceUnavailable, TerminalError, TransientError
-from basin.core.platform import Platform
-from basin.core.reporting import NullReporter
+from basin.common.errors import ExtractError, SourceUnavailable, TerminalError, TransientError
+from basin.config import load_project
+from basin.pipeline.platform import Platform
+from basin.pipeline.reporting import NullReporter
 
 
 class Forwarder:
@@ -151,7 +151,7 @@ def test_a_missing_table_is_terminal_and_not_retried(
 
 
 def test_an_unreachable_warehouse_is_transient(tmp_path: Path) -> None:
-    from basin.core.errors import WarehouseUnavailable
+    from basin.common.errors import WarehouseUnavailable
 
     (tmp_path / "drops").mkdir()
     (tmp_path / "drops" / "x_1.csv").write_text("a\n1\n")

@@ -140,7 +140,7 @@ def test_no_secret_in_output_metadata_or_lineage(tmp_path: Path) -> None:
 
 
 def test_redaction_masks_known_values_and_secret_shapes() -> None:
-    from basin.core.redaction import redact, register
+    from basin.common.redaction import redact, register
 
     register(["hunter2-but-longer"])
     assert redact("auth failed for hunter2-but-longer!") == "auth failed for ***!"

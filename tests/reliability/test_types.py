@@ -14,8 +14,8 @@ import duckdb
 import psycopg
 import pytest
 
-from basin.core.config import load_project
-from basin.core.platform import Platform
+from basin.config import load_project
+from basin.pipeline.platform import Platform
 
 pytestmark = pytest.mark.postgres
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from basin.core.errors import TerminalError
+from basin.common.errors import TerminalError
 from basin.sources.engine import ScanEngine
 
 

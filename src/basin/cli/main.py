@@ -1,4 +1,4 @@
-"""The ``basin`` command: thin wrappers over :class:`basin.core.platform.Platform`.
+"""The ``basin`` command: thin wrappers over :class:`basin.pipeline.platform.Platform`.
 
 Each command parses its options, calls one façade method and renders the result.
 Errors become a message with a hint and a non-zero exit code, never a traceback
@@ -19,10 +19,10 @@ import typer
 from rich.console import Console
 
 from basin import __version__
-from basin.core.errors import BasinError
+from basin.common.errors import BasinError
 
 if TYPE_CHECKING:
-    from basin.core.platform import Platform
+    from basin.pipeline.platform import Platform
 
 T = TypeVar("T")
 
@@ -111,8 +111,8 @@ def _main(
 
 def _platform(wait: bool = False) -> Platform:
     from basin.cli.reporting import RichReporter
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     project = load_project(state.project, state.env)
     return Platform(
@@ -372,7 +372,7 @@ def serve(
     triggered from the UI. Airflow keeps its database and logs in .basin/airflow.
     The processes keep running after this command returns: `basin serve --stop` ends them.
     """
-    from basin.core.config import load_project
+    from basin.config import load_project
     from basin.orchestration.airflow import serve as airflow_serve
 
     project = load_project(state.project, state.env)
@@ -397,7 +397,7 @@ def serve(
 def doctor() -> None:
     """Check the config, versions, metadata store, warehouse, lake, dbt project and sources."""
     from basin.cli.render import render_doctor
-    from basin.core.doctor import run_checks
+    from basin.pipeline.doctor import run_checks
 
     checks = run_checks(state.project, state.env)
     render_doctor(console, checks)
@@ -454,7 +454,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             from rich.markup import escape
 
-            from basin.core.redaction import redact
+            from basin.common.redaction import redact
 
             err_console.print(
                 f"[red]internal error[/]: {type(exc).__name__}: {escape(redact(str(exc)))}\n"
@@ -472,7 +472,7 @@ def _print_error(exc: BasinError) -> None:
     if cause is not None and isinstance(cause, BasinError):
         message = f"{message.split(': ', 1)[0]}: {cause.message}"
         hint = cause.hint or hint
-    from basin.core.redaction import redact
+    from basin.common.redaction import redact
 
     err_console.print(f"[red]error[/]: {escape(redact(message))}")
     if hint:

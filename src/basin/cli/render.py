@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from basin.core.doctor import Check
+    from basin.pipeline.doctor import Check
 
 STATUS_STYLE = {"success": "green", "failed": "red", "running": "yellow", "skipped": "dim"}
 

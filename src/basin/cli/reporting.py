@@ -16,7 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from basin.core.redaction import redact
+from basin.common.redaction import redact
 
 
 class _RichTask:

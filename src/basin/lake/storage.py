@@ -111,7 +111,7 @@ class Lake:
         return bool(self.fs.exists(f"{batch_dir}/{MANIFEST_NAME}"))
 
     def read_manifest(self, batch_dir: str) -> Manifest:
-        from basin.core.errors import LoadError
+        from basin.common.errors import LoadError
 
         path = f"{batch_dir}/{MANIFEST_NAME}"
         try:
@@ -143,7 +143,7 @@ class Lake:
     def data_files(self, manifest: Manifest, *, verify: bool = False) -> list[str]:
         """URLs of a complete batch's data files, checked against the manifest sizes
         (and, with ``verify``, their sha256: every byte is read)."""
-        from basin.core.errors import LoadError
+        from basin.common.errors import LoadError
 
         batch_dir = self.batch_dir(manifest.source, manifest.entity, manifest.batch_id)
         urls = []

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import SecretStr, model_validator
 
-from basin.core.types import StrictModel
+from basin.common.types import StrictModel
 
 
 class LineageConfig(StrictModel):

@@ -226,7 +226,7 @@ class Lineage:
                 job=parent_run.Job(namespace=self.namespace, name=parent[0]),
             )
         if error is not None:
-            from basin.core.redaction import redact
+            from basin.common.redaction import redact
 
             run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
                 message=redact(str(error) or type(error).__name__),

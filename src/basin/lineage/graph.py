@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from basin.core.errors import TerminalError
+from basin.common.errors import TerminalError
 
 
 @dataclass

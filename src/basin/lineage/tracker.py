@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from basin.lineage.events import PRODUCER, DatasetRef, Lineage, StepLineage, run_uuid
 
 if TYPE_CHECKING:
-    from basin.core.config import Project
+    from basin.config import Project
     from basin.lake.manifest import Manifest
     from basin.lake.storage import Lake
     from basin.metadata.store import MetadataStore

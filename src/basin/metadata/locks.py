@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from basin.core.errors import TransientError
+from basin.common.errors import TransientError
 
 POLL_SECONDS = 0.5
 

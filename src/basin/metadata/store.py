@@ -16,8 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from basin import __version__
-from basin.core.errors import MetadataError
-from basin.core.redaction import redact
+from basin.common.errors import MetadataError
+from basin.common.redaction import redact
 from basin.metadata.models import (
     Batch,
     CatalogDataset,

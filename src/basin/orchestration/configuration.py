@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from basin.core.types import Duration, StrictModel
+from basin.common.types import Duration, StrictModel
 
 
 class TriggersConfig(StrictModel):

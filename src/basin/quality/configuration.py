@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from basin.core.types import StrictModel
+from basin.common.types import StrictModel
 
 Severity = Literal["error", "warn"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from basin.core.errors import ConfigError
+from basin.common.errors import ConfigError
 
 GENERATED = "basin_expectations"
 

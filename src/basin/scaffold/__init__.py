@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from basin.core.errors import TerminalError
+from basin.common.errors import TerminalError
 
 TEMPLATE = Path(__file__).parent / "template"
 PLACEHOLDER = "__PROJECT__"

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from basin.core import faults
-from basin.core.errors import ExtractError
+from basin.common import faults
+from basin.common.errors import ExtractError
 
 if TYPE_CHECKING:
     from basin.lake.manifest import Manifest
@@ -223,7 +223,7 @@ class BatchWriter:
         """Compare with the accepted schema; returns the schema to record, if any."""
         import json
 
-        from basin.core.errors import ContractError
+        from basin.common.errors import ContractError
         from basin.sources.contract import compare, merged
 
         if not columns:

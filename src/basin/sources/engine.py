@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from basin.warehouses.base import literal
-from basin.warehouses.duckdb.extensions import harden, load_extension
+from basin.common.duckdb import harden, load_extension
+from basin.common.sql import literal
 
 
 class ScanEngine:

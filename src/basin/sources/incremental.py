@@ -23,13 +23,12 @@ from typing import Any
 
 import duckdb
 
-from basin.core.errors import ExtractError, SourceUnavailable, unreachable
-from basin.core.types import parse_duration
+from basin.common.errors import ExtractError, SourceUnavailable, unreachable
+from basin.common.sql import literal, quote_ident
+from basin.common.types import parse_duration
 from basin.lake import PARQUET_COPY_OPTIONS
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
 from basin.sources.tables import CursorEntity
-from basin.warehouses.base import literal
-from basin.warehouses.base import quote as quote_ident
 
 
 @dataclass(frozen=True)

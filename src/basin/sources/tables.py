@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from basin.core.types import StrictModel, parse_duration
+from basin.common.types import StrictModel, parse_duration
 
 
 class CursorEntity(StrictModel):

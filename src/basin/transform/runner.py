@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from basin.core.errors import TransformError
+from basin.common.errors import TransformError
 
 # dbt phones home and checks for new versions; neither is reachable here and both
 # would add seconds of timeouts to every build.

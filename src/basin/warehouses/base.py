@@ -12,8 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from basin.common.sql import quote_ident
+
 if TYPE_CHECKING:
-    from basin.core.config import Project
+    from basin.config import Project
     from basin.lake.manifest import Manifest
 
 RAW_SCHEMA = "raw"
@@ -175,7 +177,7 @@ class Warehouse(ABC):
         if not tables:
             return {}
         counts = " union all ".join(
-            f"select {i} as i, count(*) as n from {quote(s)}.{quote(t)}"
+            f"select {i} as i, count(*) as n from {quote_ident(s)}.{quote_ident(t)}"
             for i, (s, t) in enumerate(tables)
         )
         _, found = self.sample(counts, len(tables))
@@ -190,16 +192,6 @@ class Warehouse(ABC):
 
     def after_dbt(self) -> None:  # noqa: B027 - optional hook
         """Release what the dbt adapter keeps open in this process after an invocation."""
-
-
-def quote(identifier: str) -> str:
-    """A SQL identifier in double quotes (DuckDB, PostgreSQL, Snowflake)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    """A SQL string literal in single quotes."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 WAREHOUSES = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from basin.core.config import load_project
-from basin.core.platform import Platform
+from basin.config import load_project
+from basin.pipeline.platform import Platform
 
 BASIN_YML = """
 project: drops
@@ -211,7 +211,7 @@ def test_a_file_that_drops_a_column_is_quarantined_and_its_file_retried(platform
     (drops / "events_001.jsonl").write_text('{"id": 1, "kind": "open"}\n')
     platform.extract(["crm.events"])
     (drops / "events_002.jsonl").write_text('{"id": 2}\n')  # kind is gone
-    from basin.core.errors import ExtractError
+    from basin.common.errors import ExtractError
 
     with pytest.raises(ExtractError, match=r"dropped column kind \(was VARCHAR\)"):
         platform.extract(["crm.events"])

@@ -17,9 +17,9 @@ import duckdb
 import psycopg
 import pytest
 
-from basin.core.config import load_project
-from basin.core.errors import ExtractError
-from basin.core.platform import Platform
+from basin.common.errors import ExtractError
+from basin.config import load_project
+from basin.pipeline.platform import Platform
 
 pytestmark = pytest.mark.postgres
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from basin.core.config import load_project
-from basin.core.errors import ExtractError, SourceUnavailable
-from basin.core.platform import Platform
+from basin.common.errors import ExtractError, SourceUnavailable
+from basin.config import load_project
+from basin.pipeline.platform import Platform
 
 from .fake_api import TOKEN, FakeApi
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-from basin.core.config import load_project
-from basin.core.platform import Platform
+from basin.config import load_project
+from basin.pipeline.platform import Platform
 
 
 def make(tmp_path: Path) -> tuple[Platform, sqlite3.Connection]:
@@ -77,7 +77,7 @@ def test_missing_database_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "ops.db").unlink()
     import pytest
 
-    from basin.core.errors import ExtractError
+    from basin.common.errors import ExtractError
 
     with pytest.raises(ExtractError, match=r"SQLite database .*ops.db does not exist"):
         platform.extract(["ops.orders"])

@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from basin.core.config import load_project
-from basin.core.errors import LoadError
-from basin.core.platform import Platform
+from basin.common.errors import LoadError
+from basin.config import load_project
+from basin.pipeline.platform import Platform
 
 BASIN_YML = """
 project: loads

@@ -11,10 +11,10 @@ import pytest
 import sqlglot
 import yaml
 
-from basin.core.config import load_project
-from basin.core.errors import LoadError
-from basin.core.platform import Platform
+from basin.common.errors import LoadError
+from basin.config import load_project
 from basin.lake.manifest import DataFile, Manifest
+from basin.pipeline.platform import Platform
 from basin.warehouses.snowflake import load, profile, publish
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 
 def _store(project: str, env: str) -> Any:
-    from basin.core.config import load_project
+    from basin.config import load_project
     from basin.metadata.store import open_store
 
     p = load_project(Path(project), env)

@@ -33,7 +33,7 @@ def dag_id(project: str, env: str) -> str:
 
 def build_dags(basin_yml: str | Path) -> dict[str, Any]:
     """``{dag_id: DAG}`` for the project's environments (``orchestration.environments``)."""
-    from basin.core.config import load_project
+    from basin.config import load_project
 
     path = Path(basin_yml)
     project = load_project(path)
@@ -50,8 +50,8 @@ def _build(root: Path, env: str) -> Any:
     from airflow.sdk.definitions.callback import SyncCallback
     from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
-    from basin.core.config import iter_entities, load_project
-    from basin.core.types import parse_duration
+    from basin.common.types import parse_duration
+    from basin.config import iter_entities, load_project
     from basin.orchestration.airflow import callbacks, tasks
 
     project = load_project(root, env)
@@ -109,7 +109,7 @@ def drop_folder_assets(project: Any, env: str) -> list[Any]:
     """One asset per ``files`` source, watched by a :class:`DropFolderTrigger`."""
     from airflow.sdk import Asset, AssetWatcher
 
-    from basin.core.types import parse_duration
+    from basin.common.types import parse_duration
     from basin.orchestration.airflow.triggers import DropFolderTrigger
     from basin.sources.files.configuration import FilesSource
 

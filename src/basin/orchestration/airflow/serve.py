@@ -26,8 +26,8 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from basin.core.errors import TerminalError
-from basin.core.services import process_alive
+from basin.common.errors import TerminalError
+from basin.common.processes import process_alive
 from basin.orchestration.airflow.environment import (
     HOST,
     airflow_environment,

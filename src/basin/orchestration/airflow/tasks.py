@@ -11,8 +11,8 @@ LOCK_WAIT_SECONDS = 600.0
 
 
 def _platform(project: str, env: str) -> Any:
-    from basin.core.config import load_project
-    from basin.core.platform import Platform
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
 
     # A task queues behind a command already running on the project (a manual
     # `basin run`, another DAG run's publish) rather than failing and retrying.
@@ -25,14 +25,14 @@ def _failing_fast() -> Iterator[None]:
     once: retrying it unchanged would fail the same way, and only delay the alert.
     Transient errors (unreachable source or warehouse, a busy lock) go on to
     Airflow's retries."""
-    from basin.core.errors import TerminalError
+    from basin.common.errors import TerminalError
 
     try:
         yield
     except TerminalError as exc:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from basin.core.redaction import redact
+        from basin.common.redaction import redact
 
         raise AirflowFailException(redact(str(exc))) from exc
 

@@ -40,7 +40,7 @@ def list_drop_folder(directory: str, globs: list[str]) -> Listing:
 
 def already_extracted(project: str, env: str, source: str) -> set[str]:
     """Paths (relative to the drop folder) the files source has already taken."""
-    from basin.core.config import load_project
+    from basin.config import load_project
     from basin.metadata.store import open_store
 
     p = load_project(Path(project), env)

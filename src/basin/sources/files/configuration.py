@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from basin.core.types import Identifier, StrictModel
+from basin.common.types import Identifier, StrictModel
 
 
 class CsvOptions(StrictModel):

@@ -16,11 +16,11 @@ from typing import Any
 import duckdb
 import fsspec
 
+from basin.common.sql import literal, quote_ident
 from basin.lake import PARQUET_COPY_OPTIONS
 from basin.lake.storage import fs_uri, sha256_of
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
 from basin.sources.files.configuration import FileEntity, FilesSource
-from basin.warehouses.base import literal, quote
 
 REJECT_COLUMNS = "file VARCHAR, line BIGINT, column_name VARCHAR, error_type VARCHAR, reason VARCHAR, raw VARCHAR"
 
@@ -227,11 +227,11 @@ class _FileReader:
             f"FROM read_json({literal(source)}, format = 'newline_delimited', columns = {{{text}}})"
         )
         bad = " OR ".join(
-            f"({quote(k)} IS NOT NULL AND TRY_CAST({quote(k)} AS {t}) IS NULL)"
+            f"({quote_ident(k)} IS NOT NULL AND TRY_CAST({quote_ident(k)} AS {t}) IS NULL)"
             for k, t in columns.items()
         )
         which = ", ".join(
-            f"CASE WHEN {quote(k)} IS NOT NULL AND TRY_CAST({quote(k)} AS {t}) IS NULL "
+            f"CASE WHEN {quote_ident(k)} IS NOT NULL AND TRY_CAST({quote_ident(k)} AS {t}) IS NULL "
             f"THEN {literal(k)} END"
             for k, t in columns.items()
         )
@@ -245,7 +245,9 @@ class _FileReader:
             """,
             [name],
         )
-        casts = ", ".join(f"CAST({quote(k)} AS {t}) AS {quote(k)}" for k, t in columns.items())
+        casts = ", ".join(
+            f"CAST({quote_ident(k)} AS {t}) AS {quote_ident(k)}" for k, t in columns.items()
+        )
         return self._copy(f"(SELECT {casts} FROM basin_json WHERE NOT ({bad}))", name, dest)
 
     def _clean_csv_lines(self, url: str, name: str) -> Path:

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from basin.core.connections import PostgresConnection
-from basin.core.types import Identifier, StrictModel
+from basin.common.connections import PostgresConnection
+from basin.common.types import Identifier, StrictModel
 from basin.sources.tables import TableEntity
 
 

@@ -22,9 +22,10 @@ from pathlib import Path
 import duckdb
 import psycopg
 
-from basin.core.errors import ExtractError
+from basin.common.errors import ExtractError
+from basin.common.sql import literal, quote_ident
 from basin.sources.base import ExtractContext
-from basin.sources.incremental import IncrementalExtractor, literal, quote_ident
+from basin.sources.incremental import IncrementalExtractor
 from basin.sources.postgres.configuration import PostgresSource
 from basin.sources.tables import TableEntity
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr
 
-from basin.core.types import Identifier, StrictModel
+from basin.common.types import Identifier, StrictModel
 from basin.sources.tables import CursorEntity
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import duckdb
 
-from basin.core.errors import ExtractError, SourceUnavailable
-from basin.sources.incremental import IncrementalExtractor, literal, quote_ident
+from basin.common.errors import ExtractError, SourceUnavailable
+from basin.common.sql import literal, quote_ident
+from basin.sources.incremental import IncrementalExtractor
 from basin.sources.rest.configuration import Endpoint, RestSource
 from basin.sources.tables import CursorEntity
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from basin.core.types import Identifier, StrictModel
+from basin.common.types import Identifier, StrictModel
 from basin.sources.tables import TableEntity
 
 

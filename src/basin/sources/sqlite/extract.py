@@ -6,9 +6,10 @@ from pathlib import Path
 
 import duckdb
 
-from basin.core.errors import ExtractError
+from basin.common.errors import ExtractError
+from basin.common.sql import literal, quote_ident
 from basin.sources.base import ExtractContext
-from basin.sources.incremental import IncrementalExtractor, literal, quote_ident
+from basin.sources.incremental import IncrementalExtractor
 from basin.sources.sqlite.configuration import SQLiteSource
 from basin.sources.tables import TableEntity
 

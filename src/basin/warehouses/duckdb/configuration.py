@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from basin.core.types import StrictModel
+from basin.common.types import StrictModel
 
 SCHEMA_NAMES = {"raw", "staging", "intermediate", "vault", "marts", "main", "snapshots"}
 

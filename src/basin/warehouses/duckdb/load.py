@@ -12,22 +12,21 @@ from collections.abc import Callable
 
 import duckdb
 
-from basin.core import faults
-from basin.core.errors import LoadError
+from basin.common import faults
+from basin.common.errors import LoadError
+from basin.common.sql import literal, quote_ident
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
     LEDGER_SCHEMA,
     RAW_SCHEMA,
     LoadResult,
     ReplayPlan,
-    literal,
-    quote,
     raw_table_name,
 )
 
 
 def ensure_ledger(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
-    c = quote(catalog)
+    c = quote_ident(catalog)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {c}.{RAW_SCHEMA}")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {c}.{LEDGER_SCHEMA}")
     con.execute(
@@ -48,7 +47,7 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
 def loaded_batch_ids(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
     ensure_ledger(con, catalog)
     rows = con.execute(
-        f"SELECT batch_id FROM {quote(catalog)}.{LEDGER_SCHEMA}.load_ledger"
+        f"SELECT batch_id FROM {quote_ident(catalog)}.{LEDGER_SCHEMA}.load_ledger"
     ).fetchall()
     return {r[0] for r in rows}
 
@@ -81,10 +80,10 @@ def _shape(
     described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
     for name, dtype, *_ in described:
         if name not in have:
-            con.execute(f"ALTER TABLE {qualified} ADD COLUMN {quote(name)} {dtype}")
+            con.execute(f"ALTER TABLE {qualified} ADD COLUMN {quote_ident(name)} {dtype}")
     if drop_missing:
         for gone in sorted(have - {r[0] for r in described}):
-            con.execute(f"ALTER TABLE {qualified} DROP COLUMN {quote(gone)}")
+            con.execute(f"ALTER TABLE {qualified} DROP COLUMN {quote_ident(gone)}")
 
 
 def _insert_batch(
@@ -100,8 +99,8 @@ def _insert_batch(
     (``shaped``: the table already has every column the batch brings)."""
     table = raw_table_name(manifest.source, manifest.entity)
     shown = f"{RAW_SCHEMA}.{table}"
-    qualified = f"{quote(catalog)}.{RAW_SCHEMA}.{quote(table)}"
-    ledger = f"{quote(catalog)}.{LEDGER_SCHEMA}.load_ledger"
+    qualified = f"{quote_ident(catalog)}.{RAW_SCHEMA}.{quote_ident(table)}"
+    ledger = f"{quote_ident(catalog)}.{LEDGER_SCHEMA}.load_ledger"
     rows = 0
     if urls:
         scan = _scan(urls)
@@ -159,7 +158,7 @@ def load_batch(
     run_id: str | None,
 ) -> LoadResult:
     shown = f"{RAW_SCHEMA}.{raw_table_name(manifest.source, manifest.entity)}"
-    ledger = f"{quote(catalog)}.{LEDGER_SCHEMA}.load_ledger"
+    ledger = f"{quote_ident(catalog)}.{LEDGER_SCHEMA}.load_ledger"
     ensure_ledger(con, catalog)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -200,14 +199,14 @@ def replay(
     empty and alter it in place (PostgreSQL, where dbt's views depend on it).
     """
     ensure_ledger(con, catalog)
-    ledger = f"{quote(catalog)}.{LEDGER_SCHEMA}.load_ledger"
+    ledger = f"{quote_ident(catalog)}.{LEDGER_SCHEMA}.load_ledger"
     results = []
     con.execute("BEGIN TRANSACTION")
     try:
         for source, entity, batches in entities:
             table = raw_table_name(source, entity)
             shown = f"{RAW_SCHEMA}.{table}"
-            qualified = f"{quote(catalog)}.{RAW_SCHEMA}.{quote(table)}"
+            qualified = f"{quote_ident(catalog)}.{RAW_SCHEMA}.{quote_ident(table)}"
             con.execute(f"DELETE FROM {ledger} WHERE source = ? AND entity = ?", [source, entity])
             start = max(
                 (i for i, (m, _) in enumerate(batches) if m.load_mode == "replace"), default=0
@@ -255,9 +254,9 @@ def drop_raw(con: duckdb.DuckDBPyConnection, catalog: str, source: str, entity: 
     ensure_ledger(con, catalog)
     table = raw_table_name(source, entity)
     con.execute("BEGIN TRANSACTION")
-    con.execute(f"DROP TABLE IF EXISTS {quote(catalog)}.{RAW_SCHEMA}.{quote(table)}")
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(catalog)}.{RAW_SCHEMA}.{quote_ident(table)}")
     con.execute(
-        f"DELETE FROM {quote(catalog)}.{LEDGER_SCHEMA}.load_ledger WHERE source = ? AND entity = ?",
+        f"DELETE FROM {quote_ident(catalog)}.{LEDGER_SCHEMA}.load_ledger WHERE source = ? AND entity = ?",
         [source, entity],
     )
     con.execute("COMMIT")

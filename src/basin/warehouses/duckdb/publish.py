@@ -9,10 +9,10 @@ from pathlib import Path
 
 import duckdb
 
-from basin.core import faults
-from basin.core.errors import PublishError
+from basin.common import faults
+from basin.common.errors import PublishError
+from basin.common.sql import literal, quote_ident
 from basin.warehouses.base import PublishResult
-from basin.warehouses.duckdb.load import literal, quote
 
 PUBLISHED_FILE = "warehouse.duckdb"
 
@@ -32,7 +32,7 @@ def counts(con: duckdb.DuckDBPyConnection, catalog: str, schemas: list[str]) -> 
     ).fetchall()
     for schema, name in rows:
         n = con.execute(
-            f"SELECT count(*) FROM {quote(catalog)}.{quote(schema)}.{quote(name)}"
+            f"SELECT count(*) FROM {quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(name)}"
         ).fetchone()
         out[f"{schema}.{name}"] = int(n[0]) if n else 0
     return out
@@ -67,12 +67,12 @@ def publish_snapshot(
         )
         objects = [k.split(".", 1) for k in counts(con, catalog, schemas)]
         for schema in schemas:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS basin_snapshot.{quote(schema)}")
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS basin_snapshot.{quote_ident(schema)}")
         for schema, name in objects:
             # Views become tables: the snapshot stands alone, BI needs nothing else.
             con.execute(
-                f"CREATE TABLE basin_snapshot.{quote(schema)}.{quote(name)} AS "
-                f"SELECT * FROM {quote(catalog)}.{quote(schema)}.{quote(name)}"
+                f"CREATE TABLE basin_snapshot.{quote_ident(schema)}.{quote_ident(name)} AS "
+                f"SELECT * FROM {quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(name)}"
             )
         con.execute("CREATE SCHEMA basin_snapshot._basin")
         con.execute(

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from basin.core.errors import LoadError
+from basin.common.errors import LoadError
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import LoadResult, PublishResult, ReplayPlan, Warehouse
 from basin.warehouses.duckdb import load, profile, publish

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from basin.core.connections import PostgresConnection
+from basin.common.connections import PostgresConnection
 
 
 class PostgresWarehouse(PostgresConnection):

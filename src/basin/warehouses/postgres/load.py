@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import duckdb
 
-from basin.core.errors import LoadError, WarehouseUnavailable, unreachable
-from basin.warehouses.duckdb.extensions import harden, load_extension
-from basin.warehouses.duckdb.load import literal
+from basin.common.duckdb import harden, load_extension
+from basin.common.errors import LoadError, WarehouseUnavailable, unreachable
+from basin.common.sql import literal
 
 CATALOG = "wh"
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from basin.core import faults
-from basin.core.errors import PublishError
+from basin.common import faults
+from basin.common.errors import PublishError
 from basin.warehouses.base import LEDGER_SCHEMA, PublishResult
 
 SWAP = "__basin_swap"

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from basin.core.errors import LoadError, WarehouseUnavailable
+from basin.common.errors import LoadError, WarehouseUnavailable
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
     LEDGER_SCHEMA,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from basin.core.errors import LoadError
+from basin.common.errors import LoadError
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import LEDGER_SCHEMA, RAW_SCHEMA, raw_table_name
 

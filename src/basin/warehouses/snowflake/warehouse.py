@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from basin.core.errors import LoadError
+from basin.common.errors import LoadError
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
     LEDGER_SCHEMA,

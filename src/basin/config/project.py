@@ -1,4 +1,4 @@
-"""The project file, ``basin.yml``, as typed pydantic models.
+"""Load `basin.yml` into a :class:`Project`: its config, its folder and the selected environment.
 
 Loading reports every problem at once, each with its dotted path and line in the
 file (``sources.crm.entities.customers.glob: field required (line 12)``), and never
@@ -16,164 +16,17 @@ import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 
-from basin.core.errors import ConfigError, ProjectNotFoundError
-from basin.core.redaction import MIN_SUBSTITUTED, register, secrets_of
-from basin.core.services import ServiceConfig
-from basin.core.types import Identifier, StrictModel
-from basin.lineage.configuration import LineageConfig
-from basin.orchestration.configuration import OrchestrationConfig
-from basin.quality.configuration import QualityConfig
-from basin.sources.files.configuration import FilesSource
-from basin.sources.postgres.configuration import PostgresSource
-from basin.sources.rest.configuration import RestSource
-from basin.sources.sqlite.configuration import SQLiteSource
-from basin.warehouses.duckdb.configuration import DuckDBWarehouse
-from basin.warehouses.postgres.configuration import PostgresWarehouse
-from basin.warehouses.snowflake.configuration import SnowflakeWarehouse
+from basin.common.errors import ConfigError, ProjectNotFoundError
+from basin.common.redaction import MIN_SUBSTITUTED, register, secrets_of
+from basin.config.models import EnvironmentConfig, ProjectConfig
 
 PROJECT_FILE = "basin.yml"
 ENV_VAR = "BASIN_ENV"
-
-SourceConfig = Annotated[
-    FilesSource | PostgresSource | SQLiteSource | RestSource, Field(discriminator="kind")
-]
-"""A source system; ``kind`` picks its folder under ``basin/sources/``."""
-
-
-WarehouseConfig = Annotated[
-    DuckDBWarehouse | PostgresWarehouse | SnowflakeWarehouse, Field(discriminator="engine")
-]
-"""A warehouse engine; ``engine`` picks its folder under ``basin/warehouses/``."""
-
-
-class LakeConfig(StrictModel):
-    """Where bronze Parquet, manifests and quarantine live."""
-
-    url: str = "lake"
-    """Folder (relative to the environment's state folder) or ``s3://bucket/prefix``."""
-
-
-class MetadataConfig(StrictModel):
-    """The metadata store: runs, steps, batches, watermarks, publications."""
-
-    url: str = "sqlite:///metadata.db"
-    """SQLAlchemy URL. ``sqlite:///name.db`` is relative to the state folder;
-    ``postgresql+psycopg://user@host/db`` for a shared store."""
-    db_schema: str | None = Field(default=None, alias="schema")
-    """PostgreSQL schema for Basin's tables (default: the connection's search_path)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class EnvironmentConfig(StrictModel):
-    """One deployment target such as ``dev`` or ``prod``."""
-
-    state_dir: str | None = None
-    """Folder for this environment's files; default ``.basin/<env>``."""
-    warehouse: WarehouseConfig = Field(default_factory=DuckDBWarehouse)
-    """Where raw data lands and dbt builds."""
-    lake: LakeConfig = Field(default_factory=LakeConfig)
-    """Object-storage lake."""
-    metadata: MetadataConfig = Field(default_factory=MetadataConfig)
-    """Metadata store."""
-    publish_dir: str = "published"
-    """Folder (relative to the state folder) of the published snapshot."""
-    services: list[ServiceConfig] = Field(default_factory=list)
-    """Local processes to start for extraction (e.g. a demo API), stopped afterwards."""
-
-
-class DbtConfig(StrictModel):
-    """The dbt project Basin builds."""
-
-    project_dir: str = "dbt"
-    """Folder holding ``dbt_project.yml``, relative to ``basin.yml``."""
-    threads: int = Field(default=1, ge=1, le=64)
-    """dbt threads."""
-    target_schema: str = "main"
-    """Default schema of the generated profile; models set their own with ``+schema``."""
-
-
-class ExtractConfig(StrictModel):
-    """How extraction runs."""
-
-    parallelism: int = Field(default=4, ge=1, le=64)
-    """Entities extracted at the same time."""
-    retry_attempts: int = Field(default=3, ge=1, le=20)
-    """Attempts to read a database source that cannot be reached (connection refused
-    or reset), waiting 1 s, 2 s, 4 s … between them. REST sources retry per request
-    (their own ``retries``)."""
-
-
-class LoadConfig(StrictModel):
-    """How loading runs."""
-
-    retry_attempts: int = Field(default=3, ge=1, le=20)
-    """Attempts to reach a warehouse server that cannot be reached (connection refused,
-    reset or timed out), waiting 1 s, 2 s, 4 s … between them. Only connecting is
-    retried: a batch whose transaction failed is never loaded twice."""
-
-
-class QuarantineConfig(StrictModel):
-    """What quarantined rows mean for a run."""
-
-    fail_run: bool = False
-    """``true``: a command that quarantined rows exits with status 3 once its extract
-    has finished (the good rows are in the lake), and ``basin run`` stops there, before
-    loading; ``false``: the rows are listed and the run goes on."""
-
-
-class PublishConfig(StrictModel):
-    """What consumers see once the gate passes."""
-
-    schemas: list[Identifier] = Field(default_factory=lambda: ["marts"])
-    """Warehouse schemas that consumers read once the gate passed."""
-    duckdb_storage_version: str = Field(default="v1.0.0", pattern=r"^v\d+\.\d+\.\d+$")
-    """DuckDB only: storage format of the published snapshot file, so that the BI
-    tool's DuckDB (Superset's duckdb-engine) can open it; v1.0.0 is read by DuckDB 1.0
-    and newer."""
-
-
-class ProjectConfig(StrictModel):
-    """The whole ``basin.yml``."""
-
-    project: Identifier
-    """Project name."""
-    default_env: str | None = None
-    """Environment used when neither ``--env`` nor ``BASIN_ENV`` is given."""
-    environments: dict[Identifier, EnvironmentConfig] = Field(
-        default_factory=lambda: {"dev": EnvironmentConfig()}
-    )
-    """Name → environment."""
-    sources: dict[Identifier, SourceConfig] = Field(default_factory=dict)
-    """Name → source system."""
-    extract: ExtractConfig = Field(default_factory=ExtractConfig)
-    load: LoadConfig = Field(default_factory=LoadConfig)
-    quarantine: QuarantineConfig = Field(default_factory=QuarantineConfig)
-    """Extraction settings."""
-    dbt: DbtConfig = Field(default_factory=DbtConfig)
-    """dbt project settings."""
-    publish: PublishConfig = Field(default_factory=PublishConfig)
-    """Publication settings."""
-    quality: QualityConfig = Field(default_factory=QualityConfig)
-    """Quality gate settings."""
-    orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
-    """Scheduling on Airflow: schedule, retries, deadline."""
-    lineage: LineageConfig = Field(default_factory=LineageConfig)
-    """OpenLineage events and column lineage."""
-
-    @model_validator(mode="after")
-    def _default_env_exists(self) -> ProjectConfig:
-        if self.default_env is not None and self.default_env not in self.environments:
-            raise ValueError(
-                f"default_env '{self.default_env}' is not one of the environments: "
-                f"{', '.join(self.environments)}"
-            )
-        return self
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from basin.core import faults
-from basin.core.config import Project, select_entities
-from basin.core.errors import (
+from basin.common import faults
+from basin.common.errors import (
     BasinError,
     ExtractError,
     LoadError,
@@ -28,7 +27,8 @@ from basin.core.errors import (
     TransientError,
     WarehouseUnavailable,
 )
-from basin.core.reporting import NullReporter, Reporter
+from basin.config import Project, select_entities
+from basin.pipeline.reporting import NullReporter, Reporter
 
 if TYPE_CHECKING:
     from basin.lake.manifest import Manifest
@@ -171,7 +171,7 @@ class Platform:
         import os
         import socket
 
-        from basin.core.services import process_alive
+        from basin.common.processes import process_alive
 
         host = socket.gethostname()
         dead = []
@@ -375,7 +375,7 @@ class Platform:
                 )
                 return result
 
-        from basin.core.services import needed, running
+        from basin.pipeline.services import needed, running
 
         failures: list[str] = []
         transient = 0

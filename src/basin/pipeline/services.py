@@ -19,54 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from basin.core.errors import TerminalError
-from basin.core.types import StrictModel
-
-
-class ServiceConfig(StrictModel):
-    """A process Basin starts for the run."""
-
-    name: str
-    command: list[str]
-    """Program and arguments; ``python`` means the interpreter running Basin."""
-    cwd: str = "."
-    """Working folder, relative to basin.yml."""
-    ready_url: str
-    """HTTP URL that answers 2xx once the service is up."""
-    timeout: float = 30.0
-    """Seconds to wait for readiness."""
-    env: dict[str, str] = {}
-    reuse_running: bool = False
-    """Use a process that already answers at ``ready_url`` instead of failing."""
-    sources: list[str] = []
-    """Sources that read from it; it is started only when one of them is extracted
-    (default: whenever anything is extracted)."""
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (on this machine)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, owned by another user
-    return True
+from basin.common.errors import TerminalError
+from basin.common.processes import die_with_parent
+from basin.config.models import ServiceConfig
 
 
 def needed(services: list[ServiceConfig], sources: set[str]) -> list[ServiceConfig]:
     """The services that extracting ``sources`` needs."""
     return [s for s in services if not s.sources or sources & set(s.sources)]
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the parent dies (Linux), so no service is orphaned."""
-    import ctypes
-    import sys
-
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _ready(url: str) -> bool:
@@ -103,7 +63,7 @@ def running(services: list[ServiceConfig], root: Path, log_dir: Path) -> Iterato
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - only calls prctl
             )
             started.append((svc, proc))
             deadline = time.monotonic() + svc.timeout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from basin.core.types import StrictModel
+from basin.common.types import StrictModel
 
 
 class PostgresConnection(StrictModel):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from basin.core.errors import TerminalError
-from basin.core.services import ServiceConfig, _ready, running
+from basin.common.errors import TerminalError
+from basin.config.models import ServiceConfig
+from basin.pipeline.services import _ready, running
 
 
 def free_port() -> int:
@@ -70,7 +71,7 @@ def test_something_else_on_the_url_is_an_error_unless_reuse_is_allowed(tmp_path:
 def test_service_dies_with_a_killed_basin_process(tmp_path: Path) -> None:
     port = free_port()
     code = (
-        "import time\nfrom pathlib import Path\nfrom basin.core.services import ServiceConfig, running\n"
+        "import time\nfrom pathlib import Path\nfrom basin.config.models import ServiceConfig\nfrom basin.pipeline.services import running\n"
         f"svc = ServiceConfig(name='web', command=['python', '-m', 'http.server', '{port}', '--bind', '127.0.0.1'], "
         f"ready_url='http://127.0.0.1:{port}/')\n"
         f"with running([svc], Path({str(tmp_path)!r}), Path({str(tmp_path / 'logs')!r})):\n"

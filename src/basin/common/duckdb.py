@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from basin.core.errors import TerminalError
+from basin.common.errors import TerminalError
 
 PACKAGES = {
     "postgres_scanner": "duckdb-extension-postgres-scanner",

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from basin.core.config import load_project, parse_config, select_entities
-from basin.core.errors import ConfigError
+from basin.common.errors import ConfigError
+from basin.config import load_project, parse_config, select_entities
 
 GOOD = """
 project: shop

@@ -9,10 +9,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from basin.core.errors import BasinError
+from basin.common.errors import BasinError
 
 if TYPE_CHECKING:
-    from basin.core.config import Project
+    from basin.config import Project
 
 PINNED_DUCKDB = "1.5.5"
 
@@ -34,7 +34,7 @@ def _version(dist: str) -> str | None:
 
 def run_checks(start: Path | None, env: str | None) -> list[Check]:
     """Every check, in order; stops early only when the config cannot be read."""
-    from basin.core.config import load_project
+    from basin.config import load_project
 
     checks: list[Check] = []
     py = sys.version_info

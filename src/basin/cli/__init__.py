@@ -1,0 +1,1 @@
+"""The ``basin`` command (Typer + Rich): parse, call the pipeline, render."""

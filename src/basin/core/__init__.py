@@ -1,1 +1,0 @@
-"""The façade (:class:`basin.core.platform.Platform`), configuration and errors."""

@@ -1,0 +1,1 @@
+"""The façade (:class:`basin.pipeline.platform.Platform`): runs, one module per step."""

@@ -66,7 +66,9 @@ def dag_test(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # Airflow and its providers may print after the result: find it by its marker.
     [line] = [x for x in done.stdout.splitlines() if x.startswith("BASIN-RESULT ")]
-    return json.loads(line.removeprefix("BASIN-RESULT "))
+    out = json.loads(line.removeprefix("BASIN-RESULT "))
+    out["output"] = done.stdout + done.stderr  # what the task logs received
+    return out
 
 
 def test_every_generated_dag_imports_without_connections(tmp_path: Path) -> None:
@@ -163,6 +165,10 @@ def test_dag_test_runs_the_example_and_publishes(tmp_path: Path, reference: Path
     assert set(result["tasks"]) == set(EXPECTED) and all(
         s.endswith("success") for s in result["tasks"].values()
     )
+    # Basin's log records reach the task logs (they were dropped before: tasks have no
+    # terminal), with the names of the loggers that wrote them.
+    assert "published 5 table(s) to" in result["output"]
+    assert "basin.pipeline.steps.extract" in result["output"]
     import duckdb
 
     published = reference / ".basin" / "dev" / "published" / "warehouse.duckdb"

@@ -13,7 +13,6 @@ import pytest
 from basin.common.errors import ExtractError, SourceUnavailable, TerminalError, TransientError
 from basin.config import load_project
 from basin.pipeline.platform import Platform
-from basin.pipeline.reporting import NullReporter
 
 
 class Forwarder:
@@ -69,17 +68,7 @@ class Forwarder:
             self._server.close()
 
 
-class Said(NullReporter):
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def message(self, text: str) -> None:
-        self.lines.append(text)
-
-
-def _project(
-    root: Path, dsn: str, schema: str, attempts: int, said: Said | None = None
-) -> Platform:
+def _project(root: Path, dsn: str, schema: str, attempts: int) -> Platform:
     (root / "basin.yml").write_text(
         f"""
 project: retry
@@ -94,12 +83,12 @@ extract:
   retry_attempts: {attempts}
 """
     )
-    return Platform(load_project(root), reporter=said)
+    return Platform(load_project(root))
 
 
 @pytest.mark.postgres
 def test_an_unreachable_database_is_retried_inside_the_step(
-    tmp_path: Path, pg_url: str, pg_schema: str
+    tmp_path: Path, pg_url: str, pg_schema: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     import psycopg
 
@@ -108,8 +97,7 @@ def test_an_unreachable_database_is_retried_inside_the_step(
         conn.execute(f'insert into "{pg_schema}".items values (1), (2)')
     forwarder = Forwarder(("127.0.0.1", 5432))
     dsn = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{forwarder.port}")
-    said = Said()
-    platform = _project(tmp_path, dsn, pg_schema, attempts=4, said=said)
+    platform = _project(tmp_path, dsn, pg_schema, attempts=4)
     # The database "comes back" while Basin waits between its first attempts.
     timer = threading.Timer(1.5, forwarder.start)
     timer.start()
@@ -120,7 +108,7 @@ def test_an_unreachable_database_is_retried_inside_the_step(
         forwarder.stop()
         platform.close()
     assert result.rows == 2
-    assert any("attempt 1 failed" in line and "retrying" in line for line in said.lines)
+    assert any("attempt 1 failed" in line and "retrying" in line for line in caplog.messages)
 
 
 @pytest.mark.postgres
@@ -138,15 +126,14 @@ def test_retries_that_run_out_say_how_many_attempts_were_made(
 
 @pytest.mark.postgres
 def test_a_missing_table_is_terminal_and_not_retried(
-    tmp_path: Path, pg_url: str, pg_schema: str
+    tmp_path: Path, pg_url: str, pg_schema: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    said = Said()
-    platform = _project(tmp_path, pg_url, pg_schema, attempts=5, said=said)
+    platform = _project(tmp_path, pg_url, pg_schema, attempts=5)
     with pytest.raises(ExtractError) as info:
         platform.extract()
     assert isinstance(info.value, TerminalError)
     assert "attempt" not in info.value.message
-    assert not any("retrying" in line for line in said.lines)
+    assert not any("retrying" in line for line in caplog.messages)
     platform.close()
 
 
@@ -181,7 +168,7 @@ sources:
 
 @pytest.mark.postgres
 def test_a_warehouse_that_comes_back_is_loaded_inside_the_step(
-    tmp_path: Path, pg_database: str
+    tmp_path: Path, pg_database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     import psycopg
 
@@ -204,8 +191,7 @@ sources:
       x: {{glob: "x_*.csv"}}
 """
     )
-    said = Said()
-    platform = Platform(load_project(tmp_path), reporter=said)
+    platform = Platform(load_project(tmp_path))
     platform.extract()
     timer = threading.Timer(1.5, forwarder.start)  # the server restarts meanwhile
     timer.start()
@@ -216,6 +202,6 @@ sources:
         platform.close()
         forwarder.stop()
     assert result.rows == 2
-    assert any("warehouse" in line and "retrying" in line for line in said.lines)
+    assert any("warehouse" in line and "retrying" in line for line in caplog.messages)
     with psycopg.connect(pg_database) as conn:
         assert conn.execute("select count(*) from raw.f__x").fetchone() == (2,)

@@ -116,6 +116,8 @@ def test_no_secret_in_output_metadata_or_lineage(tmp_path: Path) -> None:
         ("--env", "pgwh", "doctor"),
         ("-v", "extract", "--select", "crm"),  # --verbose prints tracebacks
         ("-v", "--env", "pgwh", "load"),
+        ("--log-format", "json", "extract"),  # the machine-readable log, too
+        ("--log-format", "json", "--env", "pgwh", "run"),
     ):
         proc = basin(project, *args, env=SECRETS)
         out, err = proc.communicate(timeout=600)

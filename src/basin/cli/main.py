@@ -19,7 +19,9 @@ import typer
 from rich.console import Console
 
 from basin import __version__
+from basin.cli.reporting import RichReporter
 from basin.common.errors import BasinError
+from basin.common.logging import get_logger
 
 if TYPE_CHECKING:
     from basin.pipeline.platform import Platform
@@ -28,6 +30,8 @@ T = TypeVar("T")
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+reporter = RichReporter(console)
+log = get_logger("basin.cli")
 
 app = typer.Typer(
     name="basin",
@@ -78,12 +82,22 @@ WaitOpt = Annotated[
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show dbt's output and tracebacks.")
 ]
+LogFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        help="text (default) or json: one JSON object per line on stdout (time, level, "
+        "logger, message, run_id, step, source, entity), for log collectors.",
+        case_sensitive=False,
+    ),
+]
 
 
 class _State:
     project: Path | None = None
     env: str | None = None
     verbose: bool = False
+    log_format: str = "text"
 
 
 state = _State()
@@ -100,24 +114,46 @@ def _main(
     project: ProjectOpt = None,
     env: EnvOpt = None,
     verbose: VerboseOpt = False,
+    log_format: LogFormatOpt = "text",
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
+    if log_format.lower() not in ("text", "json"):
+        raise typer.BadParameter(
+            f"{log_format!r} is not a log format: use text or json", param_hint="--log-format"
+        )
     state.project = project
     state.env = env
     state.verbose = verbose
+    state.log_format = log_format.lower()
+    _show_logs()
+
+
+def _show_logs() -> None:
+    from basin.cli.reporting import install
+
+    install(reporter, state.log_format, sys.stdout)
+
+
+def _say(markup: str) -> None:
+    """A line of the command's own output (Rich markup), or a record in JSON mode."""
+    if state.log_format == "json":
+        from rich.text import Text
+
+        log.info(Text.from_markup(markup).plain)
+    else:
+        console.print(markup)
 
 
 def _platform(wait: bool = False) -> Platform:
-    from basin.cli.reporting import RichReporter
     from basin.config import load_project
     from basin.pipeline.platform import Platform
 
     project = load_project(state.project, state.env)
     return Platform(
         project,
-        reporter=RichReporter(console),
+        reporter=reporter if state.log_format == "text" else None,
         verbose=state.verbose,
         wait=float("inf") if wait else None,
     )
@@ -125,7 +161,7 @@ def _platform(wait: bool = False) -> Platform:
 
 def _with_platform(fn: Callable[[Platform], T], *, wait: bool = False) -> T:
     platform = _platform(wait)
-    console.print(
+    _say(
         f"[dim]project[/] {platform.project.config.project}  [dim]env[/] {platform.project.env_name}  "
         f"[dim]folder[/] {platform.project.root}"
     )
@@ -147,7 +183,7 @@ def run(select: SelectOpt = None, wait: WaitOpt = False) -> None:
     since only a whole build that passed is published.
     """
     summary = _with_platform(lambda p: p.run(select), wait=wait)
-    console.print(f"[green]✓[/] run {summary.run_id} succeeded in {summary.seconds:.1f} s")
+    _say(f"[green]✓[/] run {summary.run_id} succeeded in {summary.seconds:.1f} s")
 
 
 @app.command()
@@ -179,7 +215,7 @@ def extract(
         lambda p: p.extract(select, full_refresh=full_refresh, since=since), wait=wait
     )
     new = [r for r in results if r.batch_id]
-    console.print(f"[green]✓[/] {len(new)} new batch(es), {sum(r.rows for r in new)} rows")
+    _say(f"[green]✓[/] {len(new)} new batch(es), {sum(r.rows for r in new)} rows")
 
 
 @app.command()
@@ -187,16 +223,14 @@ def load(select: SelectOpt = None, wait: WaitOpt = False) -> None:
     """Load complete lake batches into the warehouse's raw schema, each exactly once."""
     results = _with_platform(lambda p: p.load(select), wait=wait)
     loaded = [r for r in results if not r.skipped]
-    console.print(f"[green]✓[/] {len(loaded)} batch(es) loaded, {sum(r.rows for r in loaded)} rows")
+    _say(f"[green]✓[/] {len(loaded)} batch(es) loaded, {sum(r.rows for r in loaded)} rows")
 
 
 @app.command()
 def replay(select: SelectOpt = None, wait: WaitOpt = False) -> None:
     """Rebuild the warehouse's raw tables from the lake alone, without reading any source."""
     results = _with_platform(lambda p: p.replay(select), wait=wait)
-    console.print(
-        f"[green]✓[/] replayed {len(results)} batch(es), {sum(r.rows for r in results)} rows"
-    )
+    _say(f"[green]✓[/] replayed {len(results)} batch(es), {sum(r.rows for r in results)} rows")
 
 
 @app.command()
@@ -211,7 +245,7 @@ def transform(
 ) -> None:
     """Build the dbt project (models, snapshots, seeds and their tests) with a generated profile."""
     run_ = _with_platform(lambda p: p.transform(select), wait=wait)
-    console.print(f"[green]✓[/] dbt build passed ({len(run_.nodes)} nodes)")
+    _say(f"[green]✓[/] dbt build passed ({len(run_.nodes)} nodes)")
 
 
 @app.command()
@@ -231,7 +265,7 @@ def compile(
 ) -> None:
     """Compile the dbt project for the environment's engine, without reading or writing data."""
     run_ = _with_platform(lambda p: p.compile(select, offline=offline), wait=wait)
-    console.print(
+    _say(
         f"[green]✓[/] compiled {len(run_.nodes)} node(s); SQL under .basin/<env>/dbt/target/compiled"
     )
 
@@ -266,10 +300,10 @@ def check(
         finally:
             if report or report_path:
                 written = p.quality_report(report_path)
-                console.print(f"report: {written}")
+                _say(f"report: {written}")
 
     run_ = _with_platform(go, wait=wait)
-    console.print(f"[green]✓[/] {len(run_.nodes)} check(s) passed")
+    _say(f"[green]✓[/] {len(run_.nodes)} check(s) passed")
 
 
 @app.command()
@@ -286,7 +320,7 @@ def publish(
 ) -> None:
     """Publish the audited marts, if the latest build passed (atomic; readers never see a mix)."""
     result = _with_platform(lambda p: p.publish(run), wait=wait)
-    console.print(f"[green]✓[/] published {len(result.tables)} table(s) to {result.location}")
+    _say(f"[green]✓[/] published {len(result.tables)} table(s) to {result.location}")
 
 
 @app.command()
@@ -330,7 +364,7 @@ def catalog_show(
 def docs(wait: WaitOpt = False) -> None:
     """Generate the dbt docs of the project as one offline HTML file and print its path."""
     path = _with_platform(lambda p: p.docs(), wait=wait)
-    console.print(
+    _say(
         f"[green]✓[/] dbt docs written to [bold]{path}[/] (open it in a browser; no server needed)"
     )
 
@@ -379,18 +413,18 @@ def serve(
     if stop:
         stopped = airflow_serve.stop(project.root)
         if stopped:
-            console.print(f"[green]✓[/] stopped Airflow ({', '.join(stopped)})")
+            _say(f"[green]✓[/] stopped Airflow ({', '.join(stopped)})")
         else:
-            console.print("nothing to stop: basin serve is not running for this project")
+            _say("nothing to stop: basin serve is not running for this project")
         return
     with console.status(
         "starting Airflow (database, API server, scheduler, DAG processor, triggerer)…"
     ):
         served = airflow_serve.start(project.root, project.config.orchestration)
     verb = "is already running" if served.already_running else "is running"
-    console.print(f"[green]✓[/] Airflow {verb} at [bold]{served.url}[/]")
-    console.print(f"  user [bold]{served.user}[/], password in {served.password_file}")
-    console.print(f"  logs in {served.log_dir}; stop with [bold]basin serve --stop[/]")
+    _say(f"[green]✓[/] Airflow {verb} at [bold]{served.url}[/]")
+    _say(f"  user [bold]{served.user}[/], password in {served.password_file}")
+    _say(f"  logs in {served.log_dir}; stop with [bold]basin serve --stop[/]")
 
 
 @app.command()
@@ -419,8 +453,8 @@ def init(
     from basin.scaffold import create_project
 
     created = create_project(directory, name=name, force=force)
-    console.print(f"[green]✓[/] created project [bold]{created.name}[/] in {created.root}")
-    console.print(f"  next: [bold]cd {directory} && basin run[/], then [bold]basin status[/]")
+    _say(f"[green]✓[/] created project [bold]{created.name}[/] in {created.root}")
+    _say(f"  next: [bold]cd {directory} && basin run[/], then [bold]basin status[/]")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -474,6 +508,11 @@ def _print_error(exc: BasinError) -> None:
         hint = cause.hint or hint
     from basin.common.redaction import redact
 
+    if state.log_format == "json":
+        log.error(
+            message, extra={"hint": redact(hint) if hint else None, "exit_code": exc.exit_code}
+        )
+        return
     err_console.print(f"[red]error[/]: {escape(redact(message))}")
     if hint:
         err_console.print(f"  [yellow]hint[/]: {escape(redact(hint))}")

@@ -1,9 +1,13 @@
-"""Rich progress bars and messages for the façade's :class:`Reporter`."""
+"""How the CLI shows what Basin does: Rich progress bars, and Basin's log records
+rendered as readable lines (or as JSON lines with ``--log-format json``)."""
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.progress import (
@@ -15,8 +19,9 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
-from basin.common.redaction import redact
+from basin.common.logging import FIELDS, ROOT, BasinRecords
 
 
 class _RichTask:
@@ -39,15 +44,16 @@ class _RichTask:
 
 
 class RichReporter:
-    """Prints messages and shows one progress bar per long task (hidden when not a TTY)."""
+    """Shows one progress bar per long task (hidden when not a TTY)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self._progress: Progress | None = None
 
-    def message(self, text: str) -> None:
-        target = self._progress.console if self._progress else self.console
-        target.print(redact(text))
+    @property
+    def live_console(self) -> Console:
+        """Where to print now: above the progress bar while one is shown."""
+        return self._progress.console if self._progress else self.console
 
     @contextmanager
     def task(self, description: str, total: int | None) -> Iterator[_RichTask]:
@@ -68,3 +74,63 @@ class RichReporter:
                 yield _RichTask(progress, task_id)
             finally:
                 self._progress = None
+
+
+STYLES = {logging.WARNING: "yellow", logging.ERROR: "red", logging.CRITICAL: "bold red"}
+
+
+class RichLogHandler(logging.Handler):
+    """Basin's records as lines under the step they belong to: a step's heading in
+    bold, warnings in yellow, errors in red (never read as Rich markup)."""
+
+    def __init__(self, reporter: RichReporter) -> None:
+        super().__init__(logging.INFO)
+        self.reporter = reporter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if getattr(record, "heading", False):
+                line = Text(text, style="bold")
+            else:
+                line = Text("  " + text, style=STYLES.get(record.levelno, ""))
+            self.reporter.live_console.print(line)
+        except Exception:  # noqa: BLE001 - logging must never break the command
+            self.handleError(record)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, and the run, step,
+    source and entity it belongs to (when known)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in (*FIELDS, "hint", "exit_code"):
+            value = getattr(record, key, None)
+            if value is not None:
+                entry[key] = value
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def install(reporter: RichReporter, log_format: str, stream: object | None = None) -> None:
+    """Route the ``basin`` logger's records to the terminal (text) or ``stream`` (JSON)."""
+    logger = logging.getLogger(ROOT)
+    for handler in list(logger.handlers):
+        if getattr(handler, "_basin_cli", False):
+            logger.removeHandler(handler)
+    handler: logging.Handler
+    if log_format == "json":
+        handler = logging.StreamHandler(stream)  # type: ignore[arg-type]
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler = RichLogHandler(reporter)
+    handler.setLevel(logging.INFO)
+    handler.addFilter(BasinRecords())
+    handler._basin_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

@@ -1,7 +1,8 @@
-"""How the façade reports progress without knowing about terminals.
+"""Progress of long work, without the façade knowing about terminals.
 
-The CLI passes a Rich implementation; library callers and tests get the silent
-default.
+The CLI passes a Rich implementation (progress bars); library callers, Airflow tasks
+and tests get the silent default. Messages are not progress: they are log records
+under the ``basin`` logger (``basin.common.logging``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ class Task(Protocol):
 
 
 class Reporter(Protocol):
-    def message(self, text: str) -> None:
-        """A line for the user (already formatted, may hold Rich markup)."""
-
     @contextmanager
     def task(self, description: str, total: int | None) -> Iterator[Task]:
         """A unit of long work with a progress bar."""
@@ -36,10 +34,7 @@ class _NullTask:
 
 
 class NullReporter:
-    """Says nothing."""
-
-    def message(self, text: str) -> None:
-        pass
+    """Shows no progress."""
 
     @contextmanager
     def task(self, description: str, total: int | None) -> Iterator[Task]:

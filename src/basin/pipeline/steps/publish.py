@@ -1,0 +1,100 @@
+"""Publish: the audited marts become what consumers read, if the build passed the gate.
+
+Write-audit-publish: dbt builds into audit schemas; publishing swaps them in atomically
+(PostgreSQL: schemas in one transaction; Snowflake: ``SWAP WITH``; DuckDB: a new
+snapshot file replaces the published one). A build that did not pass leaves the last
+good publication in place.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from basin.common import faults
+from basin.common.errors import PublishError
+from basin.common.logging import get_logger
+from basin.pipeline.resources import Resources
+from basin.pipeline.runs import StepOutcome
+
+if TYPE_CHECKING:
+    from basin.warehouses.base import PublishResult
+
+log = get_logger(__name__)
+
+KEEP = "the last good publication stays in place"
+
+
+def publish(res: Resources, run_id: str, accept: str | None = None) -> StepOutcome[PublishResult]:
+    """Publish the build the gate lets through (``accept``: a run id to publish
+    explicitly, e.g. a build held back for warnings)."""
+    gate(res, accept)
+    schemas = list(res.project.config.publish.schemas)
+    with (
+        res.reporter.task("publish", total=None),
+        res.lineage.step("publish", run_id, res.command) as step,
+    ):
+        result = res.warehouse.publish(schemas, run_id)
+        faults.point("publish.before_record")
+        audit = {s: s + res.warehouse.audit_suffix for s in schemas}
+        res.track("published", step, run_id, result.tables, audit)
+    res.store.record_publication(run_id, result.location, result.tables)
+    log.info("published %d table(s) to %s", len(result.tables), result.location)
+    return StepOutcome(
+        "publish",
+        result,
+        rows=sum(result.tables.values()),
+        detail={"location": result.location, **result.detail},
+    )
+
+
+def gate(res: Resources, accept: str | None) -> str:
+    """The run id of the build to publish, or a PublishError saying why not.
+
+    A verdict belongs to one build, the newest ``transform`` of this environment: it
+    must have built the whole project (no ``--select``) and passed, and no ``check``
+    since may have failed. A later check that passes never turns a failed build into a
+    passing one, and a partial build is never published: the audit schemas then hold a
+    mix of builds that no single build tested.
+    """
+    history = res.store.build_history(res.env)
+    if not history:
+        raise PublishError(
+            "nothing audited to publish: no transform has run yet",
+            hint="run `basin transform` (or `basin run`) until it passes",
+        )
+    build, checks = history[0], history[1:]
+    last = build.run_id
+    if accept is not None and last != accept:
+        raise PublishError(
+            f"run {accept} is not the latest build in this warehouse (the latest is run {last})",
+            hint="only the latest audited build can be published; `basin status` lists the runs",
+        )
+    if build.status != "success":
+        raise PublishError(
+            f"nothing audited to publish: the last transform (run {last}) {build.status}",
+            hint="fix it and run `basin transform` (or `basin run`) until it passes; " + KEEP,
+        )
+    selected = json.loads(build.detail or "{}").get("select")
+    if selected:
+        raise PublishError(
+            f"the last build (run {last}) was partial (--select {' '.join(selected)}): "
+            "only a build of the whole project is published",
+            hint="run `basin transform` without --select (or `basin run`), then publish; " + KEEP,
+        )
+    failed = [c for c in checks if c.status != "success"]
+    if failed:
+        raise PublishError(
+            f"the build of run {last} failed a later check (run {failed[-1].run_id})",
+            hint="fix the data or the model and run `basin transform` (or `basin run`) "
+            "again; " + KEEP,
+        )
+    if accept is None and res.project.config.quality.block_on_warn:
+        warned = [r for r in res.store.check_results(last) if r.status == "warn"]
+        if warned:
+            raise PublishError(
+                f"the build of run {last} is held back: {len(warned)} check(s) warned "
+                f"({', '.join(r.name for r in warned[:3])}{' …' if len(warned) > 3 else ''})",
+                hint=f"review them (`basin check --report`), then `basin publish --run {last}`",
+            )
+    return last

@@ -1,0 +1,209 @@
+"""Transform: dbt in-process on this environment's warehouse (build, test, compile, docs).
+
+Basin writes the profile, installs its bundled dbt package, turns the configured
+expectation suites into dbt tests, and passes its settings as ``--vars``; secrets reach
+dbt through the environment of this invocation only. After a build or a test, every
+check result lands in the metadata store and the lineage of every model is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from basin.common import faults
+from basin.common.errors import TransformError
+from basin.common.logging import get_logger
+from basin.pipeline.resources import Resources
+from basin.pipeline.runs import StepOutcome
+
+if TYPE_CHECKING:
+    from basin.quality.expectations import Suite
+    from basin.transform.runner import DbtRun
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class DbtCall:
+    """One dbt invocation: its command, the Basin step it is, its node selection and
+    extra arguments; ``run_id`` records checks and lineage (build and test)."""
+
+    command: str
+    step: str
+    select: list[str] | None = None
+    extra: list[str] = field(default_factory=list)
+    run_id: str | None = None
+
+
+def build(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[DbtRun]:
+    """``dbt build`` (models, snapshots, seeds, tests) into the audit schemas."""
+    with res.lineage.step("transform", run_id, res.command, job_type="DAG"):
+        return dbt(res, DbtCall("build", "transform", select, run_id=run_id))
+
+
+def check(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[DbtRun]:
+    """``dbt test``: the checks against what is built, without building."""
+    with res.lineage.step("check", run_id, res.command, job_type="DAG"):
+        return dbt(res, DbtCall("test", "check", select, run_id=run_id))
+
+
+def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
+    """Invoke dbt; raises TransformError naming the failed nodes."""
+    from basin.transform.package import install_package
+    from basin.transform.runner import dbt_profile_name, run_dbt, write_profiles
+
+    project_dir = res.project.dbt_project_dir
+    profile = dbt_profile_name(project_dir)
+    dbt_state = res.project.state_path("dbt")
+    write_profiles(dbt_state, profile, res.env, res.warehouse.dbt_target())
+    install_package(project_dir)
+    suites = expectation_suites(res)
+    dbt_vars = {
+        "basin_publish_schemas": list(res.project.config.publish.schemas),
+        "basin_audit_suffix": res.warehouse.audit_suffix,
+        "basin_severity": dict(res.project.config.quality.severity),
+    }
+    with res.reporter.task(f"dbt {call.command}", total=None) as task, _dbt_env(res):
+
+        def on_node(unique_id: str, done: int, total: int) -> None:
+            faults.point(f"{call.step}.mid_build")
+            task.update(total=total or None, description=f"dbt {unique_id.split('.', 2)[-1]}")
+            task.advance()
+
+        try:
+            run = run_dbt(
+                call.command,
+                project_dir=project_dir,
+                profiles_dir=dbt_state,
+                target_name=res.env,
+                state_dir=dbt_state,
+                select=call.select,
+                extra_args=["--vars", json.dumps(dbt_vars), *call.extra],
+                verbose=res.verbose,
+                on_node=on_node,
+            )
+        finally:
+            res.warehouse.after_dbt()
+    if call.run_id is not None and call.command in ("build", "test"):
+        records = _record_checks(res, call.run_id, run, dbt_state / "target", suites)
+        untraced = res.track(
+            "transformed",
+            call.run_id,
+            res.command,
+            call.step,
+            project_dir,
+            profile,
+            dbt_state / "target",
+            records,
+        )
+        if untraced:
+            log.warning(
+                "column lineage: %d model(s) or table(s) not traced: %s", len(untraced), untraced[0]
+            )
+    counts = run.counts()
+    if counts:
+        log.info(
+            "dbt %s: %s",
+            call.command,
+            ", ".join(f"{n} {status}" for status, n in sorted(counts.items())),
+        )
+    if not run.success:
+        raise _failed(run, call.command, dbt_state)
+    # Adapters that do not report affected rows (dbt-duckdb) leave rows unknown.
+    affected = [n.rows_affected for n in run.nodes if (n.rows_affected or -1) >= 0]
+    return StepOutcome(
+        call.step,
+        run,
+        rows=sum(a for a in affected if a is not None) if affected else None,
+        # The gate publishes only builds of the whole project: it reads "select".
+        detail={"nodes": counts, "select": list(call.select) if call.select else None},
+    )
+
+
+@contextmanager
+def _dbt_env(res: Resources) -> Iterator[None]:
+    """The warehouse's secrets in os.environ for one dbt invocation, then restored."""
+    secrets = res.warehouse.dbt_env()
+    saved = {k: os.environ.get(k) for k in secrets}
+    os.environ.update(secrets)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _failed(run: DbtRun, command: str, dbt_state: Path) -> TransformError:
+    lines = [
+        f"{n.unique_id}: {n.status}" + (f" — {_first_line(n.message)}" if n.message else "")
+        for n in run.failed
+    ]
+    if run.error:
+        lines.append(run.error)
+    error = TransformError(
+        f"dbt {command} failed:\n  " + "\n  ".join(lines or ["(no node results; see dbt logs)"]),
+        hint=f"dbt's log is in {dbt_state / 'logs' / 'dbt.log'}; "
+        "the last good publication stays in place",
+    )
+    error.dbt_run = run  # type: ignore[attr-defined]
+    return error
+
+
+def expectation_suites(res: Resources) -> list[Suite]:
+    """Translate the configured expectation suites and write them as dbt tests."""
+    from basin.quality.expectations import load_suite, write_tests
+
+    configured = res.project.config.quality.expectation_suites
+    suites = [
+        load_suite(res.project.project_path(s.suite), s.model, s.severity) for s in configured
+    ]
+    write_tests(res.project.dbt_project_dir, suites)
+    for suite in suites:
+        if suite.unsupported:
+            log.warning(
+                "expectation suite %s: %d expectation(s) not supported, not checked: %s",
+                suite.name,
+                len(suite.unsupported),
+                "; ".join(suite.unsupported),
+            )
+    return suites
+
+
+def _record_checks(
+    res: Resources, run_id: str, run: DbtRun, target_dir: Path, suites: list[Suite]
+) -> list[dict[str, Any]]:
+    from basin.quality.expectations import expand_results
+    from basin.quality.results import collect
+
+    quality = res.project.config.quality
+    limits = {s.test_name: len(s.rules) for s in suites}
+    records = collect(run, target_dir, res.warehouse.sample, quality.sample_rows, limits)
+    for suite in suites:
+        mine = [r for r in records if r["name"] == suite.test_name]
+        records = [r for r in records if r["name"] != suite.test_name]
+        if mine or run.nodes:
+            records += expand_results(suite, mine[0] if mine else None)
+    if records:
+        res.store.record_checks(run_id, records)
+    warned = [r for r in records if r["status"] == "warn"]
+    if warned:
+        log.warning(
+            "%d check(s) warned: %s%s",
+            len(warned),
+            ", ".join(f"{r['name']} ({r['failures']})" for r in warned[:5]),
+            " …" if len(warned) > 5 else "",
+        )
+    return records
+
+
+def _first_line(text: str | None) -> str:
+    return text.strip().splitlines()[0] if text and text.strip() else ""

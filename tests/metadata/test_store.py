@@ -21,7 +21,7 @@ def store_args(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str
 
 def test_migrate_creates_tables_and_is_idempotent(store_args: tuple[str, str | None]) -> None:
     url, schema = store_args
-    store = open_store(url, schema)
+    store = open_store(url, env="dev", schema=schema)
     assert store.current_revision() == MetadataStore.head_revision()
     store.migrate()  # again: no error, same revision
     assert store.current_revision() == MetadataStore.head_revision()
@@ -30,8 +30,8 @@ def test_migrate_creates_tables_and_is_idempotent(store_args: tuple[str, str | N
 
 def test_runs_steps_batches_watermarks_publications(store_args: tuple[str, str | None]) -> None:
     url, schema = store_args
-    store = open_store(url, schema)
-    run_id = store.start_run("dev", "run")
+    store = open_store(url, env="dev", schema=schema)
+    run_id = store.start_run("run")
     step = store.start_step(run_id, "extract")
     store.finish_step(step, "success", rows=42, detail={"crm.customers": {"rows": 42}})
     store.begin_batch("b1", "crm", "customers", run_id, "/lake/b1", [{"path": "a.csv"}])
@@ -62,11 +62,11 @@ def test_runs_steps_batches_watermarks_publications(store_args: tuple[str, str |
 
 
 def _writer(url: str, schema: str | None, n: int, out: mp.Queue) -> None:
-    store = MetadataStore(url, schema=schema)
+    store = MetadataStore(url, env="dev", schema=schema)
     store.migrate()
     ids = []
     for _ in range(n):
-        run_id = store.start_run("dev", "extract")
+        run_id = store.start_run("extract")
         step = store.start_step(run_id, "extract")
         store.finish_step(step, "success", rows=1)
         store.finish_run(run_id, "success")
@@ -87,7 +87,7 @@ def test_many_processes_write_at_once(store_args: tuple[str, str | None]) -> Non
     for p in procs:
         p.join(timeout=60)
         assert p.exitcode == 0
-    store = MetadataStore(url, schema=schema)
+    store = MetadataStore(url, env="dev", schema=schema)
     runs = store.runs(limit=100)
     assert len(ids) == 60 and {r.run_id for r in runs} == set(ids)
     assert all(r.status == "success" for r in runs)
@@ -98,7 +98,7 @@ def test_unreachable_store_is_a_clear_error(tmp_path: Path) -> None:
     from basin.common.errors import MetadataError
 
     with pytest.raises(MetadataError, match="cannot open the metadata store"):
-        open_store("postgresql+psycopg://nobody@127.0.0.1:1/none")
+        open_store("postgresql+psycopg://nobody@127.0.0.1:1/none", env="dev")
 
 
 def test_head_revision_constant_matches_the_migration_files() -> None:
@@ -111,7 +111,7 @@ def test_catalog_entries_are_created_then_refreshed_keeping_what_is_not_given(
     store_args: tuple[str, str | None],
 ) -> None:
     url, schema = store_args
-    store = open_store(url, schema)
+    store = open_store(url, env="dev", schema=schema)
     first = [
         {
             "key": f"marts.t{i}",
@@ -126,10 +126,10 @@ def test_catalog_entries_are_created_then_refreshed_keeping_what_is_not_given(
         }
         for i in range(3)
     ]
-    store.record_datasets("dev", first)
-    store.record_datasets("other", first[:1])  # another environment's entry stays apart
+    store.record_datasets(first)
+    other = MetadataStore(url, env="other", schema=schema)
+    other.record_datasets(first[:1])  # another environment's entry stays apart
     store.record_datasets(
-        "dev",
         [
             {
                 "key": "marts.t1",
@@ -141,11 +141,12 @@ def test_catalog_entries_are_created_then_refreshed_keeping_what_is_not_given(
             {"key": "raw.new", "kind": "raw", "namespace": "duckdb://w", "name": "w.raw.new"},
         ],
     )
-    by_key = {d.key: d for d in store.datasets("dev")}
+    by_key = {d.key: d for d in store.datasets()}
     assert sorted(by_key) == ["marts.t0", "marts.t1", "marts.t2", "raw.new"]
     assert (by_key["marts.t1"].rows, by_key["marts.t1"].description) == (10, "table 1")
     assert (by_key["marts.t1"].owner, by_key["marts.t1"].tags) == ("finance", '["pii"]')
     assert by_key["marts.t1"].columns == '[["id", "INTEGER"]]'
     assert by_key["raw.new"].rows is None
-    assert [d.key for d in store.datasets("other")] == ["marts.t0"]
+    assert [d.key for d in other.datasets()] == ["marts.t0"]
     store.close()
+    other.close()

@@ -81,7 +81,6 @@ class Tracker:
         source_key, lake_key = f"source.{source}.{entity}", f"lake.{source}.{entity}"
         config = self.project.config.sources[source]
         self.store.record_datasets(
-            self.env,
             [
                 {
                     "key": source_key,
@@ -103,7 +102,7 @@ class Tracker:
                 },
             ],
         )
-        self.store.replace_lineage(self.env, lake_key, "extract", _copy_edges(source_key, columns))
+        self.store.replace_lineage(lake_key, "extract", _copy_edges(source_key, columns))
 
     def loaded(
         self, step: StepLineage, run_id: str, manifest: Manifest, table: str, rows: int
@@ -117,10 +116,10 @@ class Tracker:
         step.outputs.append(DatasetRef(ns, ol_name, columns, rows=rows))
         key = f"{schema or 'raw'}.{name}"
         self.store.record_dataset(
-            self.env, key, kind="raw", namespace=ns, name=ol_name, columns=columns, run_id=run_id
+            key, kind="raw", namespace=ns, name=ol_name, columns=columns, run_id=run_id
         )
         upstream = f"lake.{manifest.source}.{manifest.entity}"
-        self.store.replace_lineage(self.env, key, "load", _copy_edges(upstream, columns))
+        self.store.replace_lineage(key, "load", _copy_edges(upstream, columns))
 
     def transformed(
         self,
@@ -219,8 +218,8 @@ class Tracker:
                 }
             )
             lineages.append((key, "publish", _copy_edges(f"{audit}.{table}", columns)))
-        self.store.record_datasets(self.env, entries)
-        self.store.replace_lineages(self.env, lineages)
+        self.store.record_datasets(entries)
+        self.store.replace_lineages(lineages)
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -314,8 +313,8 @@ class Tracker:
                         "rows": rows[relation],
                     }
                 )
-        self.store.record_datasets(self.env, entries)
-        self.store.replace_lineages(self.env, lineages)
+        self.store.record_datasets(entries)
+        self.store.replace_lineages(lineages)
         return traced, untraced
 
     def _dbt_events(

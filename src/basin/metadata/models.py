@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time, stored in UTC and read back as an aware UTC datetime on every
+    engine (SQLite keeps no zone: without this, its values came back naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: Basin stores aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
     pass
+
+
+ENV = String(64)
+"""Every table is scoped by environment: two environments may share one store."""
 
 
 class Run(Base):
@@ -18,11 +45,11 @@ class Run(Base):
     __tablename__ = "basin_runs"
 
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    env: Mapped[str] = mapped_column(String(64))
+    env: Mapped[str] = mapped_column(ENV)
     command: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # running | success | failed
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
     basin_version: Mapped[str] = mapped_column(String(32))
     host: Mapped[str | None] = mapped_column(String(256))  # where the command ran
@@ -38,8 +65,8 @@ class Step(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("basin_runs.run_id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # running | success | failed | skipped
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rows: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
     error: Mapped[str | None] = mapped_column(Text)
@@ -49,9 +76,10 @@ class Batch(Base):
     """A lake batch: one extraction of one entity. Complete once its manifest exists."""
 
     __tablename__ = "basin_batches"
-    __table_args__ = (Index("ix_basin_batches_entity", "source", "entity", "status"),)
+    __table_args__ = (Index("ix_basin_batches_entity", "env", "source", "entity", "status"),)
 
     batch_id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    env: Mapped[str] = mapped_column(ENV)
     source: Mapped[str] = mapped_column(String(128))
     entity: Mapped[str] = mapped_column(String(128))
     run_id: Mapped[str | None] = mapped_column(String(64))
@@ -60,8 +88,8 @@ class Batch(Base):
     row_count: Mapped[int | None] = mapped_column(BigInteger)
     quarantined_rows: Mapped[int | None] = mapped_column(BigInteger)
     inputs: Mapped[str | None] = mapped_column(Text)  # JSON: files or query window
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Load(Base):
@@ -72,10 +100,11 @@ class Load(Base):
 
     batch_id: Mapped[str] = mapped_column(String(96), primary_key=True)
     warehouse: Mapped[str] = mapped_column(String(256), primary_key=True)
+    env: Mapped[str] = mapped_column(ENV)
     run_id: Mapped[str | None] = mapped_column(String(64))
     table_name: Mapped[str] = mapped_column(String(256))
     rows: Mapped[int] = mapped_column(BigInteger)
-    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Watermark(Base):
@@ -83,11 +112,12 @@ class Watermark(Base):
 
     __tablename__ = "basin_watermarks"
 
+    env: Mapped[str] = mapped_column(ENV, primary_key=True)
     source: Mapped[str] = mapped_column(String(128), primary_key=True)
     entity: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[str | None] = mapped_column(String(96))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ProcessedFile(Base):
@@ -95,13 +125,14 @@ class ProcessedFile(Base):
 
     __tablename__ = "basin_processed_files"
 
+    env: Mapped[str] = mapped_column(ENV, primary_key=True)
     source: Mapped[str] = mapped_column(String(128), primary_key=True)
     entity: Mapped[str] = mapped_column(String(128), primary_key=True)
     path: Mapped[str] = mapped_column(String(1024), primary_key=True)
     checksum: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     batch_id: Mapped[str] = mapped_column(String(96))
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Publication(Base):
@@ -110,8 +141,9 @@ class Publication(Base):
     __tablename__ = "basin_publications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    env: Mapped[str] = mapped_column(ENV)
     run_id: Mapped[str] = mapped_column(String(64), index=True)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     location: Mapped[str] = mapped_column(Text)
     tables: Mapped[str] = mapped_column(Text)  # JSON: {"marts.x": rows}
 
@@ -121,22 +153,26 @@ class EntitySchema(Base):
 
     __tablename__ = "basin_entity_schemas"
 
+    env: Mapped[str] = mapped_column(ENV, primary_key=True)
     source: Mapped[str] = mapped_column(String(128), primary_key=True)
     entity: Mapped[str] = mapped_column(String(128), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     columns: Mapped[str] = mapped_column(Text)  # JSON [{"name", "type"}]
     change: Mapped[str | None] = mapped_column(Text)  # what changed from the previous version
     batch_id: Mapped[str | None] = mapped_column(String(96))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Incident(Base):
     """Something that needs a person: a broken contract, a failed gate, a missed SLA."""
 
     __tablename__ = "basin_incidents"
-    __table_args__ = (Index("ix_basin_incidents_open", "kind", "source", "entity", "resolved_at"),)
+    __table_args__ = (
+        Index("ix_basin_incidents_open", "env", "kind", "source", "entity", "resolved_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    env: Mapped[str] = mapped_column(ENV)
     kind: Mapped[str] = mapped_column(String(64))  # schema_breaking | …
     severity: Mapped[str] = mapped_column(String(16))  # error | warn
     source: Mapped[str | None] = mapped_column(String(128))
@@ -144,10 +180,10 @@ class Incident(Base):
     batch_id: Mapped[str | None] = mapped_column(String(96))
     run_id: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CheckResult(Base):
@@ -157,6 +193,7 @@ class CheckResult(Base):
     __table_args__ = (Index("ix_basin_check_results_model", "model", "checked_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    env: Mapped[str] = mapped_column(ENV)
     run_id: Mapped[str] = mapped_column(String(64), index=True)
     unique_id: Mapped[str] = mapped_column(String(512))
     name: Mapped[str] = mapped_column(String(512))
@@ -167,7 +204,7 @@ class CheckResult(Base):
     failures: Mapped[int | None] = mapped_column(BigInteger)
     message: Mapped[str | None] = mapped_column(Text)
     sample: Mapped[str | None] = mapped_column(Text)  # JSON: {"columns": [...], "rows": [[...]]}
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CatalogDataset(Base):
@@ -178,7 +215,7 @@ class CatalogDataset(Base):
     __tablename__ = "basin_datasets"
 
     key: Mapped[str] = mapped_column(String(512), primary_key=True)
-    env: Mapped[str] = mapped_column(String(64), primary_key=True)
+    env: Mapped[str] = mapped_column(ENV, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # source | lake | raw | model | published …
     namespace: Mapped[str] = mapped_column(String(1024))  # OpenLineage namespace
     name: Mapped[str] = mapped_column(String(1024))  # OpenLineage name
@@ -187,7 +224,7 @@ class CatalogDataset(Base):
     owner: Mapped[str | None] = mapped_column(String(256))
     tags: Mapped[str | None] = mapped_column(Text)  # JSON list
     rows: Mapped[int | None] = mapped_column(BigInteger)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     run_id: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -202,7 +239,7 @@ class LineageEdge(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    env: Mapped[str] = mapped_column(String(64))
+    env: Mapped[str] = mapped_column(ENV)
     dataset: Mapped[str] = mapped_column(String(512))
     column_name: Mapped[str | None] = mapped_column(String(256))
     upstream_dataset: Mapped[str] = mapped_column(String(512))
@@ -216,9 +253,9 @@ class EntityConfig(Base):
 
     __tablename__ = "basin_entity_configs"
 
-    env: Mapped[str] = mapped_column(String(64), primary_key=True)
+    env: Mapped[str] = mapped_column(ENV, primary_key=True)
     source: Mapped[str] = mapped_column(String(128), primary_key=True)
     entity: Mapped[str] = mapped_column(String(128), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     settings: Mapped[str | None] = mapped_column(Text)  # JSON, for the error message
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

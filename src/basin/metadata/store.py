@@ -35,7 +35,7 @@ from basin.metadata.models import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The newest migration. Opening a store already there skips Alembic (≈0.2 s of
 imports and script loading on every command); tests check it matches the files."""
 
@@ -53,20 +53,17 @@ def _redacted(text: str | None) -> str | None:
     return redact(text) if text else text
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything Basin stores is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 class MetadataStore:
-    """Typed access to Basin's metadata tables over one SQLAlchemy engine."""
+    """Typed access to Basin's metadata tables over one SQLAlchemy engine, for one
+    environment: everything it reads and writes is that environment's, so several
+    environments can share one store (a PostgreSQL database) without seeing each
+    other's runs, watermarks, publications or incidents."""
 
     def __init__(
-        self, url: str, *, schema: str | None = None, lock_dir: Path | None = None
+        self, url: str, *, env: str, schema: str | None = None, lock_dir: Path | None = None
     ) -> None:
         self.url = url
+        self.env = env
         self.schema = schema
         self.engine = self._create_engine(url, schema)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -169,7 +166,7 @@ class MetadataStore:
 
     # --- runs and steps ----------------------------------------------------------
 
-    def start_run(self, env: str, command: str, run_id: str | None = None) -> str:
+    def start_run(self, command: str, run_id: str | None = None) -> str:
         import os
         import socket
 
@@ -178,7 +175,7 @@ class MetadataStore:
             s.add(
                 Run(
                     run_id=run_id,
-                    env=env,
+                    env=self.env,
                     command=command,
                     status="running",
                     started_at=utcnow(),
@@ -189,15 +186,16 @@ class MetadataStore:
             )
         return run_id
 
-    def running_runs(self, env: str) -> list[Run]:
-        """Runs of ``env`` recorded as running, newest first."""
+    def running_runs(self) -> list[Run]:
+        """Runs recorded as running, newest first."""
         with self.session() as s:
-            rows = s.scalars(
-                select(Run)
-                .where(Run.env == env, Run.status == "running")
-                .order_by(Run.started_at.desc())
+            return list(
+                s.scalars(
+                    select(Run)
+                    .where(Run.env == self.env, Run.status == "running")
+                    .order_by(Run.started_at.desc())
+                )
             )
-            return [self._fix_run(r) for r in rows]
 
     def abandon_runs(self, run_ids: Sequence[str], reason: str) -> None:
         """Mark runs whose process is gone, and their unfinished steps, ``abandoned``."""
@@ -253,14 +251,14 @@ class MetadataStore:
                 )
             )
 
-    def build_history(self, env: str) -> list[Step]:
-        """The newest ``transform`` step of ``env`` and every ``check`` step after it,
+    def build_history(self) -> list[Step]:
+        """The newest ``transform`` step and every ``check`` step after it,
         oldest first: the record the quality gate judges a build by."""
         with self.session() as s:
             last = s.scalar(
                 select(func.max(Step.id))
                 .join(Run, Run.run_id == Step.run_id)
-                .where(Step.name == "transform", Run.env == env)
+                .where(Step.name == "transform", Run.env == self.env)
             )
             if last is None:
                 return []
@@ -269,7 +267,7 @@ class MetadataStore:
                     select(Step)
                     .join(Run, Run.run_id == Step.run_id)
                     .where(
-                        Run.env == env,
+                        Run.env == self.env,
                         Step.id >= last,
                         Step.name.in_(["transform", "check"]),
                     )
@@ -278,30 +276,25 @@ class MetadataStore:
             )
 
     def runs(self, limit: int = 10) -> list[Run]:
+        """The newest runs, newest first."""
         with self.session() as s:
-            rows = s.scalars(
-                select(Run).order_by(Run.started_at.desc(), Run.run_id.desc()).limit(limit)
+            return list(
+                s.scalars(
+                    select(Run)
+                    .where(Run.env == self.env)
+                    .order_by(Run.started_at.desc(), Run.run_id.desc())
+                    .limit(limit)
+                )
             )
-            return [self._fix_run(r) for r in rows]
 
     def run(self, run_id: str) -> Run | None:
         with self.session() as s:
             r = s.get(Run, run_id)
-            return self._fix_run(r) if r else None
+            return r if r is not None and r.env == self.env else None
 
     def steps(self, run_id: str) -> list[Step]:
         with self.session() as s:
-            rows = list(s.scalars(select(Step).where(Step.run_id == run_id).order_by(Step.id)))
-            for st in rows:
-                st.started_at = _as_utc(st.started_at)  # type: ignore[assignment]
-                st.ended_at = _as_utc(st.ended_at)
-            return rows
-
-    @staticmethod
-    def _fix_run(r: Run) -> Run:
-        r.started_at = _as_utc(r.started_at)  # type: ignore[assignment]
-        r.ended_at = _as_utc(r.ended_at)
-        return r
+            return list(s.scalars(select(Step).where(Step.run_id == run_id).order_by(Step.id)))
 
     # --- lake batches --------------------------------------------------------------
 
@@ -318,6 +311,7 @@ class MetadataStore:
             s.add(
                 Batch(
                     batch_id=batch_id,
+                    env=self.env,
                     source=source,
                     entity=entity,
                     run_id=run_id,
@@ -341,7 +335,7 @@ class MetadataStore:
         now = utcnow()
         with self.session() as s:
             batch = s.get(Batch, batch_id)
-            if batch is None:
+            if batch is None or batch.env != self.env:
                 raise MetadataError(f"batch {batch_id} is not in the metadata store")
             batch.status = "complete"
             batch.row_count = row_count
@@ -350,6 +344,7 @@ class MetadataStore:
             for f in files:
                 s.merge(
                     ProcessedFile(
+                        env=self.env,
                         source=batch.source,
                         entity=batch.entity,
                         path=f["path"],
@@ -362,6 +357,7 @@ class MetadataStore:
             if watermark is not None:
                 s.merge(
                     Watermark(
+                        env=self.env,
                         source=batch.source,
                         entity=batch.entity,
                         value=watermark,
@@ -374,17 +370,25 @@ class MetadataStore:
         from sqlalchemy import delete
 
         with self.session() as s:
-            s.execute(delete(Batch).where(Batch.batch_id == batch_id))
+            s.execute(delete(Batch).where(Batch.env == self.env, Batch.batch_id == batch_id))
 
     def abandon_batch(self, batch_id: str) -> None:
         with self.session() as s:
-            s.execute(update(Batch).where(Batch.batch_id == batch_id).values(status="abandoned"))
+            s.execute(
+                update(Batch)
+                .where(Batch.env == self.env, Batch.batch_id == batch_id)
+                .values(status="abandoned")
+            )
 
     def batches(
         self, source: str | None = None, entity: str | None = None, status: str | None = None
     ) -> list[Batch]:
         with self.session() as s:
-            q = select(Batch).order_by(Batch.created_at, Batch.batch_id)
+            q = (
+                select(Batch)
+                .where(Batch.env == self.env)
+                .order_by(Batch.created_at, Batch.batch_id)
+            )
             if source:
                 q = q.where(Batch.source == source)
             if entity:
@@ -398,7 +402,10 @@ class MetadataStore:
         with self.session() as s:
             total = s.scalar(
                 select(func.coalesce(func.sum(Batch.row_count), 0)).where(
-                    Batch.source == source, Batch.entity == entity, Batch.status == "complete"
+                    Batch.env == self.env,
+                    Batch.source == source,
+                    Batch.entity == entity,
+                    Batch.status == "complete",
                 )
             )
             return int(total or 0)
@@ -408,14 +415,16 @@ class MetadataStore:
         with self.session() as s:
             rows = s.execute(
                 select(ProcessedFile.path, ProcessedFile.checksum).where(
-                    ProcessedFile.source == source, ProcessedFile.entity == entity
+                    ProcessedFile.env == self.env,
+                    ProcessedFile.source == source,
+                    ProcessedFile.entity == entity,
                 )
             )
             return {(p, c) for p, c in rows}
 
     def watermark(self, source: str, entity: str) -> str | None:
         with self.session() as s:
-            wm = s.get(Watermark, (source, entity))
+            wm = s.get(Watermark, (self.env, source, entity))
             return wm.value if wm else None
 
     # --- loads and publications ----------------------------------------------------
@@ -428,6 +437,7 @@ class MetadataStore:
                 Load(
                     batch_id=batch_id,
                     warehouse=warehouse,
+                    env=self.env,
                     run_id=run_id,
                     table_name=table_name,
                     rows=rows,
@@ -439,6 +449,7 @@ class MetadataStore:
         with self.session() as s:
             s.add(
                 Publication(
+                    env=self.env,
                     run_id=run_id,
                     published_at=utcnow(),
                     location=location,
@@ -448,10 +459,12 @@ class MetadataStore:
 
     def last_publication(self) -> Publication | None:
         with self.session() as s:
-            pub = s.scalars(select(Publication).order_by(Publication.id.desc()).limit(1)).first()
-            if pub is not None:
-                pub.published_at = _as_utc(pub.published_at)  # type: ignore[assignment]
-            return pub
+            return s.scalars(
+                select(Publication)
+                .where(Publication.env == self.env)
+                .order_by(Publication.id.desc())
+                .limit(1)
+            ).first()
 
     # --- quality results -----------------------------------------------------------
 
@@ -459,26 +472,28 @@ class MetadataStore:
         now = utcnow()
         with self.session() as s:
             for r in results:
-                s.add(CheckResult(run_id=run_id, checked_at=now, **r))
+                s.add(CheckResult(env=self.env, run_id=run_id, checked_at=now, **r))
 
     def check_results(self, run_id: str | None = None, *, limit: int = 5000) -> list[CheckResult]:
         """Results of one run, or the newest ones of every run."""
         with self.session() as s:
-            q = select(CheckResult).order_by(CheckResult.id.desc()).limit(limit)
+            q = (
+                select(CheckResult)
+                .where(CheckResult.env == self.env)
+                .order_by(CheckResult.id.desc())
+                .limit(limit)
+            )
             if run_id:
                 q = q.where(CheckResult.run_id == run_id)
-            rows = list(s.scalars(q))
-            for r in rows:
-                r.checked_at = _as_utc(r.checked_at)  # type: ignore[assignment]
-            return rows
+            return list(s.scalars(q))
 
     # --- catalog and lineage -----------------------------------------------------
 
-    def record_dataset(self, env: str, key: str, **fields: Any) -> None:
+    def record_dataset(self, key: str, **fields: Any) -> None:
         """Create or refresh a catalog entry; see :meth:`record_datasets`."""
-        self.record_datasets(env, [{"key": key, **fields}])
+        self.record_datasets([{"key": key, **fields}])
 
-    def record_datasets(self, env: str, entries: Sequence[dict[str, Any]]) -> None:
+    def record_datasets(self, entries: Sequence[dict[str, Any]]) -> None:
         """Create or refresh catalog entries in one transaction. Each entry has ``key``,
         ``kind``, ``namespace``, ``name`` and optionally ``columns`` ([(name, type[,
         description])]), ``rows``, ``run_id``, ``description``, ``owner``, ``tags``;
@@ -492,7 +507,7 @@ class MetadataStore:
                     (r.key, r)
                     for r in s.scalars(
                         select(CatalogDataset).where(
-                            CatalogDataset.env == env,
+                            CatalogDataset.env == self.env,
                             CatalogDataset.key.in_(keys[chunk : chunk + 500]),
                         )
                     )
@@ -502,7 +517,7 @@ class MetadataStore:
                 key = e.pop("key")
                 row = found.get(key)
                 if row is None:
-                    row = found[key] = CatalogDataset(key=key, env=env)
+                    row = found[key] = CatalogDataset(key=key, env=self.env)
                     s.add(row)
                 row.kind, row.namespace, row.name = e.pop("kind"), e.pop("namespace"), e.pop("name")
                 row.updated_at = now
@@ -514,33 +529,28 @@ class MetadataStore:
                     if e.get(field) is not None:
                         setattr(row, field, e[field])
 
-    def datasets(self, env: str) -> list[CatalogDataset]:
+    def datasets(self) -> list[CatalogDataset]:
         with self.session() as s:
-            rows = list(
+            return list(
                 s.scalars(
                     select(CatalogDataset)
-                    .where(CatalogDataset.env == env)
+                    .where(CatalogDataset.env == self.env)
                     .order_by(CatalogDataset.key)
                 )
             )
-            for r in rows:
-                r.updated_at = _as_utc(r.updated_at)  # type: ignore[assignment]
-            return rows
 
     def replace_lineage(
         self,
-        env: str,
         dataset: str,
         step: str,
         edges: Sequence[tuple[str | None, str, str | None]],
     ) -> None:
         """Make ``edges`` — ``(column, upstream dataset, upstream column)`` — the
         lineage of ``dataset``."""
-        self.replace_lineages(env, [(dataset, step, edges)])
+        self.replace_lineages([(dataset, step, edges)])
 
     def replace_lineages(
         self,
-        env: str,
         items: Sequence[tuple[str, str, Sequence[tuple[str | None, str, str | None]]]],
     ) -> None:
         """:meth:`replace_lineage` for many datasets in one transaction."""
@@ -550,7 +560,7 @@ class MetadataStore:
             return
         rows = [
             {
-                "env": env,
+                "env": self.env,
                 "dataset": dataset,
                 "column_name": column,
                 "upstream_dataset": upstream,
@@ -567,16 +577,16 @@ class MetadataStore:
             for chunk in range(0, len(datasets), 500):
                 s.execute(
                     delete(LineageEdge).where(
-                        LineageEdge.env == env,
+                        LineageEdge.env == self.env,
                         LineageEdge.dataset.in_(datasets[chunk : chunk + 500]),
                     )
                 )
             if rows:
                 s.execute(insert(LineageEdge), rows)
 
-    def lineage_edges(self, env: str) -> list[LineageEdge]:
+    def lineage_edges(self) -> list[LineageEdge]:
         with self.session() as s:
-            return list(s.scalars(select(LineageEdge).where(LineageEdge.env == env)))
+            return list(s.scalars(select(LineageEdge).where(LineageEdge.env == self.env)))
 
     # --- contracts, incidents, resets --------------------------------------------
 
@@ -585,7 +595,11 @@ class MetadataStore:
         with self.session() as s:
             row = s.scalars(
                 select(EntitySchema)
-                .where(EntitySchema.source == source, EntitySchema.entity == entity)
+                .where(
+                    EntitySchema.env == self.env,
+                    EntitySchema.source == source,
+                    EntitySchema.entity == entity,
+                )
                 .order_by(EntitySchema.version.desc())
                 .limit(1)
             ).first()
@@ -596,7 +610,11 @@ class MetadataStore:
             return list(
                 s.scalars(
                     select(EntitySchema)
-                    .where(EntitySchema.source == source, EntitySchema.entity == entity)
+                    .where(
+                        EntitySchema.env == self.env,
+                        EntitySchema.source == source,
+                        EntitySchema.entity == entity,
+                    )
                     .order_by(EntitySchema.version)
                 )
             )
@@ -613,13 +631,18 @@ class MetadataStore:
         with self.session() as s:
             current = s.scalar(
                 select(EntitySchema.version)
-                .where(EntitySchema.source == source, EntitySchema.entity == entity)
+                .where(
+                    EntitySchema.env == self.env,
+                    EntitySchema.source == source,
+                    EntitySchema.entity == entity,
+                )
                 .order_by(EntitySchema.version.desc())
                 .limit(1)
             )
             version = (current or 0) + 1
             s.add(
                 EntitySchema(
+                    env=self.env,
                     source=source,
                     entity=entity,
                     version=version,
@@ -648,6 +671,7 @@ class MetadataStore:
         with self.session() as s:
             existing = s.scalars(
                 select(Incident).where(
+                    Incident.env == self.env,
                     Incident.kind == kind,
                     Incident.source == source,
                     Incident.entity == entity,
@@ -661,6 +685,7 @@ class MetadataStore:
                 existing.batch_id = batch_id
                 return existing.id
             incident = Incident(
+                env=self.env,
                 kind=kind,
                 severity=severity,
                 source=source,
@@ -681,6 +706,7 @@ class MetadataStore:
             result = s.execute(
                 update(Incident)
                 .where(
+                    Incident.env == self.env,
                     Incident.kind == kind,
                     Incident.source == source,
                     Incident.entity == entity,
@@ -692,27 +718,28 @@ class MetadataStore:
 
     def incidents(self, *, open_only: bool = False, limit: int = 50) -> list[Incident]:
         with self.session() as s:
-            q = select(Incident).order_by(Incident.id.desc()).limit(limit)
+            q = (
+                select(Incident)
+                .where(Incident.env == self.env)
+                .order_by(Incident.id.desc())
+                .limit(limit)
+            )
             if open_only:
                 q = q.where(Incident.resolved_at.is_(None))
-            rows = list(s.scalars(q))
-            for r in rows:
-                r.opened_at = _as_utc(r.opened_at)  # type: ignore[assignment]
-                r.resolved_at = _as_utc(r.resolved_at)
-            return rows
+            return list(s.scalars(q))
 
-    def entity_config(self, env: str, source: str, entity: str) -> EntityConfig | None:
+    def entity_config(self, source: str, entity: str) -> EntityConfig | None:
         """The settings an entity was last extracted with."""
         with self.session() as s:
-            return s.get(EntityConfig, (env, source, entity))
+            return s.get(EntityConfig, (self.env, source, entity))
 
     def record_entity_config(
-        self, env: str, source: str, entity: str, fingerprint: str, settings: dict[str, Any]
+        self, source: str, entity: str, fingerprint: str, settings: dict[str, Any]
     ) -> None:
         with self.session() as s:
             s.merge(
                 EntityConfig(
-                    env=env,
+                    env=self.env,
                     source=source,
                     entity=entity,
                     fingerprint=fingerprint,
@@ -723,7 +750,11 @@ class MetadataStore:
 
     def set_batch_status(self, batch_id: str, status: str) -> None:
         with self.session() as s:
-            s.execute(update(Batch).where(Batch.batch_id == batch_id).values(status=status))
+            s.execute(
+                update(Batch)
+                .where(Batch.env == self.env, Batch.batch_id == batch_id)
+                .values(status=status)
+            )
 
     def reset_entity(self, source: str, entity: str) -> None:
         """Forget an entity's extraction state: watermark, files taken, accepted schema.
@@ -734,22 +765,32 @@ class MetadataStore:
 
         with self.session() as s:
             s.execute(
-                delete(Watermark).where(Watermark.source == source, Watermark.entity == entity)
+                delete(Watermark).where(
+                    Watermark.env == self.env,
+                    Watermark.source == source,
+                    Watermark.entity == entity,
+                )
             )
             s.execute(
                 delete(ProcessedFile).where(
-                    ProcessedFile.source == source, ProcessedFile.entity == entity
+                    ProcessedFile.env == self.env,
+                    ProcessedFile.source == source,
+                    ProcessedFile.entity == entity,
                 )
             )
             s.execute(
                 delete(EntitySchema).where(
-                    EntitySchema.source == source, EntitySchema.entity == entity
+                    EntitySchema.env == self.env,
+                    EntitySchema.source == source,
+                    EntitySchema.entity == entity,
                 )
             )
 
 
-def open_store(url: str, schema: str | None = None, lock_dir: Path | None = None) -> MetadataStore:
-    """Open the store and bring its tables to the newest revision."""
-    store = MetadataStore(url, schema=schema, lock_dir=lock_dir)
+def open_store(
+    url: str, *, env: str, schema: str | None = None, lock_dir: Path | None = None
+) -> MetadataStore:
+    """Open the store for one environment and bring its tables to the newest revision."""
+    store = MetadataStore(url, env=env, schema=schema, lock_dir=lock_dir)
     store.migrate()
     return store

@@ -105,7 +105,7 @@ def _metadata(project: Project) -> Check:
     from basin.metadata.store import MetadataStore
 
     url = project.metadata_url
-    store = MetadataStore(url, schema=project.env.metadata.db_schema)
+    store = MetadataStore(url, env=project.env_name, schema=project.env.metadata.db_schema)
     try:
         current = store.current_revision()
         head = store.head_revision()

@@ -260,7 +260,7 @@ class Platform:
         needle = text.lower()
         return [
             d
-            for d in self.store.datasets(self.project.env_name)
+            for d in self.store.datasets()
             if needle
             in " ".join(
                 str(x or "") for x in (d.key, d.description, d.owner, d.tags, d.columns)
@@ -270,7 +270,7 @@ class Platform:
     def catalog_show(self, dataset: str) -> dict[str, Any]:
         """One dataset: columns with types and descriptions, owner, tags, rows, when it
         was last written, and its direct upstream and downstream datasets."""
-        datasets = self.store.datasets(self.project.env_name)
+        datasets = self.store.datasets()
         graph = self._lineage_graph(datasets)
         key = graph.resolve(dataset)
         entry = next((d for d in datasets if d.key == key), None)
@@ -288,13 +288,12 @@ class Platform:
     def _lineage_graph(self, datasets: list[Any] | None = None) -> Any:
         from basin.lineage.graph import LineageGraph
 
-        env = self.project.env_name
         return LineageGraph(
             (
                 (e.dataset, e.column_name, e.upstream_dataset, e.upstream_column, e.step)
-                for e in self.store.lineage_edges(env)
+                for e in self.store.lineage_edges()
             ),
-            (d.key for d in (self.store.datasets(env) if datasets is None else datasets)),
+            (d.key for d in (self.store.datasets() if datasets is None else datasets)),
         )
 
     def lineage_tree(

@@ -50,6 +50,7 @@ class Resources:
 
         return open_store(
             self.project.metadata_url,
+            env=self.env,
             schema=self.project.env.metadata.db_schema,
             lock_dir=self.project.state_path("locks"),
         )

@@ -42,7 +42,7 @@ class RunSummary:
 
 def _holder(res: Resources) -> str:
     """Who holds the project lock, for the message of a command that cannot take it."""
-    running = res.store.running_runs(res.env)
+    running = res.store.running_runs()
     if not running:
         return (
             f"another Basin command is in progress on {res.project.config.project} (env {res.env})"
@@ -83,7 +83,7 @@ def sweep_abandoned(res: Resources, *, exclusive: bool) -> None:
     host = socket.gethostname()
     dead = [
         r
-        for r in res.store.running_runs(res.env)
+        for r in res.store.running_runs()
         if exclusive
         or (r.host == host and r.pid and r.pid != os.getpid() and not process_alive(r.pid))
     ]
@@ -115,7 +115,7 @@ def recorded_run(res: Resources, command: str, *, shared: bool = False) -> Itera
 def _run_record(res: Resources, command: str) -> Iterator[str]:
     from basin.lineage.events import run_uuid
 
-    run_id = res.store.start_run(res.env, command)
+    run_id = res.store.start_run(command)
     # The run is the parent job of every step's lineage events.
     res.command = command
     lineage_run = run_uuid(run_id, command)

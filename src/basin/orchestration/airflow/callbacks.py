@@ -15,7 +15,7 @@ def _store(project: str, env: str) -> Any:
     from basin.metadata.store import open_store
 
     p = load_project(Path(project), env)
-    return open_store(p.metadata_url, schema=p.env.metadata.db_schema)
+    return open_store(p.metadata_url, env=p.env_name, schema=p.env.metadata.db_schema)
 
 
 def on_task_failure(context: dict[str, Any]) -> None:

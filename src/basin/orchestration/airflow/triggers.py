@@ -44,7 +44,7 @@ def already_extracted(project: str, env: str, source: str) -> set[str]:
     from basin.metadata.store import open_store
 
     p = load_project(Path(project), env)
-    store = open_store(p.metadata_url, schema=p.env.metadata.db_schema)
+    store = open_store(p.metadata_url, env=p.env_name, schema=p.env.metadata.db_schema)
     try:
         taken: set[str] = set()
         for entity in p.config.sources[source].entities:  # type: ignore[union-attr]

@@ -188,7 +188,7 @@ def _entity_attempt(res: Resources, ctx: ExtractContext, source: str, entity: st
         ) as step:
             result = extractor.extract(entity, ctx)
             res.track("extracted", step, ctx.run_id, source, entity, result.manifest)
-        res.store.record_entity_config(res.env, source, entity, fingerprint(settings), settings)
+        res.store.record_entity_config(source, entity, fingerprint(settings), settings)
         return result
 
 
@@ -200,7 +200,7 @@ def _checked_settings(
     from basin.sources.base import entity_settings, fingerprint
 
     settings = entity_settings(res.project.config.sources[source], entity)
-    known = res.store.entity_config(res.env, source, entity)
+    known = res.store.entity_config(source, entity)
     if (
         known is None
         or known.fingerprint == fingerprint(settings)

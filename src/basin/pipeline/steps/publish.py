@@ -57,7 +57,7 @@ def gate(res: Resources, accept: str | None) -> str:
     passing one, and a partial build is never published: the audit schemas then hold a
     mix of builds that no single build tested.
     """
-    history = res.store.build_history(res.env)
+    history = res.store.build_history()
     if not history:
         raise PublishError(
             "nothing audited to publish: no transform has run yet",

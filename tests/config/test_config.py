@@ -168,3 +168,49 @@ def test_cli_outside_a_project_says_how_to_start(
     result = cli("status")
     assert result.exit_code == 2
     assert "no basin.yml" in result.stderr and "basin init" in result.stderr
+
+
+def test_basin_variables_override_the_file_then_dotenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resolution order: environment → .env → basin.yml → default."""
+    (tmp_path / "basin.yml").write_text(
+        GOOD
+        + "extract: {parallelism: 4}\n"
+        + "environments:\n  prod:\n    metadata: {url: 'sqlite:///m.db', schema: from_file}\n"
+    )
+    (tmp_path / ".env").write_text(
+        "BASIN__EXTRACT__PARALLELISM=3\nBASIN__SOURCES__CRM__PATH=dotenv\n"
+    )
+    monkeypatch.setenv("BASIN__SOURCES__CRM__PATH", "from-env")
+    monkeypatch.setenv("BASIN__ENVIRONMENTS__PROD__METADATA__SCHEMA", "from_env")
+    config = load_project(tmp_path).config
+    assert config.extract.parallelism == 3  # .env over the file
+    assert config.sources["crm"].path == "from-env"  # the environment over .env
+    assert config.environments["prod"].metadata.db_schema == "from_env"  # nested, by alias
+    assert config.sources["crm"].entities["customers"].glob == "customers_*.csv"  # kept
+
+
+def test_a_bad_override_names_its_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "basin.yml").write_text(GOOD)
+    monkeypatch.setenv("BASIN__EXTRACT__PARALLELISM", "many")
+    monkeypatch.setenv("BASIN__SOURCES__ERP__PATH", "x")  # a source only a variable declares
+    with pytest.raises(ConfigError) as info:
+        load_project(tmp_path)
+    text = "\n".join(info.value.problems)
+    assert "extract.parallelism" in text and "(from BASIN__EXTRACT__PARALLELISM)" in text
+    assert "sources.erp" in text and "(from BASIN__SOURCES__ERP__PATH)" in text
+
+
+def test_a_secret_given_by_a_basin_variable_is_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from basin.common.redaction import redact
+
+    (tmp_path / "basin.yml").write_text(
+        GOOD + "  erp:\n    kind: postgres\n    host: 127.0.0.1\n    tables: {orders: {}}\n"
+    )
+    monkeypatch.setenv("BASIN__SOURCES__ERP__PASSWORD", "Pl4nted-0verride-Secret")
+    config = load_project(tmp_path).config
+    assert config.sources["erp"].password.get_secret_value() == "Pl4nted-0verride-Secret"
+    assert "Pl4nted" not in redact("login failed for password Pl4nted-0verride-Secret")

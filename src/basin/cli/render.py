@@ -116,7 +116,8 @@ def render_lineage(console: Console, root: Any, *, upstream: bool) -> None:
 
     def label(node: Any) -> str:
         name = f"[bold]{node.dataset}[/]" + (f".[cyan]{node.column}[/]" if node.column else "")
-        return name + (f"  [dim]({node.step})[/]" if node.step else "")
+        name += f"  [dim]({node.step})[/]" if node.step else ""
+        return name + ("  [dim]… shown above[/]" if node.repeated else "")
 
     def add(tree: Any, node: Any) -> None:
         for child in node.children:

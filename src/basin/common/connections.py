@@ -30,7 +30,9 @@ class PostgresConnection(StrictModel):
         }
         if self.password is not None:
             parts["password"] = self.password.get_secret_value()
-        return " ".join(f"{k}={_quote(v)}" for k, v in parts.items())
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo("", **parts)
 
     def lineage_address(self) -> tuple[str, str]:
         """OpenLineage namespace (``postgres://host:port``) and database name."""
@@ -50,9 +52,3 @@ class PostgresConnection(StrictModel):
             info = conninfo_to_dict(self.dsn.get_secret_value())
             return f"postgres://{info.get('user', '')}@{info.get('host', '')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
         return f"postgres://{self.user}@{self.host}:{self.port}/{self.database}"
-
-
-def _quote(value: str) -> str:
-    if value and all(c.isalnum() or c in "._-/" for c in value):
-        return value
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

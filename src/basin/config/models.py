@@ -157,9 +157,11 @@ class ProjectConfig(StrictModel):
     sources: dict[Identifier, SourceConfig] = Field(default_factory=dict)
     """Name → source system."""
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
-    load: LoadConfig = Field(default_factory=LoadConfig)
-    quarantine: QuarantineConfig = Field(default_factory=QuarantineConfig)
     """Extraction settings."""
+    load: LoadConfig = Field(default_factory=LoadConfig)
+    """Loading settings."""
+    quarantine: QuarantineConfig = Field(default_factory=QuarantineConfig)
+    """What quarantined rows mean for a run."""
     dbt: DbtConfig = Field(default_factory=DbtConfig)
     """dbt project settings."""
     publish: PublishConfig = Field(default_factory=PublishConfig)

@@ -107,20 +107,13 @@ def find_project_file(start: Path | None = None) -> Path:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse ``KEY=VALUE`` lines of a ``.env`` file (quotes stripped, ``#`` comments)."""
-    values: dict[str, str] = {}
+    """The ``KEY=VALUE`` lines of a ``.env`` file (python-dotenv's syntax: quotes,
+    ``export``, comments, escapes); nothing when the file does not exist."""
     if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path, encoding="utf-8").items() if v is not None}
 
 
 def _substitute(
@@ -150,6 +143,43 @@ def _substitute(
 
         return _ENV_REF.sub(repl, data)
     return data
+
+
+OVERRIDE_PREFIX = "BASIN__"
+
+
+def environment_overrides(env_file: Path | None = None) -> dict[str, Any]:
+    """Settings from ``BASIN__SECTION__KEY`` variables (then from ``env_file``), as a
+    nested mapping shaped like ``basin.yml``: ``BASIN__EXTRACT__PARALLELISM=2`` is
+    ``{"extract": {"parallelism": "2"}}``. Names are case-insensitive, so keys are
+    lower case. Read with pydantic-settings."""
+    from pydantic import create_model
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class Base(BaseSettings):
+        model_config = SettingsConfigDict(
+            env_prefix=OVERRIDE_PREFIX, env_nested_delimiter="__", extra="ignore"
+        )
+
+    # One field per section of basin.yml: a mapping for a section, a value otherwise.
+    fields: dict[str, Any] = {
+        name: (dict[str, Any] | None if _models_in(info.annotation) else Any, None)
+        for name, info in ProjectConfig.model_fields.items()
+    }
+    overrides = create_model("BasinOverrides", __base__=Base, **fields)
+    found = overrides(_env_file=env_file if env_file and env_file.is_file() else None)
+    return found.model_dump(exclude_none=True)
+
+
+def _merge(base: Any, top: Any, path: tuple[Any, ...], paths: list[tuple[Any, ...]]) -> Any:
+    """``top`` over ``base`` (mappings merged key by key); records each overridden path."""
+    if isinstance(top, dict) and (base is None or isinstance(base, dict)):
+        merged = dict(base or {})
+        for key, value in top.items():
+            merged[key] = _merge(merged.get(key), value, (*path, key), paths)
+        return merged
+    paths.append(path)
+    return top
 
 
 def _line_of(node: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
@@ -272,9 +302,14 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
 
 
 def parse_config(
-    text: str, *, source: str = PROJECT_FILE, environ: dict[str, str] | None = None
+    text: str,
+    *,
+    source: str = PROJECT_FILE,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> ProjectConfig:
-    """Parse and validate the text of a ``basin.yml``.
+    """Parse and validate the text of a ``basin.yml``; ``overrides`` (from
+    :func:`environment_overrides`) win over the file.
 
     Raises:
         ConfigError: with one line per problem, each naming its path and line.
@@ -297,20 +332,31 @@ def parse_config(
     data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
     env_problems: list[tuple[tuple[Any, ...], str]] = []
     data = _substitute(data, environ, (), env_problems)
-    problems: list[str] = []
-    for loc, msg in env_problems:
-        line = _line_of(node, loc)
-        problems.append(f"{_format_loc(loc)}: {msg}" + (f" (line {line})" if line else ""))
+    overridden: list[tuple[Any, ...]] = []
+    in_file = data
+    if overrides:
+        data = _merge(data, overrides, (), overridden)
+        # A value from the environment may be a secret: never shown again.
+        register([v for v in _leaves(overrides) if isinstance(v, str)], min_length=MIN_SUBSTITUTED)
 
+    def where(loc: tuple[Any, ...]) -> str:
+        """Where a problem's value came from: a variable, else the file's line."""
+        by = next((p for p in overridden if loc[: len(p)] == p), None)
+        if by is None and not _has(in_file, loc):  # e.g. a source only a variable declares
+            by = next((p for p in overridden if p[: len(loc)] == loc), None)
+        if by is not None:
+            return f" (from {OVERRIDE_PREFIX}{'__'.join(str(k).upper() for k in by)})"
+        line = _line_of(node, loc)
+        return f" (line {line})" if line else ""
+
+    problems = [f"{_format_loc(loc)}: {msg}{where(loc)}" for loc, msg in env_problems]
     try:
         config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = _clean_loc(tuple(err["loc"]))
-            line = _line_of(node, loc)
             problems.append(
-                f"{_format_loc(loc)}: {_message(err, loc, tuple(err['loc']))}"
-                + (f" (line {line})" if line else "")
+                f"{_format_loc(loc)}: {_message(err, loc, tuple(err['loc']))}{where(loc)}"
             )
         raise ConfigError(source, problems) from None
     if problems:
@@ -328,7 +374,12 @@ def load_project(start: Path | None = None, env: str | None = None) -> Project:
     path = find_project_file(start)
     root = path.parent
     environ = {**read_dotenv(root / ".env"), **os.environ}
-    config = parse_config(path.read_text(encoding="utf-8"), source=str(path), environ=environ)
+    config = parse_config(
+        path.read_text(encoding="utf-8"),
+        source=str(path),
+        environ=environ,
+        overrides=environment_overrides(root / ".env"),
+    )
     name = env or environ.get(ENV_VAR) or config.default_env
     if name is None:
         name = "dev" if "dev" in config.environments else next(iter(config.environments))
@@ -341,6 +392,22 @@ def load_project(start: Path | None = None, env: str | None = None) -> Project:
             ],
         )
     return Project(root=root, config=config, env_name=name)
+
+
+def _has(data: Any, loc: tuple[Any, ...]) -> bool:
+    for key in loc:
+        if not isinstance(data, dict) or key not in data:
+            return False
+        data = data[key]
+    return True
+
+
+def _leaves(data: Any) -> Iterator[Any]:
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from _leaves(value)
+    else:
+        yield data
 
 
 def iter_entities(config: ProjectConfig) -> Iterator[tuple[str, str]]:

@@ -14,7 +14,17 @@ from basin.common.errors import BasinError
 if TYPE_CHECKING:
     from basin.config import Project
 
-PINNED_DUCKDB = "1.5.5"
+
+def _required(dist: str) -> tuple[str, str]:
+    """Basin's own requirement on ``dist`` (from its package metadata, so pins are
+    written once, in pyproject.toml): its specifier and the pip argument that meets it."""
+    from packaging.requirements import Requirement
+
+    for line in metadata.requires("basin") or []:
+        req = Requirement(line)
+        if req.name.lower() == dist.lower():
+            return str(req.specifier), f"{req.name}{req.specifier}"
+    return "", dist
 
 
 @dataclass(frozen=True)
@@ -68,36 +78,23 @@ def run_checks(start: Path | None, env: str | None) -> list[Check]:
 
 
 def _versions(engine: str) -> list[Check]:
+    from packaging.specifiers import SpecifierSet
+
+    why = {"duckdb": "; its extensions come from PyPI packages of that version"}
     out = []
-    duck = _version("duckdb")
-    out.append(
-        Check(
-            "duckdb",
-            "ok" if duck == PINNED_DUCKDB else "fail",
-            f"{duck or 'not installed'} (Basin pins {PINNED_DUCKDB}: its extensions come from PyPI packages of that version)",
-            f"pip install duckdb=={PINNED_DUCKDB}",
+    for dist in ("duckdb", "dbt-core", f"dbt-{engine}"):
+        wanted, pip_arg = _required(dist)
+        found = _version(dist)
+        ok = found is not None and SpecifierSet(wanted).contains(found, prereleases=True)
+        out.append(
+            Check(
+                dist,
+                "ok" if ok else "fail",
+                f"{found or 'not installed'} (Basin needs {wanted or 'any version'}"
+                f"{why.get(dist, '')})",
+                None if ok else f"pip install '{pip_arg}'",
+            )
         )
-    )
-    core = _version("dbt-core")
-    ok = core is not None and core.startswith("1.11.")
-    out.append(
-        Check(
-            "dbt-core",
-            "ok" if ok else "fail",
-            core or "not installed",
-            "pip install 'dbt-core>=1.11,<1.12'",
-        )
-    )
-    adapter = f"dbt-{engine}"
-    av = _version(adapter)
-    out.append(
-        Check(
-            adapter,
-            "ok" if av else "fail",
-            av or "not installed",
-            f"pip install '{adapter}>=1.11,<1.12'",
-        )
-    )
     return out
 
 

@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n 2 --durations=15
 help:
 	@echo "make run    install Basin, generate the reference platform's sources and run it end to end"
 	@echo "make test   install what the tests need and run the whole suite"
-	@echo "make lint   ruff check, format check and the import layers (lint-imports)"
+	@echo "make lint   ruff check, format check, the import layers (lint-imports) and types (mypy)"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -n "$(PYTHON)" || { echo "error: python3.11 not found"; exit 1; }
@@ -39,6 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -117,20 +117,22 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+_installed: list[logging.Handler] = []
+
+
 def install(reporter: RichReporter, log_format: str, stream: object | None = None) -> None:
     """Route the ``basin`` logger's records to the terminal (text) or ``stream`` (JSON)."""
     logger = logging.getLogger(ROOT)
-    for handler in list(logger.handlers):
-        if getattr(handler, "_basin_cli", False):
-            logger.removeHandler(handler)
-    handler: logging.Handler
+    while _installed:  # a second command in one process (tests) replaces the first's
+        logger.removeHandler(_installed.pop())
+    new: logging.Handler
     if log_format == "json":
-        handler = logging.StreamHandler(stream)  # type: ignore[arg-type]
-        handler.setFormatter(JsonLogFormatter())
+        new = logging.StreamHandler(stream)  # type: ignore[arg-type]
+        new.setFormatter(JsonLogFormatter())
     else:
-        handler = RichLogHandler(reporter)
-    handler.setLevel(logging.INFO)
-    handler.addFilter(BasinRecords())
-    handler._basin_cli = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
+        new = RichLogHandler(reporter)
+    new.setLevel(logging.INFO)
+    new.addFilter(BasinRecords())
+    logger.addHandler(new)
+    _installed.append(new)
     logger.setLevel(logging.INFO)

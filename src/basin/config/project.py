@@ -74,10 +74,6 @@ class Project:
         return url
 
     @property
-    def warehouse_path(self) -> Path:
-        return self.state_path(self.env.warehouse.path)
-
-    @property
     def publish_dir(self) -> Path:
         return self.state_path(self.env.publish_dir)
 
@@ -167,7 +163,7 @@ def environment_overrides(env_file: Path | None = None) -> dict[str, Any]:
         for name, info in ProjectConfig.model_fields.items()
     }
     overrides = create_model("BasinOverrides", __base__=Base, **fields)
-    found = overrides(_env_file=env_file if env_file and env_file.is_file() else None)
+    found = overrides(_env_file=env_file if env_file and env_file.is_file() else None)  # type: ignore[call-arg]
     return found.model_dump(exclude_none=True)
 
 
@@ -320,9 +316,9 @@ def parse_config(
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        position = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [f"not valid YAML{where}: {problem}"]) from None
+        raise ConfigError(source, [f"not valid YAML{position}: {problem}"]) from None
     if data is None:
         raise ConfigError(source, ["the file is empty: it needs at least `project: <name>`"])
     if not isinstance(data, dict):

@@ -97,7 +97,7 @@ def model_lineage(sql: str, relation: Relation, schema: Any, dialect: str) -> Mo
     except (SqlglotError, KeyError, ValueError, TypeError, RecursionError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"[:500]
         return result
-    for column, root in trees.items():  # type: ignore[union-attr]
+    for column, root in trees.items():
         upstream: set[tuple[Relation, str]] = set()
         for node in root.walk():
             if node.downstream or not isinstance(node.source, exp.Table):
@@ -194,16 +194,17 @@ class LineageCache:
         )
 
     def put(self, sql: str, result: ModelLineage) -> None:
+        unfiltered = self._unfiltered_key(sql)
         entry = {
             "columns": {
                 c: [[s, t, col] for (s, t), col in ups] for c, ups in result.columns.items()
             },
             "error": result.error,
-            "unfiltered": self._unfiltered_key(sql),
+            "unfiltered": unfiltered,
         }
         self._new[self._key(sql)] = entry
-        if entry["unfiltered"]:
-            self._new[entry["unfiltered"]] = entry
+        if unfiltered:
+            self._new[unfiltered] = entry
 
     def save(self) -> None:
         """Keep what this run used or traced; entries of models gone are dropped."""

@@ -325,7 +325,7 @@ def _output(d: DatasetRef) -> Any:
     from openlineage.client.event_v2 import OutputDataset
     from openlineage.client.facet_v2 import output_statistics_output_dataset as stats
 
-    output_facets = {}
+    output_facets: dict[str, Any] = {}
     if d.rows is not None:
         output_facets["outputStatistics"] = stats.OutputStatisticsOutputDatasetFacet(
             rowCount=d.rows
@@ -382,7 +382,7 @@ def _file_transport() -> Any:
     if _FILE_TRANSPORT is None:
         from openlineage.client.transport.file import FileTransport
 
-        class JsonLinesTransport(FileTransport):  # type: ignore[misc]
+        class JsonLinesTransport(FileTransport):
             def emit(self, event: Any) -> None:
                 with open(self.config.log_file_path, "a", encoding="utf-8") as f:
                     f.write(to_json(event) + "\n")

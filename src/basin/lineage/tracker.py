@@ -337,7 +337,7 @@ class Tracker:
         from openlineage.common.provider.dbt.facets import ParentRunMetadata
         from openlineage.common.provider.dbt.local import DbtLocalArtifactProcessor
 
-        class Processor(DbtLocalArtifactProcessor):  # type: ignore[misc]
+        class Processor(DbtLocalArtifactProcessor):
             def get_column_lineage(self, *args: Any, **kwargs: Any) -> None:
                 # Basin traces columns itself, with the warehouse's schema (which
                 # expands `select *`); parsing every model twice would only cost time.

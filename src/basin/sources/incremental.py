@@ -102,7 +102,7 @@ class IncrementalExtractor(Extractor):
     """Template for cursor-based sources: subclasses say how to reach the rows."""
 
     def entity_config(self, entity: str) -> CursorEntity:
-        return self.config.tables[entity]  # type: ignore[no-any-return]
+        return self.config.tables[entity]
 
     EXTENSION: str | None = None
     """The DuckDB scanner extension the source is read with, if any."""

@@ -182,7 +182,7 @@ def test_full_mode_snapshot_replaces_the_raw_table(
     pg(pg_url, f"delete from {pg_schema}.products where id = 2")
     platform.extract()
     platform.load()
-    with duckdb.connect(str(platform.project.warehouse_path), read_only=True) as con:
+    with duckdb.connect(str(platform.warehouse.path), read_only=True) as con:
         assert con.execute("select id from raw.fin__products order by id").fetchall() == [
             (1,),
             (3,),
@@ -299,7 +299,7 @@ def test_kill_9_during_extraction_leaves_no_partial_batch(
         ["complete"],
     )
     platform.load()
-    with duckdb.connect(str(platform.project.warehouse_path), read_only=True) as con:
+    with duckdb.connect(str(platform.warehouse.path), read_only=True) as con:
         assert con.execute("select count(*), count(distinct id) from raw.fin__big").fetchone() == (
             1_500_000,
             1_500_000,

@@ -37,7 +37,7 @@ def drop(platform: Platform, name: str, text: str) -> None:
 
 
 def raw(platform: Platform, sql: str = "select count(*) from raw.crm__customers") -> list[tuple]:
-    with duckdb.connect(str(platform.project.warehouse_path), read_only=True) as con:
+    with duckdb.connect(str(platform.warehouse.path), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
@@ -114,7 +114,7 @@ def test_a_changed_data_file_is_refused(platform: Platform) -> None:
     part.write_bytes(part.read_bytes() + b"junk")
     with pytest.raises(LoadError, match="the manifest says"):
         platform.load()
-    assert not platform.project.warehouse_path.exists() or raw(
+    assert not platform.warehouse.path.exists() or raw(
         platform,
         "select count(*) from information_schema.tables where table_name = 'crm__customers'",
     ) == [(0,)]
@@ -124,6 +124,6 @@ def test_replaying_from_the_lake_after_losing_the_warehouse(platform: Platform) 
     drop(platform, "customers_1.csv", "id,name\n1,ada\n2,grace\n")
     platform.extract()
     platform.load()
-    platform.project.warehouse_path.unlink()
+    platform.warehouse.path.unlink()
     assert [r.rows for r in platform.load()] == [2]  # the lake is the source of truth
     assert raw(platform) == [(2,)]

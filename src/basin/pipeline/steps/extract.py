@@ -183,11 +183,12 @@ def _entity_attempt(res: Resources, ctx: ExtractContext, source: str, entity: st
             res.store.reset_entity(source, entity)
         extractor = extractor_for(source, res.project.config.sources[source])
         origin = DatasetRef(*extractor.dataset(entity, res.project.root))
+        run_id = ctx.run_id or ""  # extraction always runs inside a recorded run
         with res.lineage.step(
-            f"extract.{source}.{entity}", ctx.run_id, res.command, inputs=[origin]
+            f"extract.{source}.{entity}", run_id, res.command, inputs=[origin]
         ) as step:
             result = extractor.extract(entity, ctx)
-            res.track("extracted", step, ctx.run_id, source, entity, result.manifest)
+            res.track("extracted", step, run_id, source, entity, result.manifest)
         res.store.record_entity_config(source, entity, fingerprint(settings), settings)
         return result
 

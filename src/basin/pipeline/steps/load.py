@@ -8,6 +8,7 @@ its later batches wait, order matters — and the other entities go on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from basin.common import faults
@@ -85,7 +86,7 @@ def _entity(
         try:
             with res.lineage.step(f"load.{source}.{entity}", run_id, res.command) as step:
                 result = reaching_warehouse(
-                    res, lambda m=manifest, u=urls: res.warehouse.load_batch(m, u, run_id)
+                    res, partial(res.warehouse.load_batch, manifest, urls, run_id)
                 )
                 res.track("loaded", step, run_id, manifest, result.table, result.rows)
         except LoadError as exc:

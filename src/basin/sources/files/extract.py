@@ -143,6 +143,7 @@ class _FileReader:
         source = url
         if fmt == "jsonl":
             source = self._clean_json_lines(url, name)
+        rows: int | None
         try:
             rows = self._copy(self._scan(source), name, dest)
         except duckdb.Error as exc:

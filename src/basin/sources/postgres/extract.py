@@ -62,7 +62,7 @@ class PostgresExtractor(IncrementalExtractor):
         """(name, PostgreSQL type) of a query's result, without running it."""
         try:
             with psycopg.connect(self.config.conninfo(), connect_timeout=10) as conn:
-                cur = conn.execute(f"SELECT * FROM ({sql}) AS basin_probe LIMIT 0")  # type: ignore[arg-type]
+                cur = conn.execute(f"SELECT * FROM ({sql}) AS basin_probe LIMIT 0")
                 return [(c.name, c.type_display) for c in cur.description or []]
         except psycopg.Error as exc:
             raise ExtractError(

@@ -19,7 +19,14 @@ import duckdb
 from basin.common.errors import ExtractError, SourceUnavailable
 from basin.common.sql import literal, quote_ident
 from basin.sources.incremental import IncrementalExtractor
-from basin.sources.rest.configuration import Endpoint, RestSource
+from basin.sources.rest.configuration import (
+    CursorPagination,
+    Endpoint,
+    LinkHeaderPagination,
+    OffsetPagination,
+    PageNumberPagination,
+    RestSource,
+)
 from basin.sources.tables import CursorEntity
 
 # dlt reports anonymous usage unless told not to; nothing outside is reachable here.
@@ -81,14 +88,14 @@ class RestExtractor(IncrementalExtractor):
         from dlt.sources.helpers.rest_client import paginators as p
 
         cfg = endpoint.pagination or default
-        if cfg.type == "page_number":
+        if isinstance(cfg, PageNumberPagination):
             return p.PageNumberPaginator(
                 base_page=cfg.base_page,
                 page_param=cfg.page_param,
                 total_path=cfg.total_path,
                 stop_after_empty_page=True,
             )
-        if cfg.type == "offset":
+        if isinstance(cfg, OffsetPagination):
             return p.OffsetPaginator(
                 limit=cfg.limit,
                 offset_param=cfg.offset_param,
@@ -96,11 +103,11 @@ class RestExtractor(IncrementalExtractor):
                 total_path=cfg.total_path,
                 stop_after_empty_page=True,
             )
-        if cfg.type == "cursor":
+        if isinstance(cfg, CursorPagination):
             return p.JSONResponseCursorPaginator(
                 cursor_path=cfg.cursor_path, cursor_param=cfg.cursor_param
             )
-        if cfg.type == "link_header":
+        if isinstance(cfg, LinkHeaderPagination):
             return p.HeaderLinkPaginator(links_next_key=cfg.rel)
         return p.SinglePagePaginator()
 

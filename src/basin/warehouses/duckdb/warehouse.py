@@ -17,6 +17,7 @@ from basin.common.errors import LoadError
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import LoadResult, PublishResult, ReplayPlan, Warehouse
 from basin.warehouses.duckdb import load, profile, publish
+from basin.warehouses.duckdb.configuration import DuckDBWarehouse as DuckDBConfig
 
 
 class DuckDBWarehouse(Warehouse):
@@ -30,8 +31,14 @@ class DuckDBWarehouse(Warehouse):
     _reader: duckdb.DuckDBPyConnection | None = None
 
     @property
+    def cfg(self) -> DuckDBConfig:
+        cfg = self.project.env.warehouse
+        assert isinstance(cfg, DuckDBConfig)
+        return cfg
+
+    @property
     def path(self) -> Path:
-        return self.project.warehouse_path
+        return self.project.state_path(self.cfg.path)
 
     @property
     def catalog(self) -> str:
@@ -46,7 +53,7 @@ class DuckDBWarehouse(Warehouse):
         return f"duckdb:{self.path}"
 
     def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        cfg = self.project.env.warehouse
+        cfg = self.cfg
         if read_only and not self.path.exists():
             raise LoadError(
                 f"the warehouse file {self.path} does not exist yet",
@@ -54,9 +61,9 @@ class DuckDBWarehouse(Warehouse):
             )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         config: dict[str, Any] = {}
-        if getattr(cfg, "threads", None):
+        if cfg.threads:
             config["threads"] = cfg.threads
-        if getattr(cfg, "memory_limit", None):
+        if cfg.memory_limit:
             config["memory_limit"] = cfg.memory_limit
         try:
             return duckdb.connect(str(self.path), read_only=read_only, config=config)

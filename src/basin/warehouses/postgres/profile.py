@@ -20,7 +20,7 @@ def dbt_target(
     target = {
         "type": "postgres",
         "host": str(info.get("host", "127.0.0.1")),
-        "port": int(info.get("port", 5432)),
+        "port": int(str(info.get("port") or 5432)),
         "user": str(info.get("user", "postgres")),
         "password": "{{ env_var('" + PASSWORD_VAR + "', '') }}",
         "dbname": str(info.get("dbname", "postgres")),

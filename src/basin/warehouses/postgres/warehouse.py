@@ -112,7 +112,7 @@ class PostgresWarehouse(Warehouse):
     def sample(self, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
         with self._pg() as conn:
             conn.read_only = True
-            cur = conn.execute(f"select * from ({sql}) as basin_sample limit {int(limit)}")  # type: ignore[arg-type]
+            cur = conn.execute(f"select * from ({sql}) as basin_sample limit {int(limit)}")
             return [c.name for c in cur.description or []], cur.fetchall()
 
     def table_counts(self, schema: str) -> dict[str, int]:

@@ -226,6 +226,9 @@ class Tracker:
     def _column_lineage(
         self, manifest: dict[str, Any], run_id: str
     ) -> tuple[dict[str, Any], list[str]]:
+        """Catalog entries, table edges and column lineage of every model, in one pass
+        (they share the warehouse's columns and row counts, read once); returns the
+        traced models by OpenLineage name and the ones that could not be traced."""
         from basin.lineage import columns as cl
 
         models = list(cl.dbt_models(manifest))
@@ -252,33 +255,10 @@ class Tracker:
         for node in models:
             relation = cl.relation_of(node)
             key = f"{relation[0]}.{relation[1]}"
-            cols = by_relation.get(relation, [])
-            described = {
-                name.lower(): (c.get("description") or None)
-                for name, c in node.get("columns", {}).items()
-            }
-            meta = node.get("meta") or node.get("config", {}).get("meta") or {}
-            tags = list(node.get("tags") or [])
-            pii = sorted(
-                name
-                for name, c in node.get("columns", {}).items()
-                if (c.get("meta") or {}).get("pii") or "pii" in (c.get("tags") or [])
-            )
-            tags += [f"pii:{c}" for c in pii]
             ns, ol_name = self.warehouse.lineage_dataset(relation[0], relation[1])
             entries.append(
-                {
-                    "key": key,
-                    "kind": str(node.get("resource_type")),
-                    "namespace": ns,
-                    "name": ol_name,
-                    "columns": [(c, t, described.get(c.lower())) for c, t in cols],
-                    "description": node.get("description") or None,
-                    "owner": meta.get("owner"),
-                    "tags": tags,
-                    "rows": rows.get(relation),
-                    "run_id": run_id,
-                }
+                _catalog_entry(node, key, ns, ol_name, by_relation.get(relation, []))
+                | {"rows": rows.get(relation), "run_id": run_id}
             )
             upstream = [
                 k
@@ -300,19 +280,19 @@ class Tracker:
             lineages.append((key, "transform", edges))
         if trace:
             cache.save()
-        for relation in raw_tables:
-            # Raw tables as dbt read them: loads record columns, the count is the table's.
-            if relation in rows:
-                ns, ol_name = self.warehouse.lineage_dataset(*relation)
-                entries.append(
-                    {
-                        "key": f"{relation[0]}.{relation[1]}",
-                        "kind": "raw",
-                        "namespace": ns,
-                        "name": ol_name,
-                        "rows": rows[relation],
-                    }
-                )
+        # Raw tables as dbt read them: loads record columns, the count is the table's.
+        entries += [
+            {
+                "key": f"{relation[0]}.{relation[1]}",
+                "kind": "raw",
+                "namespace": ns,
+                "name": ol_name,
+                "rows": rows[relation],
+            }
+            for relation in raw_tables
+            if relation in rows
+            for ns, ol_name in [self.warehouse.lineage_dataset(*relation)]
+        ]
         self.store.record_datasets(entries)
         self.store.replace_lineages(lineages)
         return traced, untraced
@@ -333,37 +313,9 @@ class Tracker:
             return
         import logging
 
-        from openlineage.client.facet_v2 import column_lineage_dataset as cld
         from openlineage.common.provider.dbt.facets import ParentRunMetadata
-        from openlineage.common.provider.dbt.local import DbtLocalArtifactProcessor
 
-        class Processor(DbtLocalArtifactProcessor):
-            def get_column_lineage(self, *args: Any, **kwargs: Any) -> None:
-                # Basin traces columns itself, with the warehouse's schema (which
-                # expands `select *`); parsing every model twice would only cost time.
-                return None
-
-            @staticmethod
-            def load_yaml(path: str) -> dict[str, Any]:
-                # libyaml's parser: the pure-Python one took 0.03 s per transform here.
-                import yaml
-
-                with open(path, encoding="utf-8") as fh:
-                    loaded: dict[str, Any] = yaml.load(fh, Loader=yaml.CSafeLoader)  # noqa: S506
-                    return loaded
-
-            def get_dbt_metadata(self) -> tuple[dict[Any, Any], ...]:
-                # As the processor's own, but with the manifest Basin has already parsed.
-                runs = self.load_metadata(self.run_result_path, list(range(2, 7)), self.logger)
-                try:
-                    catalog = self.load_metadata(self.catalog_path, [1], self.logger)
-                except FileNotFoundError:
-                    catalog = None
-                profiles = Path(runs["args"]["profiles_dir"]) / "profiles.yml"
-                outputs = self.load_yaml_with_jinja(str(profiles))[self.profile_name]["outputs"]
-                return manifest, runs, outputs[self.target], catalog
-
-        processor = Processor(
+        processor = _processor_class(manifest)(
             producer=PRODUCER,
             job_namespace=self.events.namespace,
             project_dir=str(dbt_project),
@@ -378,43 +330,110 @@ class Tracker:
             job_name=parent_job,
             job_namespace=self.events.namespace,
         )
-        events = processor.parse()
         # The processor names a source's dataset after its dbt name, not its identifier
         # (the table Basin loaded): rename so load's output and dbt's input meet.
-        renamed = {}
-        for src in manifest.get("sources", {}).values():
-            if src.get("identifier") and src["identifier"] != src["name"]:
-                prefix = f"{src['database']}.{src['schema']}."
-                renamed[prefix + src["name"]] = prefix + src["identifier"]
-        for event in events.events():
+        renamed = _source_renames(manifest)
+        for event in processor.parse().events():
             for dataset in event.inputs or []:
                 if dataset.name in renamed:
                     object.__setattr__(dataset, "name", renamed[dataset.name])
             for output in event.outputs or []:
                 result = traced.get(output.name.lower())
-                if result is None or not result.columns:
-                    continue
-                fields = {
-                    column: cld.Fields(
-                        inputFields=[
-                            cld.InputField(
-                                namespace=ns,
-                                name=name,
-                                field=upstream,
-                            )
-                            for (schema, table), upstream in sources
-                            for ns, name in [self.warehouse.lineage_dataset(schema, table)]
-                        ],
-                        transformationType="",
-                        transformationDescription="",
-                    )
-                    for column, sources in result.columns.items()
-                }
-                output.facets = {
-                    **(output.facets or {}),
-                    "columnLineage": cld.ColumnLineageDatasetFacet(fields=fields),
-                }
+                if result is not None and result.columns:
+                    output.facets = {
+                        **(output.facets or {}),
+                        "columnLineage": self._column_facet(result.columns),
+                    }
             self.events.send(event)
+
+    def _column_facet(self, columns: dict[str, Any]) -> Any:
+        """OpenLineage's column-lineage facet of traced ``columns``."""
+        from openlineage.client.facet_v2 import column_lineage_dataset as cld
+
+        fields = {
+            column: cld.Fields(
+                inputFields=[
+                    cld.InputField(namespace=ns, name=name, field=upstream)
+                    for (schema, table), upstream in sources
+                    for ns, name in [self.warehouse.lineage_dataset(schema, table)]
+                ],
+                transformationType="",
+                transformationDescription="",
+            )
+            for column, sources in columns.items()
+        }
+        return cld.ColumnLineageDatasetFacet(fields=fields)
+
+
+def _processor_class(manifest: dict[str, Any]) -> Any:
+    """openlineage-integration-common's dbt artifact processor, reading the manifest
+    Basin has already parsed and leaving column lineage to Basin."""
+    from openlineage.common.provider.dbt.local import DbtLocalArtifactProcessor
+
+    class Processor(DbtLocalArtifactProcessor):
+        def get_column_lineage(self, *args: Any, **kwargs: Any) -> None:
+            # Basin traces columns itself, with the warehouse's schema (which
+            # expands `select *`); parsing every model twice would only cost time.
+            return None
+
+        @staticmethod
+        def load_yaml(path: str) -> dict[str, Any]:
+            # libyaml's parser: the pure-Python one took 0.03 s per transform here.
+            import yaml
+
+            with open(path, encoding="utf-8") as fh:
+                loaded: dict[str, Any] = yaml.load(fh, Loader=yaml.CSafeLoader)  # noqa: S506
+                return loaded
+
+        def get_dbt_metadata(self) -> tuple[dict[Any, Any], ...]:
+            # As the processor's own, but with the manifest Basin has already parsed.
+            runs = self.load_metadata(self.run_result_path, list(range(2, 7)), self.logger)
+            try:
+                catalog = self.load_metadata(self.catalog_path, [1], self.logger)
+            except FileNotFoundError:
+                catalog = None
+            profiles = Path(runs["args"]["profiles_dir"]) / "profiles.yml"
+            outputs = self.load_yaml_with_jinja(str(profiles))[self.profile_name]["outputs"]
+            return manifest, runs, outputs[self.target], catalog
+
+    return Processor
+
+
+def _catalog_entry(
+    node: dict[str, Any], key: str, namespace: str, name: str, columns: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """A dbt model's catalog entry: columns with their descriptions, description,
+    owner (``meta.owner``), tags and ``pii:<column>`` tags from columns' meta or tags."""
+    described = {
+        column.lower(): (c.get("description") or None)
+        for column, c in node.get("columns", {}).items()
+    }
+    meta = node.get("meta") or node.get("config", {}).get("meta") or {}
+    pii = sorted(
+        column
+        for column, c in node.get("columns", {}).items()
+        if (c.get("meta") or {}).get("pii") or "pii" in (c.get("tags") or [])
+    )
+    return {
+        "key": key,
+        "kind": str(node.get("resource_type")),
+        "namespace": namespace,
+        "name": name,
+        "columns": [(c, t, described.get(c.lower())) for c, t in columns],
+        "description": node.get("description") or None,
+        "owner": meta.get("owner"),
+        "tags": list(node.get("tags") or []) + [f"pii:{c}" for c in pii],
+    }
+
+
+def _source_renames(manifest: dict[str, Any]) -> dict[str, str]:
+    """dbt source dataset names → the tables Basin loaded (their identifiers)."""
+    renamed = {}
+    for src in manifest.get("sources", {}).values():
+        if src.get("identifier") and src["identifier"] != src["name"]:
+            prefix = f"{src['database']}.{src['schema']}."
+            renamed[prefix + src["name"]] = prefix + src["identifier"]
+    return renamed
 
 
 @contextmanager

@@ -41,6 +41,8 @@ def _mostly(kw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rules_for(kind: str, kw: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Basin's rules for one expectation (None: not supported). Long on purpose: one
+    branch per expectation kind, a table read top to bottom."""
     col = kw.get("column")
     if kind == "expect_column_values_to_not_be_null":
         return [{"rule": "not_null", "column": col, **_mostly(kw)}]

@@ -24,7 +24,7 @@ from basin.common import faults
 from basin.common.errors import ExtractError
 
 if TYPE_CHECKING:
-    from basin.lake.manifest import Manifest
+    from basin.lake.manifest import DataFile, Manifest
     from basin.lake.storage import Lake
     from basin.metadata.store import MetadataStore
     from basin.sources.engine import ScanEngine
@@ -158,24 +158,14 @@ class BatchWriter:
             ContractError: the batch breaks the entity's accepted schema; its files
                 are in quarantine, nothing else moved.
         """
-        from basin.lake.manifest import DataFile, Manifest
-        from basin.lake.storage import sha256_of
+        from basin.lake.manifest import Manifest
         from basin.metadata.store import utcnow
 
         lake = self.ctx.lake
         if self.ctx.options.get("full_refresh"):
             load_mode = "replace"
         schema_change = self._check_contract(columns, local_files, quarantine_files)
-        data_files = []
-        for i, (local, rows) in enumerate(local_files):
-            name = f"part-{i:05d}.parquet"
-            dest = f"{self.batch_dir}/{name}"
-            lake.put_file(local, dest)
-            data_files.append(
-                DataFile(
-                    path=name, size=lake.fs.size(dest), sha256=sha256_of(lake.fs, dest), rows=rows
-                )
-            )
+        data_files = self._put_files(local_files)
         for local in quarantine_files:
             lake.put_file(local, f"{self.quarantine_dir}/{local.name}")
         manifest = Manifest(
@@ -213,6 +203,21 @@ class BatchWriter:
             )
         store.resolve_incidents("schema_breaking", self.source, self.entity)
         return manifest
+
+    def _put_files(self, local_files: list[tuple[Path, int]]) -> list[DataFile]:
+        """Copy the staged Parquet files into the batch folder, each with its checksum."""
+        from basin.lake.manifest import DataFile
+        from basin.lake.storage import sha256_of
+
+        lake = self.ctx.lake
+        data_files = []
+        for i, (local, rows) in enumerate(local_files):
+            name = f"part-{i:05d}.parquet"
+            dest = f"{self.batch_dir}/{name}"
+            lake.put_file(local, dest)
+            size, digest = lake.fs.size(dest), sha256_of(lake.fs, dest)
+            data_files.append(DataFile(path=name, size=size, sha256=digest, rows=rows))
+        return data_files
 
     def _check_contract(
         self,

@@ -136,18 +136,10 @@ class IncrementalExtractor(Extractor):
 
     def extract(self, entity: str, ctx: ExtractContext) -> ExtractResult:
         cfg = self.entity_config(entity)
-        store = ctx.store
-        previous = Watermark.from_json(store.watermark(self.name, entity))
+        previous = Watermark.from_json(ctx.store.watermark(self.name, entity))
         since = ctx.options.get("since")
         refresh = bool(ctx.options.get("full_refresh"))
-        lower: str | None = None
-        if cfg.incremental:
-            if since:
-                lower = str(since)
-            elif previous is not None and not refresh:
-                lower = previous.minus(cfg.overlap)
-            else:
-                lower = cfg.initial
+        lower = _lower_bound(cfg, previous, since=since, refresh=refresh)
         where = (
             f"{quote_ident(cfg.cursor)} >= {literal(lower)}"
             if cfg.incremental and lower and cfg.cursor
@@ -177,15 +169,7 @@ class IncrementalExtractor(Extractor):
                     ).fetchall()
                 ]
             except duckdb.Error as exc:
-                message = f"{self.name}.{entity}: reading from {self.describe()} failed: {str(exc).strip()}"
-                if unreachable(exc):
-                    raise SourceUnavailable(
-                        message, hint="check that the source is up and reachable from here"
-                    ) from None
-                raise ExtractError(
-                    message,
-                    hint="check the source's connection settings and the table/query in basin.yml",
-                ) from None
+                raise self._read_failed(entity, exc) from None
             finally:
                 if con is not None:
                     con.close()
@@ -268,6 +252,18 @@ class IncrementalExtractor(Extractor):
             top = got[0] if got else None
         return rows, top
 
+    def _read_failed(self, entity: str, exc: duckdb.Error) -> ExtractError | SourceUnavailable:
+        """The error for a failed read: transient when the source cannot be reached."""
+        message = f"{self.name}.{entity}: reading from {self.describe()} failed: {str(exc).strip()}"
+        if unreachable(exc):
+            return SourceUnavailable(
+                message, hint="check that the source is up and reachable from here"
+            )
+        return ExtractError(
+            message,
+            hint="check the source's connection settings and the table/query in basin.yml",
+        )
+
     def select_list(self, con: duckdb.DuckDBPyConnection, relation: str) -> str:
         """Columns to select from the relation, cast where Parquet would lose them."""
         casts = self.casts(con, relation)
@@ -312,3 +308,17 @@ class IncrementalExtractor(Extractor):
             return None
         listed = "[" + ", ".join(literal(f) for f in files) + "]"
         return f"read_parquet({listed}, union_by_name = true, hive_partitioning = false)"
+
+
+def _lower_bound(
+    cfg: CursorEntity, previous: Watermark | None, *, since: Any, refresh: bool
+) -> str | None:
+    """Where an incremental read starts: ``--since``, else the watermark less the
+    overlap window, else the entity's ``initial`` (none for a full extraction)."""
+    if not cfg.incremental:
+        return None
+    if since:
+        return str(since)
+    if previous is not None and not refresh:
+        return previous.minus(cfg.overlap)
+    return cfg.initial

@@ -130,45 +130,48 @@ def run_dbt(
         args += ["--select", *select]
     args += extra_args or []
 
-    progress = {"done": 0, "total": 0}
-
-    def callback(event: Any) -> None:
-        if on_node is None:
-            return
-        name = event.info.name
-        data = event.data
-        if name in {
-            "LogStartLine",
-            "LogTestResult",
-            "LogModelResult",
-            "LogSnapshotResult",
-            "LogSeedResult",
-        }:
-            total = getattr(data, "total", 0) or 0
-            progress["total"] = max(progress["total"], int(total))
-        if name == "NodeFinished":
-            progress["done"] += 1
-            on_node(data.node_info.unique_id, progress["done"], progress["total"])
-
-    runner = dbtRunner(callbacks=[callback])
+    runner = dbtRunner(callbacks=[_NodeProgress(on_node)] if on_node else [])
     outcome = runner.invoke(args)
     run = DbtRun(command=args, success=bool(outcome.success))
     if outcome.exception is not None:
         run.error = f"{type(outcome.exception).__name__}: {outcome.exception}"
-    results = getattr(outcome.result, "results", None) or []
-    for r in results:
-        node = getattr(r, "node", None)
-        adapter = getattr(r, "adapter_response", None) or {}
-        run.nodes.append(
-            NodeResult(
-                unique_id=getattr(node, "unique_id", "?"),
-                resource_type=str(getattr(node, "resource_type", "?")),
-                status=str(getattr(r.status, "value", r.status)),
-                message=getattr(r, "message", None),
-                failures=getattr(r, "failures", None),
-                execution_time=float(getattr(r, "execution_time", 0.0) or 0.0),
-                rows_affected=adapter.get("rows_affected") if isinstance(adapter, dict) else None,
-                compiled_code=getattr(node, "compiled_code", None),
-            )
-        )
+    run.nodes = [_node_result(r) for r in getattr(outcome.result, "results", None) or []]
     return run
+
+
+# dbt events that carry the number of nodes the invocation will run.
+COUNTING_EVENTS = frozenset(
+    {"LogStartLine", "LogTestResult", "LogModelResult", "LogSnapshotResult", "LogSeedResult"}
+)
+
+
+class _NodeProgress:
+    """A dbt event callback calling ``on_node(unique_id, done, total)`` per finished node."""
+
+    def __init__(self, on_node: Callable[[str, int, int], None]) -> None:
+        self.on_node = on_node
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, event: Any) -> None:
+        name, data = event.info.name, event.data
+        if name in COUNTING_EVENTS:
+            self.total = max(self.total, int(getattr(data, "total", 0) or 0))
+        if name == "NodeFinished":
+            self.done += 1
+            self.on_node(data.node_info.unique_id, self.done, self.total)
+
+
+def _node_result(r: Any) -> NodeResult:
+    node = getattr(r, "node", None)
+    adapter = getattr(r, "adapter_response", None) or {}
+    return NodeResult(
+        unique_id=getattr(node, "unique_id", "?"),
+        resource_type=str(getattr(node, "resource_type", "?")),
+        status=str(getattr(r.status, "value", r.status)),
+        message=getattr(r, "message", None),
+        failures=getattr(r, "failures", None),
+        execution_time=float(getattr(r, "execution_time", 0.0) or 0.0),
+        rows_affected=adapter.get("rows_affected") if isinstance(adapter, dict) else None,
+        compiled_code=getattr(node, "compiled_code", None),
+    )

@@ -144,21 +144,8 @@ def start(root: Path, orch: OrchestrationConfig, *, timeout: float = 240.0) -> S
     logs.mkdir(parents=True, exist_ok=True)
     openlineage_events(root).parent.mkdir(parents=True, exist_ok=True)
 
-    migrate_log = logs / "db-migrate.log"
-    with migrate_log.open("wb") as out:
-        migrated = subprocess.run(
-            [airflow, "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    if migrated.returncode != 0:
-        raise TerminalError(
-            "Airflow could not set up its database",
-            hint=f"see {migrate_log}:\n{_tail(migrate_log)}",
-        )
-    passwords = home / "passwords.json"
-    if not passwords.exists():
-        passwords.write_text(json.dumps({ADMIN: secrets.token_urlsafe(12)}) + "\n")
-        passwords.chmod(0o600)
-
+    _migrate(airflow, env, logs / "db-migrate.log")
+    passwords = _admin_password(home / "passwords.json")
     url = f"http://{HOST}:{orch.port}"
     pids: dict[str, int] = {}
     for name, args in PROCESSES.items():
@@ -183,18 +170,45 @@ def start(root: Path, orch: OrchestrationConfig, *, timeout: float = 240.0) -> S
     )
     _state_file(root).write_text(json.dumps(asdict(served), indent=2) + "\n")
 
+    _wait_healthy(root, served, timeout)
+    return served
+
+
+def _migrate(airflow: str, env: dict[str, str], log: Path) -> None:
+    """``airflow db migrate``, its output in ``log``."""
+    with log.open("wb") as out:
+        migrated = subprocess.run(
+            [airflow, "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    if migrated.returncode != 0:
+        raise TerminalError(
+            "Airflow could not set up its database", hint=f"see {log}:\n{_tail(log)}"
+        )
+
+
+def _admin_password(path: Path) -> Path:
+    """The file holding the generated admin password (created once, owner-only)."""
+    if not path.exists():
+        path.write_text(json.dumps({ADMIN: secrets.token_urlsafe(12)}) + "\n")
+        path.chmod(0o600)
+    return path
+
+
+def _wait_healthy(root: Path, served: Served, timeout: float) -> None:
+    """Wait for the API server to answer; stop everything if a process dies or time runs out."""
     give_up = time.monotonic() + timeout
-    while not _healthy(url):
-        dead = [name for name, pid in pids.items() if not _alive(pid)]
+    while not _healthy(served.url):
+        dead = [name for name, pid in served.pids.items() if not _alive(pid)]
         if dead or time.monotonic() > give_up:
             stop(root)
             what = (
-                f"airflow {dead[0]} exited" if dead else f"{url} did not answer in {timeout:.0f} s"
+                f"airflow {dead[0]} exited"
+                if dead
+                else f"{served.url} did not answer in {timeout:.0f} s"
             )
-            log = logs / f"{dead[0] if dead else 'api-server'}.log"
+            log = Path(served.log_dir) / f"{dead[0] if dead else 'api-server'}.log"
             raise TerminalError(f"Airflow did not start: {what}", hint=f"see {log}:\n{_tail(log)}")
         time.sleep(1)
-    return served
 
 
 def stop(root: Path, *, timeout: float = 30.0) -> list[str]:

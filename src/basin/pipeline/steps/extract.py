@@ -85,8 +85,6 @@ def extract(
                         extra={"source": source, "entity": entity},
                     )
                 task.advance(description=f"extracted {source}.{entity}")
-    order = {p: i for i, p in enumerate(pairs)}
-    results.sort(key=lambda r: order.get((r.source, r.entity), 0))
     if failures:
         # Only unreachable sources: worth retrying as a whole (Airflow does).
         kind = SourceUnavailable if transient == len(failures) else ExtractError
@@ -98,6 +96,15 @@ def extract(
             else None,
         )
     _refuse_quarantine(res, results)
+    return _outcome(results, pairs)
+
+
+def _outcome(
+    results: list[ExtractResult], pairs: list[tuple[str, str]]
+) -> StepOutcome[list[ExtractResult]]:
+    """The step's outcome, its results in the order the entities were selected."""
+    order = {p: i for i, p in enumerate(pairs)}
+    results = sorted(results, key=lambda r: order.get((r.source, r.entity), 0))
     return StepOutcome(
         "extract",
         results,

@@ -92,20 +92,7 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
             res.warehouse.after_dbt()
     if call.run_id is not None and call.command in ("build", "test"):
         records = _record_checks(res, call.run_id, run, dbt_state / "target", suites)
-        untraced = res.track(
-            "transformed",
-            call.run_id,
-            res.command,
-            call.step,
-            project_dir,
-            profile,
-            dbt_state / "target",
-            records,
-        )
-        if untraced:
-            log.warning(
-                "column lineage: %d model(s) or table(s) not traced: %s", len(untraced), untraced[0]
-            )
+        _track(res, call, call.run_id, profile, dbt_state / "target", records)
     counts = run.counts()
     if counts:
         log.info(
@@ -124,6 +111,31 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
         # The gate publishes only builds of the whole project: it reads "select".
         detail={"nodes": counts, "select": list(call.select) if call.select else None},
     )
+
+
+def _track(
+    res: Resources,
+    call: DbtCall,
+    run_id: str,
+    profile: str,
+    target_dir: Path,
+    records: list[dict[str, Any]],
+) -> None:
+    """Lineage and catalog of what dbt built or tested (never fails the step)."""
+    untraced = res.track(
+        "transformed",
+        run_id,
+        res.command,
+        call.step,
+        res.project.dbt_project_dir,
+        profile,
+        target_dir,
+        records,
+    )
+    if untraced:
+        log.warning(
+            "column lineage: %d model(s) or table(s) not traced: %s", len(untraced), untraced[0]
+        )
 
 
 @contextmanager

@@ -46,6 +46,8 @@ def publish_snapshot(
     target: Path,
     storage_version: str = "v1.0.0",
 ) -> PublishResult:
+    """Copy the audited ``schemas`` into a new snapshot file and swap it in as ``target``
+    (one rename: readers see the old file or the new one, never a mix)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{run_id}.tmp")
     remove_partial_snapshots(target)

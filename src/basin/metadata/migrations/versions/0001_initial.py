@@ -17,6 +17,7 @@ TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    # Long on purpose: a declaration of the first tables, one create_table each.
     op.create_table(
         "basin_runs",
         sa.Column("run_id", sa.String(64), primary_key=True),

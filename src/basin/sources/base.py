@@ -229,7 +229,7 @@ class BatchWriter:
         import json
 
         from basin.common.errors import ContractError
-        from basin.sources.contract import compare, merged
+        from basin.lake.contract import compare, merged
 
         if not columns:
             return None

@@ -52,12 +52,14 @@ def loaded_batch_ids(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> set[str] | None:
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> dict[str, str] | None:
+    """A raw table's columns and their types (None: no such table)."""
     rows = con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = ? AND schema_name = ? AND table_name = ?",
         [catalog, RAW_SCHEMA, table],
     ).fetchall()
-    return {r[0] for r in rows} if rows else None
+    return {r[0]: r[1] for r in rows} if rows else None
 
 
 def _scan(urls: list[str]) -> str:
@@ -68,22 +70,73 @@ def _scan(urls: list[str]) -> str:
 def _shape(
     con: duckdb.DuckDBPyConnection,
     qualified: str,
-    have: set[str],
+    have: dict[str, str],
     scan: str,
     *,
     drop_missing: bool,
 ) -> None:
-    """Give the table the columns of ``scan``: new ones added as nullable (additive
-    evolution); with ``drop_missing``, the ones ``scan`` lacks dropped. DDL comes before
-    any row is changed in the transaction: DuckDB refuses to alter a table whose rows
-    the same transaction changed."""
+    """Give the table the columns of ``scan``: new ones added as nullable and widened
+    ones widened (the evolution the entity's contract accepts); with ``drop_missing``
+    (a replace batch: the table is emptied next), the ones ``scan`` lacks dropped and any
+    changed type taken. DDL comes before any row is changed in the transaction: DuckDB
+    refuses to alter a table whose rows the same transaction changed."""
+    from basin.lake.contract import is_widening
+
     described = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
     for name, dtype, *_ in described:
+        column = quote_ident(name)
         if name not in have:
-            con.execute(f"ALTER TABLE {qualified} ADD COLUMN {quote_ident(name)} {dtype}")
+            con.execute(f"ALTER TABLE {qualified} ADD COLUMN {column} {dtype}")
+        elif have[name].upper() == str(dtype).upper():
+            continue
+        elif is_widening(have[name], dtype):
+            _widen(con, qualified, name, str(dtype))
+        elif drop_missing:
+            con.execute(f"ALTER TABLE {qualified} DROP COLUMN {column}")
+            con.execute(f"ALTER TABLE {qualified} ADD COLUMN {column} {dtype}")
     if drop_missing:
-        for gone in sorted(have - {r[0] for r in described}):
+        for gone in sorted(set(have) - {r[0] for r in described}):
             con.execute(f"ALTER TABLE {qualified} DROP COLUMN {quote_ident(gone)}")
+
+
+# DuckDB types a contract may widen to → PostgreSQL's (DECIMAL(p,s) maps to numeric(p,s)).
+PG_TYPES = {
+    "SMALLINT": "smallint",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "HUGEINT": "numeric(39,0)",
+    "DOUBLE": "double precision",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP_NS": "timestamp",
+}
+
+
+def _widen(con: duckdb.DuckDBPyConnection, qualified: str, column: str, dtype: str) -> None:
+    """Widen a raw column to ``dtype`` in the caller's transaction. DuckDB alters its own
+    tables; an attached PostgreSQL table is altered by PostgreSQL itself (DuckDB's
+    postgres extension cannot), in the same transaction, then DuckDB's view of it is
+    refreshed."""
+    catalog = qualified.split(".", 1)[0].strip('"').replace('""', '"')
+    if not _is_postgres(con, catalog):
+        con.execute(f"ALTER TABLE {qualified} ALTER COLUMN {quote_ident(column)} TYPE {dtype}")
+        return
+    upper = dtype.upper()
+    pg_type = PG_TYPES.get(upper) or (
+        "numeric" + upper.removeprefix("DECIMAL") if upper.startswith("DECIMAL(") else None
+    )
+    if pg_type is None:
+        raise LoadError(f"cannot widen {column} to {dtype} in PostgreSQL: no matching type")
+    remote = qualified.split(".", 1)[1]
+    statement = f"ALTER TABLE {remote} ALTER COLUMN {quote_ident(column)} TYPE {pg_type}"
+    con.execute("CALL postgres_execute(?, ?)", [catalog, statement])
+    con.execute("CALL pg_clear_cache()")
+
+
+def _is_postgres(con: duckdb.DuckDBPyConnection, catalog: str) -> bool:
+    found = con.execute(
+        "SELECT type FROM duckdb_databases() WHERE database_name = ?", [catalog]
+    ).fetchone()
+    return bool(found and found[0] == "postgres")
 
 
 def _insert_batch(
@@ -248,6 +301,11 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("ROLLBACK")
     except duckdb.Error:
         pass  # the transaction was already closed
+    # A rolled-back widening leaves DuckDB's view of attached PostgreSQL tables stale.
+    if any(
+        t == "postgres" for (t,) in con.execute("SELECT type FROM duckdb_databases()").fetchall()
+    ):
+        con.execute("CALL pg_clear_cache()")
 
 
 def drop_raw(con: duckdb.DuckDBPyConnection, catalog: str, source: str, entity: str) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tests.conftest import ENGINES
 
 from basin.config import load_project
 from basin.lake.contract import compare, is_widening, merged
@@ -74,7 +75,7 @@ def test_compare_and_merge_keep_order_and_ignore_basin_columns() -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_widened_column_lands_and_the_raw_table_follows(
     tmp_path: Path, pg_url: str, pg_schema: str, engine: str, request: pytest.FixtureRequest
 ) -> None:

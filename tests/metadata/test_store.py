@@ -6,11 +6,12 @@ import multiprocessing as mp
 from pathlib import Path
 
 import pytest
+from tests.conftest import STORES
 
 from basin.metadata.store import MetadataStore, open_store
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=STORES)
 def store_args(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'meta' / 'metadata.db'}", None

@@ -11,6 +11,7 @@ from basin.common.errors import StepFailed
 from basin.config import load_project
 from basin.pipeline.platform import Platform
 from basin.quality.expectations import load_suite
+from tests.conftest import ENGINES
 
 CASES = Path(__file__).parent / "cases"
 
@@ -49,7 +50,7 @@ def test_ge_1x_format_is_read(tmp_path: Path) -> None:
     ]
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=ENGINES)
 def engine_project(request: pytest.FixtureRequest, project: Path) -> tuple[Path, str | None]:
     shutil.copy(CASES / "orders_suite.json", project / "orders_suite.json")
     yml = project / "basin.yml"

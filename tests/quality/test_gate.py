@@ -12,6 +12,7 @@ import pytest
 
 from basin.config import load_project
 from basin.pipeline.platform import Platform
+from tests.conftest import ENGINES
 
 LOST_ORDER = "order_id,customer_email,amount,status,ordered_at\n7,tim@example.org,99.00,lost,2026-01-07 10:00:00\n"
 REVENUE = "select order_date::varchar, order_count from marts.daily_revenue order by 1"
@@ -30,7 +31,7 @@ def published(project: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest, project: Path):
     """(env args for the CLI, a function reading the published marts) per engine."""
     if request.param == "duckdb":

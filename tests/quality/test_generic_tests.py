@@ -10,6 +10,7 @@ import pytest
 from basin.common.errors import TransformError
 from basin.config import load_project
 from basin.pipeline.platform import Platform
+from tests.conftest import ENGINES
 
 CASES = Path(__file__).parent / "cases"
 GENERIC = [
@@ -41,7 +42,7 @@ def build(tmp_path: Path, warehouse: str) -> dict[str, str]:
     }, run
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=ENGINES)
 def warehouse(request: pytest.FixtureRequest) -> str:
     if request.param == "duckdb":
         return "{engine: duckdb}"

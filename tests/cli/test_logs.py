@@ -79,3 +79,21 @@ def test_library_callers_get_records_under_the_basin_logger(
     assert {"basin.pipeline.steps.extract", "basin.pipeline.steps.load"} <= by_logger
     [loaded] = [r for r in caplog.records if "+" in r.getMessage() and "rows" in r.getMessage()]
     assert loaded.step == "load" and loaded.entity == "orders"  # type: ignore[attr-defined]
+
+
+def test_each_line_is_shown_once_by_a_real_process(project: Path) -> None:
+    """A library that configures the root logger (dlt calls logging.basicConfig) must
+    not make the terminal show Basin's lines twice."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "basin", "--project", str(project), "run"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert output.count("published 1 table(s)") == 1
+    assert "INFO:basin" not in output

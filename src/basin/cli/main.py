@@ -459,6 +459,15 @@ def init(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn Basin errors into messages and exit codes."""
+    from basin.cli.reporting import uninstall
+
+    try:
+        _run(argv)
+    finally:
+        uninstall()
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
         # Without standalone mode click returns typer.Exit's code instead of exiting.

@@ -136,3 +136,14 @@ def install(reporter: RichReporter, log_format: str, stream: object | None = Non
     logger.addHandler(new)
     _installed.append(new)
     logger.setLevel(logging.INFO)
+    # Shown once: not again by a handler a library put on the root logger (dlt calls
+    # logging.basicConfig), which printed every line twice.
+    logger.propagate = False
+
+
+def uninstall() -> None:
+    """Undo :func:`install` (a command run inside another program, e.g. tests)."""
+    logger = logging.getLogger(ROOT)
+    while _installed:
+        logger.removeHandler(_installed.pop())
+    logger.propagate = True

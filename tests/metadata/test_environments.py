@@ -6,22 +6,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
-from tests.conftest import STORES
 
 from basin.metadata.store import MetadataStore, open_store
-
-
-@pytest.fixture(params=STORES)
-def store_args(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'shared.db'}", None
-    pg_url = request.getfixturevalue("pg_url")
-    schema = request.getfixturevalue("pg_schema")
-    return pg_url.replace("postgresql://", "postgresql+psycopg://"), schema
 
 
 def _work(store: MetadataStore, batch: str, watermark: str) -> str:

@@ -6,18 +6,8 @@ import multiprocessing as mp
 from pathlib import Path
 
 import pytest
-from tests.conftest import STORES
 
 from basin.metadata.store import MetadataStore, open_store
-
-
-@pytest.fixture(params=STORES)
-def store_args(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'meta' / 'metadata.db'}", None
-    pg_url = request.getfixturevalue("pg_url")
-    schema = request.getfixturevalue("pg_schema")
-    return pg_url.replace("postgresql://", "postgresql+psycopg://"), schema
 
 
 def test_migrate_creates_tables_and_is_idempotent(store_args: tuple[str, str | None]) -> None:

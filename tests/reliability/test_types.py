@@ -20,6 +20,27 @@ from basin.pipeline.platform import Platform
 pytestmark = pytest.mark.postgres
 
 
+def _extract_and_load(root: Path, pg_url: str, schema: str, table: str, *, rows: int) -> None:
+    """One PostgreSQL table through extract and load into the default DuckDB warehouse."""
+    (root / "basin.yml").write_text(
+        f"""
+project: types
+sources:
+  pg:
+    kind: postgres
+    dsn: "{pg_url}"
+    schema: {schema}
+    tables:
+      {table}: {{primary_key: [id]}}
+"""
+    )
+    platform = Platform(load_project(root))
+    [result] = platform.extract()
+    assert result.rows == rows
+    platform.load()
+    platform.close()
+
+
 def test_intervals_timetz_and_money_round_trip(tmp_path: Path, pg_url: str, pg_schema: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(
@@ -31,23 +52,7 @@ def test_intervals_timetz_and_money_round_trip(tmp_path: Path, pg_url: str, pg_s
             (2, '1 day -01:00:00.000001', '17:00:00-05:30', '92233720368547758.07'),
             (3, '00:00:00.123456', '00:00:00+00', '0')"""
         )
-    (tmp_path / "basin.yml").write_text(
-        f"""
-project: types
-sources:
-  pg:
-    kind: postgres
-    dsn: "{pg_url}"
-    schema: {pg_schema}
-    tables:
-      spans: {{primary_key: [id]}}
-"""
-    )
-    platform = Platform(load_project(tmp_path))
-    [result] = platform.extract()
-    assert result.rows == 3
-    platform.load()
-    platform.close()
+    _extract_and_load(tmp_path, pg_url, pg_schema, "spans", rows=3)
     with duckdb.connect(str(tmp_path / ".basin/dev/warehouse.duckdb"), read_only=True) as con:
         got = con.execute(
             "select id, span::interval, starts::timetz::varchar, cost from raw.pg__spans order by id"
@@ -85,23 +90,7 @@ def test_multi_dimensional_arrays_land_as_nested_lists(
             (2, NULL, '{{{{5,6}}}}', NULL, '{{9,10}}', NULL, NULL),
             (3, '{{}}', NULL, '{{{{{{x}}}}}}', NULL, '{{{{8,9}},{{10,11}}}}', NULL)"""
         )
-    (tmp_path / "basin.yml").write_text(
-        f"""
-project: types
-sources:
-  pg:
-    kind: postgres
-    dsn: "{pg_url}"
-    schema: {pg_schema}
-    tables:
-      grids: {{primary_key: [id]}}
-"""
-    )
-    platform = Platform(load_project(tmp_path))
-    [result] = platform.extract()
-    assert result.rows == 3
-    platform.load()
-    platform.close()
+    _extract_and_load(tmp_path, pg_url, pg_schema, "grids", rows=3)
     with duckdb.connect(str(tmp_path / ".basin/dev/warehouse.duckdb"), read_only=True) as con:
         types = dict(
             con.execute(

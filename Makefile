@@ -10,11 +10,12 @@ SCALE ?= 0.01
 # Two workers (pytest-xdist): the suite is safe in parallel and the machine has 2 cores.
 PYTEST_ARGS ?= -n 2 --durations=15
 
-.PHONY: help install run test lint format constraints clean
+.PHONY: help install run test lint format docs constraints clean
 
 help:
 	@echo "make run    install Basin, generate the reference platform's sources and run it end to end"
 	@echo "make test   install what the tests need and run the whole suite"
+	@echo "make docs   serve the documentation site on http://127.0.0.1:8000"
 	@echo "make lint   ruff check, format check, the import layers (lint-imports) and types (mypy)"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
@@ -40,6 +41,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:8000
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -428,6 +428,30 @@ def serve(
 
 
 @app.command()
+def schema(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write it to this file instead of printing it."),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of basin.yml, for editors.
+
+    With VS Code's YAML extension (or any editor using the YAML language server), a
+    first line `# yaml-language-server: $schema=basin.schema.json` in basin.yml gives
+    completion and checks of every key. `basin init` writes both; after upgrading
+    Basin, refresh the file with `basin schema -o basin.schema.json`.
+    """
+    from basin.config.reference import json_schema_text
+
+    text = json_schema_text()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    _say(f"[green]✓[/] wrote the schema of basin.yml to {output}")
+
+
+@app.command()
 def doctor() -> None:
     """Check the config, versions, metadata store, warehouse, lake, dbt project and sources."""
     from basin.cli.render import render_doctor

@@ -13,10 +13,15 @@ class PostgresConnection(StrictModel):
     dsn: SecretStr | None = None
     """A libpq connection string or URL; overrides host/port/user/password/database."""
     host: str = "127.0.0.1"
+    """Server host name or address."""
     port: int = 5432
+    """Server port."""
     user: str = "postgres"
+    """Role to connect as."""
     password: SecretStr | None = None
+    """Password; use ``${env:NAME}`` (or key-based auth where the server allows)."""
     database: str = "postgres"
+    """Database name."""
 
     def conninfo(self) -> str:
         """libpq connection string (holds the password: never log it)."""

@@ -18,7 +18,7 @@ Identifier = Annotated[
 class StrictModel(BaseModel):
     """Config base: unknown keys are errors (typos never pass silently)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 _DURATION = re.compile(

@@ -52,13 +52,16 @@ class MetadataConfig(StrictModel):
     db_schema: str | None = Field(default=None, alias="schema")
     """PostgreSQL schema for Basin's tables (default: the connection's search_path)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 class ServiceConfig(StrictModel):
     """A process Basin starts for the run."""
 
     name: str
+    """Name in logs and errors; its log file is ``.basin/<env>/logs/<name>.log``."""
     command: list[str]
     """Program and arguments; ``python`` means the interpreter running Basin."""
     cwd: str = "."
@@ -68,6 +71,7 @@ class ServiceConfig(StrictModel):
     timeout: float = 30.0
     """Seconds to wait for readiness."""
     env: dict[str, str] = {}
+    """Extra environment variables for the process."""
     reuse_running: bool = False
     """Use a process that already answers at ``ready_url`` instead of failing."""
     sources: list[str] = []

@@ -74,7 +74,27 @@ def run_checks(start: Path | None, env: str | None) -> list[Check]:
     checks.append(_lake(project))
     checks.append(_dbt_project(project))
     checks += _sources(project)
+    schema = _editor_schema(project)
+    if schema is not None:
+        checks.append(schema)
     return checks
+
+
+def _editor_schema(project: Project) -> Check | None:
+    """The JSON Schema file editors read, if the project has one: is it current?"""
+    from basin.config.reference import json_schema_text
+
+    path = project.root / "basin.schema.json"
+    if not path.is_file():
+        return None
+    if path.read_text(encoding="utf-8") == json_schema_text():
+        return Check("editor schema", "ok", str(path))
+    return Check(
+        "editor schema",
+        "warn",
+        f"{path} is from another Basin version: editors check basin.yml against old keys",
+        f"basin schema --output {path.name}",
+    )
 
 
 def _versions(engine: str) -> list[Check]:

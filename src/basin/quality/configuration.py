@@ -19,6 +19,7 @@ class ExpectationSuite(StrictModel):
     model: str
     """The dbt model the suite checks."""
     severity: Severity = "error"
+    """``error`` blocks publication when the suite fails; ``warn`` records and alerts."""
 
 
 class QualityConfig(StrictModel):

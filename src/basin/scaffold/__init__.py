@@ -13,6 +13,9 @@ TEMPLATE = Path(__file__).parent / "template"
 PLACEHOLDER = "__PROJECT__"
 
 
+SCHEMA_FILE = "basin.schema.json"
+
+
 @dataclass(frozen=True)
 class Created:
     root: Path
@@ -64,4 +67,11 @@ def create_project(directory: Path, *, name: str | None = None, force: bool = Fa
         else:
             shutil.copyfile(src, dest)
         written.append(dest)
+    schema = root / SCHEMA_FILE
+    if not schema.exists():
+        # Editors with the YAML language server read it (basin.yml's first line).
+        from basin.config.reference import json_schema_text
+
+        schema.write_text(json_schema_text(), encoding="utf-8")
+        written.append(schema)
     return Created(root=root, name=name, files=written)

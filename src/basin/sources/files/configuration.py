@@ -75,6 +75,7 @@ class FilesSource(StrictModel):
     """Files dropped into a folder or bucket path (CSV, JSON lines, JSON, Parquet)."""
 
     kind: Literal["files"]
+    """Picks this source kind."""
     path: str
     """Folder (relative to the project) or URL holding the files."""
     entities: dict[Identifier, FileEntity]

@@ -15,11 +15,13 @@ class PostgresSource(PostgresConnection):
     """An operational PostgreSQL database."""
 
     kind: Literal["postgres"]
+    """Picks this source kind."""
     db_schema: str = Field(default="public", alias="schema")
     """Schema of tables named without one."""
     tables: dict[Identifier, TableEntity]
     """Entity name → table or query."""
     description: str | None = None
+    """What this source is (shown in the catalog)."""
 
     model_config = StrictModel.model_config | {"populate_by_name": True}
 

@@ -12,11 +12,13 @@ class SQLiteSource(StrictModel):
     """A SQLite database file. ``query:`` entities are DuckDB SQL over its tables."""
 
     kind: Literal["sqlite"]
+    """Picks this source kind."""
     path: str
     """The database file, relative to basin.yml."""
     tables: dict[Identifier, TableEntity]
     """Entity name → table or query."""
     description: str | None = None
+    """What this source is (shown in the catalog)."""
 
     @property
     def entity_names(self) -> list[str]:

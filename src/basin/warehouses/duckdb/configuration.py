@@ -16,6 +16,7 @@ class DuckDBWarehouse(StrictModel):
     """The embedded default: a private DuckDB file the pipeline writes."""
 
     engine: Literal["duckdb"] = "duckdb"
+    """Picks this engine (the default)."""
     path: str = "warehouse.duckdb"
     """Pipeline warehouse file, relative to the environment's state folder. Never
     name it after a schema (``marts.duckdb`` clashes with the ``marts`` schema)."""

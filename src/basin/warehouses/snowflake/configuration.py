@@ -22,11 +22,13 @@ class Compute(StrictModel):
 
 class SnowflakeWarehouse(StrictModel):
     engine: Literal["snowflake"]
+    """Picks this engine."""
     account: str
     """Account identifier, e.g. ``myorg-myaccount``."""
     user: str
     """A service user with key-pair authentication (passwords are not supported)."""
     role: str | None = None
+    """Role to use (the user's default when omitted)."""
     database: str
     """One database per environment (``ANALYTICS_DEV``, ``ANALYTICS_PROD``)."""
     private_key_path: str
@@ -34,8 +36,10 @@ class SnowflakeWarehouse(StrictModel):
     private_key_passphrase: SecretStr | None = None
     """Use ``${env:NAME}``."""
     compute: Compute
+    """A virtual warehouse per workload: load, transform, BI."""
     storage_integration: str
     """Storage integration that lets the external stage read the lake bucket."""
     stage: str = "_basin.lake"
     """External stage over the lake, created if missing."""
     audit_suffix: str = Field(default="_audit", pattern=r"^_[a-z0-9_]+$")
+    """Suffix of the schemas dbt builds into before publishing (``MARTS_AUDIT``)."""

@@ -8,7 +8,11 @@ def test_init_creates_a_project_that_doctor_accepts(cli, tmp_path: Path) -> None
     result = cli("init", str(target))
     assert result.exit_code == 0, result.output
     assert "created project my_project" in result.stdout
-    assert (target / "basin.yml").read_text().startswith("# Basin project file")
+    assert (
+        (target / "basin.yml")
+        .read_text()
+        .startswith("# yaml-language-server: $schema=basin.schema.json\n# Basin project file")
+    )
     assert "project: my_project" in (target / "basin.yml").read_text()
     assert (target / ".gitignore").exists()
     doctor = cli("doctor", project=target)

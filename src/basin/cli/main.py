@@ -320,7 +320,7 @@ def publish(
 ) -> None:
     """Publish the audited marts, if the latest build passed (atomic; readers never see a mix)."""
     result = _with_platform(lambda p: p.publish(run), wait=wait)
-    _say(f"[green]✓[/] published {len(result.tables)} table(s) to {result.location}")
+    _say(f"[green]✓[/] published: readers of {result.location} see the new build")
 
 
 @app.command()

@@ -222,7 +222,33 @@ def _sources(project: Project) -> list[Check]:
                 for e, cfg in source.entities.items()
             }
             detail = ", ".join(f"{e}: {n} file(s)" for e, n in counts.items())
-            out.append(Check(label, "ok", f"{url} ({detail})"))
+            empty = [e for e, n in counts.items() if n == 0]
+            from basin.sources.files.extract import unknown_types
+
+            for e, cfg in source.entities.items():
+                for column, reason in unknown_types(cfg.columns or {}).items():
+                    out.append(
+                        Check(
+                            f"{label}.{e}.{column}",
+                            "fail",
+                            reason,
+                            f"fix sources.{name}.entities.{e}.columns.{column} in basin.yml "
+                            "(e.g. DECIMAL(12,2), VARCHAR, TIMESTAMP)",
+                        )
+                    )
+            out.append(
+                Check(
+                    label,
+                    "warn" if empty else "ok",
+                    f"{url} ({detail})",
+                    "; ".join(
+                        f"no file matches {source.entities[e].glob!r}: drop files there or fix "
+                        f"sources.{name}.entities.{e}.glob"
+                        for e in empty
+                    )
+                    or None,
+                )
+            )
         elif source.kind == "sqlite":
             path = project.project_path(source.path)
             if path.is_file():

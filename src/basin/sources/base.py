@@ -47,6 +47,9 @@ class ExtractResult:
     quarantined_rows: int = 0
     inputs: int = 0
     note: str = ""
+    """Why there is no batch (``no new files``), when there is none."""
+    attention: bool = False
+    """The note needs a person (a glob that matches nothing): logged as a warning."""
     manifest: Manifest | None = None
     """The batch's manifest, as written (None when nothing new was extracted)."""
     quarantined: list[str] = field(default_factory=list)

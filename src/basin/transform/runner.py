@@ -126,6 +126,10 @@ def run_dbt(
     ]
     if not verbose:
         args.append("--quiet")
+    import sys
+
+    if not sys.stdout.isatty():
+        args.append("--no-use-colors")  # no escape codes in logs, pipes and files
     if select:
         args += ["--select", *select]
     args += extra_args or []

@@ -234,7 +234,8 @@ def _checked_settings(
 def _say(res: Resources, r: ExtractResult) -> None:
     where = {"source": r.source, "entity": r.entity}
     if r.batch_id is None:
-        log.info("%s.%s: %s", r.source, r.entity, r.note, extra=where)
+        level = logging.WARNING if r.attention else logging.INFO
+        log.log(level, "%s.%s: %s", r.source, r.entity, r.note, extra=where)
         return
     origin = (
         f" from {r.inputs} file(s)" if res.project.config.sources[r.source].kind == "files" else ""

@@ -43,8 +43,33 @@ class DbtCall:
 
 def build(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[DbtRun]:
     """``dbt build`` (models, snapshots, seeds, tests) into the audit schemas."""
+    _refuse_missing_raw(res)
     with res.lineage.step("transform", run_id, res.command, job_type="DAG"):
         return dbt(res, DbtCall("build", "transform", select, run_id=run_id))
+
+
+def _refuse_missing_raw(res: Resources) -> None:
+    """Stop before dbt when an entity has no raw table yet: its staging model would
+    fail with the engine's "does not exist", which names neither the entity nor why."""
+    from basin.config import iter_entities
+    from basin.warehouses.base import RAW_SCHEMA, raw_table_name
+
+    present = {table for _schema, table in res.warehouse.columns([RAW_SCHEMA])}
+    missing = [
+        f"{source}.{entity}"
+        for source, entity in iter_entities(res.project.config)
+        if raw_table_name(source, entity) not in present
+    ]
+    if not missing:
+        return
+    first = missing[0]
+    raise TransformError(
+        f"no data loaded yet for {', '.join(missing)} (no {RAW_SCHEMA}.{raw_table_name(*first.split('.', 1))}"
+        f"{' …' if len(missing) > 1 else ''}): dbt would fail reading it",
+        hint=f"`basin extract --select {first}` says why (e.g. a glob that matches no file); "
+        "fix the source or its settings in basin.yml and run again, or remove the entity "
+        "if the dbt project does not use it",
+    )
 
 
 def check(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[DbtRun]:

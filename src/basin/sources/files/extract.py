@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import fsspec
 
+from basin.common.errors import ExtractError
 from basin.common.sql import literal, quote_ident
 from basin.lake import PARQUET_COPY_OPTIONS
 from basin.lake.storage import fs_uri, sha256_of
@@ -58,7 +59,25 @@ class FilesExtractor(Extractor):
 
     def extract(self, entity: str, ctx: ExtractContext) -> ExtractResult:
         cfg = self.config.entities[entity]
+        bad = unknown_types(cfg.columns or {})
+        if bad:
+            # Every row would be quarantined and the files used up.
+            raise ExtractError(
+                f"{self.name}.{entity}: "
+                + "; ".join(f"column {c}: {reason}" for c, reason in bad.items()),
+                hint=f"fix sources.{self.name}.entities.{entity}.columns in basin.yml "
+                "(DuckDB types: INTEGER, BIGINT, DECIMAL(12,2), DOUBLE, VARCHAR, DATE, "
+                "TIMESTAMP, BOOLEAN, JSON …)",
+            )
         fs, base, found = self._listing(cfg, ctx)
+        if not found:
+            return ExtractResult(
+                self.name,
+                entity,
+                None,
+                note=f"no file matches '{cfg.glob}' in {fs_uri(fs, base)}",
+                attention=True,
+            )
         done = ctx.store.processed_files(self.name, entity)
         new_files: list[dict[str, Any]] = []
         for p in found:
@@ -474,3 +493,17 @@ class _FileReader:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def unknown_types(columns: dict[str, str]) -> dict[str, str]:
+    """Column → why its declared type is not a DuckDB type (``MONEY``), for the ones
+    that are not."""
+    bad = {}
+    with duckdb.connect() as con:
+        for column, dtype in columns.items():
+            try:
+                con.execute(f"SELECT CAST(NULL AS {dtype})")
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0]
+                bad[column] = f"{dtype!r} is not a DuckDB type ({first})"
+    return bad

@@ -150,6 +150,11 @@ class DuckDBWarehouse(Warehouse):
             cur = con.execute(query)
             return [d[0] for d in cur.description or []], cur.fetchall()
 
+    def columns(self, schemas: list[str]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        if not self.path.exists():
+            return {}  # nothing loaded yet: no schema exists
+        return super().columns(schemas)
+
     def table_counts(self, schema: str) -> dict[str, int]:
         if not self.path.exists():
             return {}

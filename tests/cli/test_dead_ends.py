@@ -1,0 +1,56 @@
+"""A newcomer's usual mistakes end with a message that names the thing and the fix,
+not with an engine error three steps later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _yml(project: Path, old: str, new: str) -> None:
+    path = project / "basin.yml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_glob_that_matches_nothing(cli, project: Path) -> None:
+    _yml(project, 'glob: "orders_*.csv"', 'glob: "order_*.csv"')
+    doctor = cli("doctor", project=project)
+    assert "no file matches 'order_*.csv'" in doctor.stdout
+    assert "sources.shop.entities.orders.glob" in doctor.stdout
+    run = cli("run", project=project)
+    assert run.exit_code == 1
+    assert (
+        f"shop.orders: no file matches 'order_*.csv' in {project / 'drops' / 'shop'}" in run.stdout
+    )
+    # It stops before dbt, naming the entity, instead of the engine's "does not exist".
+    assert "no data loaded yet for shop.orders" in run.stderr
+    assert "Catalog Error" not in run.output and "does not exist" not in run.output
+
+
+def test_a_column_type_duckdb_does_not_have(cli, project: Path) -> None:
+    _yml(project, 'amount: "DECIMAL(12,2)"', "amount: MONEY")
+    doctor = cli("doctor", project=project)
+    assert doctor.exit_code == 1
+    assert "'MONEY' is not a DuckDB type" in doctor.stdout
+    assert "sources.shop.entities.orders.columns.amount" in doctor.stdout
+    run = cli("extract", project=project)
+    assert run.exit_code == 1 and "'MONEY' is not a DuckDB type" in run.stderr
+    # The files are not used up: fixed, the next extract takes them.
+    _yml(project, "amount: MONEY", 'amount: "DECIMAL(12,2)"')
+    again = cli("extract", project=project)
+    assert again.exit_code == 0 and "5 rows from 1 file(s)" in again.stdout
+
+
+def test_publish_says_its_result_once(cli, project: Path) -> None:
+    assert cli("run", project=project).exit_code == 0
+    result = cli("publish", project=project)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("published 1 table(s)") == 1
+
+
+def test_no_colour_codes_when_output_is_not_a_terminal(cli, project: Path) -> None:
+    (project / "dbt" / "models" / "marts" / "daily_revenue.sql").write_text("select * from nowhere")
+    result = cli("run", project=project)
+    assert result.exit_code == 1
+    assert "\x1b[" not in result.output  # dbt's own error lines included

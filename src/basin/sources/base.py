@@ -54,6 +54,8 @@ class ExtractResult:
     """The batch's manifest, as written (None when nothing new was extracted)."""
     quarantined: list[str] = field(default_factory=list)
     """One line per input with quarantined records: what, how many, why, where."""
+    warnings: list[str] = field(default_factory=list)
+    """What a person should look at (a delimiter or date format that looks wrong)."""
 
 
 @dataclass

@@ -254,6 +254,8 @@ def _say(res: Resources, r: ExtractResult) -> None:
     )
     for line in r.quarantined:
         log.warning("quarantined %s", line, extra=where)
+    for line in r.warnings:
+        log.warning("%s", line, extra=where)
 
 
 def _refuse_quarantine(res: Resources, results: list[ExtractResult]) -> None:

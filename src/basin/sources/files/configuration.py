@@ -21,6 +21,14 @@ class CsvOptions(StrictModel):
     """Quote character."""
     encoding: Literal["utf-8", "utf-16", "latin-1"] = "utf-8"
     """File encoding."""
+    dateformat: str | None = None
+    """Format of DATE values, in strftime codes (``%d/%m/%Y``). When omitted, ISO dates
+    are read as they are and any other format DuckDB recognises is used with a warning
+    that names it, since ``01/02/2026`` may be either day first or month first."""
+    timestampformat: str | None = None
+    """Format of TIMESTAMP values (``%d/%m/%Y %H:%M``); as ``dateformat``."""
+    decimal_separator: Literal[".", ","] = "."
+    """Decimal separator of numbers (``,`` for ``1234,56``)."""
     max_line_size: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Longest line, in bytes, read as a row (DuckDB's default is 2 MB); a longer line
     is quarantined with its file's other rows still landing."""

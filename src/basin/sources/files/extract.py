@@ -119,6 +119,7 @@ class FilesExtractor(Extractor):
             inputs=len(new_files),
             manifest=manifest,
             quarantined=[f"{line} → {batch.quarantine_dir}" for line in summary],
+            warnings=reader.warnings,
         )
 
 
@@ -139,6 +140,8 @@ class _FileReader:
         self.staging = staging
         self.originals: list[Path] = []
         """Copies of files that could not be read as a whole, kept in quarantine."""
+        self.warnings: list[str] = []
+        """What a person should look at, one line per file."""
         con.execute(f"CREATE TEMP TABLE basin_rejects ({REJECT_COLUMNS})")
 
     def read(self, names: dict[str, str]) -> tuple[list[tuple[Path, int]], int]:
@@ -182,7 +185,50 @@ class _FileReader:
             return rows
         if fmt == "csv":
             self._csv_rejects(name)
+            self._check_dialect(url, name, dest)
         return rows
+
+    def _check_dialect(self, url: str, name: str, dest: Path) -> None:
+        """Warnings a person should act on: a header read as one column that holds
+        another common delimiter, and dates read in a format nobody configured."""
+        opts = self.cfg.csv
+        columns = [
+            r[0]
+            for r in self.con.execute(
+                f"DESCRIBE SELECT * EXCLUDE (_basin_source_file, _basin_batch_id, "
+                f"_basin_extracted_at) FROM read_parquet({literal(str(dest))})"
+            ).fetchall()
+        ]
+        if opts.header and len(columns) == 1:
+            for other, shown in ((";", ";"), ("\t", "\\t"), ("|", "|"), (",", ",")):
+                if other != opts.delimiter and other in columns[0]:
+                    self.warnings.append(
+                        f"{name}: its header is one column, {columns[0][:60]!r}, holding "
+                        f"{shown!r}: set csv.delimiter: {shown!r} for this entity"
+                    )
+                    break
+        declared = [t.upper() for t in (self.cfg.columns or {}).values()]
+        if (opts.dateformat and opts.timestampformat) or (
+            declared and not any(t.startswith(("DATE", "TIMESTAMP")) for t in declared)
+        ):
+            return  # no dates read, or their formats given
+        try:
+            sniffed = self.con.execute(
+                f"SELECT DateFormat, TimestampFormat FROM sniff_csv({literal(url)}, "
+                f"delim = {literal(opts.delimiter)}, header = {str(opts.header).lower()}, "
+                f"max_line_size = {opts.max_line_size}, ignore_errors = true)"
+            ).fetchone()
+        except duckdb.Error:
+            return  # the file was read; only the advice is lost
+        for key, found, given in (
+            ("dateformat", sniffed[0] if sniffed else None, opts.dateformat),
+            ("timestampformat", sniffed[1] if sniffed else None, opts.timestampformat),
+        ):
+            if found and not given and not found.startswith("%Y-%m-%d"):
+                self.warnings.append(
+                    f"{name}: values read as {found!r}, a format DuckDB guessed: confirm it "
+                    f"with csv.{key}: {found!r} (or give the right one)"
+                )
 
     def _copy(self, scan: str, name: str, dest: Path) -> int:
         result = self.con.execute(
@@ -377,10 +423,20 @@ class _FileReader:
             cols = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in cfg.columns.items())
             columns = f", columns = {{{cols}}}"
         if fmt == "csv":
+            opts = cfg.csv
+            formats = "".join(
+                f", {key} = {literal(value)}"
+                for key, value in (
+                    ("dateformat", opts.dateformat),
+                    ("timestampformat", opts.timestampformat),
+                )
+                if value
+            )
             return (
-                f"read_csv({literal(url)}, delim = {literal(cfg.csv.delimiter)}, "
-                f"quote = {literal(cfg.csv.quote)}, header = {str(cfg.csv.header).lower()}, "
-                f"encoding = {literal(cfg.csv.encoding)}, max_line_size = {cfg.csv.max_line_size}, "
+                f"read_csv({literal(url)}, delim = {literal(opts.delimiter)}, "
+                f"quote = {literal(opts.quote)}, header = {str(opts.header).lower()}, "
+                f"encoding = {literal(opts.encoding)}, max_line_size = {opts.max_line_size}, "
+                f"decimal_separator = {literal(opts.decimal_separator)}{formats}, "
                 f"store_rejects = true{columns})"
             )
         if fmt == "jsonl":

@@ -54,3 +54,15 @@ def test_no_colour_codes_when_output_is_not_a_terminal(cli, project: Path) -> No
     result = cli("run", project=project)
     assert result.exit_code == 1
     assert "\x1b[" not in result.output  # dbt's own error lines included
+
+
+def test_help_shows_no_value_type_after_a_flag(cli) -> None:
+    from basin.cli.main import command
+
+    root = command()
+    ctx = root.context_class(root, info_name="basin")
+    for name in [None, *root.list_commands(ctx)]:
+        args = [name, "--help"] if name else ["--help"]
+        shown = cli(*args).stdout
+        assert "<bool>" not in shown and "<list[str]>" not in shown, name
+        assert "\x1b[" not in shown, name  # no colour codes outside a terminal

@@ -68,6 +68,7 @@ SelectOpt = Annotated[
     typer.Option(
         "--select",
         "-s",
+        metavar="SOURCE[.ENTITY]",
         help="Source or source.entity to work on; repeat for several (default: all).",
     ),
 ]
@@ -238,7 +239,10 @@ def transform(
     select: Annotated[
         list[str] | None,
         typer.Option(
-            "--select", "-s", help="dbt selector(s), e.g. staging+ or customer_engagement."
+            "--select",
+            "-s",
+            metavar="SELECTOR",
+            help="dbt selector(s), e.g. staging+ or customer_engagement.",
         ),
     ] = None,
     wait: WaitOpt = False,
@@ -252,7 +256,7 @@ def transform(
 def compile(
     select: Annotated[
         list[str] | None,
-        typer.Option("--select", "-s", help="dbt selector(s) to compile."),
+        typer.Option("--select", "-s", metavar="SELECTOR", help="dbt selector(s) to compile."),
     ] = None,
     offline: Annotated[
         bool,
@@ -274,7 +278,9 @@ def compile(
 def check(
     select: Annotated[
         list[str] | None,
-        typer.Option("--select", "-s", help="dbt selector(s) of the tests to run."),
+        typer.Option(
+            "--select", "-s", metavar="SELECTOR", help="dbt selector(s) of the tests to run."
+        ),
     ] = None,
     report: Annotated[
         bool,
@@ -481,6 +487,30 @@ def init(
     _say(f"  next: [bold]cd {directory} && basin run[/], then [bold]basin status[/]")
 
 
+def command() -> Any:
+    """The click command behind the app, its help tidied: a flag shows no value type
+    (Typer prints ``<bool>`` after ``--wait``), an option's value its name (``SINCE``,
+    not ``<str>``)."""
+    import typer.main
+
+    root = typer.main.get_command(app)
+    todo: list[Any] = [root]  # Typer vendors its own click: read by interface
+    while todo:
+        cmd = todo.pop()
+        ctx = cmd.context_class(cmd, info_name=cmd.name)
+        params: list[Any] = [*cmd.params, cmd.get_help_option(ctx)]
+        for param in params:
+            if param is None or param.param_type_name != "option":
+                continue
+            if param.is_flag:
+                param.metavar = ""
+            elif param.metavar is None:
+                param.metavar = (param.name or "value").upper()
+        if hasattr(cmd, "list_commands"):
+            todo += [cmd.get_command(ctx, name) for name in cmd.list_commands(ctx)]
+    return root
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn Basin errors into messages and exit codes."""
     from basin.cli.reporting import uninstall
@@ -493,7 +523,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _run(argv: list[str] | None) -> None:
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = command().main(args=argv, standalone_mode=False, prog_name="basin")
         # Without standalone mode click returns typer.Exit's code instead of exiting.
         if isinstance(code, int) and code:
             sys.exit(code)

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import typer.main
-
 
 def markdown() -> str:
     """One section per command (sub-commands included): usage, help, options."""
-    from basin.cli.main import app
+    from basin.cli.main import command
 
-    root = typer.main.get_command(app)
+    root = command()
     lines = [
         "# Command-line reference",
         "",

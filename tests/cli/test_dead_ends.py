@@ -66,3 +66,25 @@ def test_help_shows_no_value_type_after_a_flag(cli) -> None:
         shown = cli(*args).stdout
         assert "<bool>" not in shown and "<list[str]>" not in shown, name
         assert "\x1b[" not in shown, name  # no colour codes outside a terminal
+
+
+LOST = (
+    "order_id,customer_email,amount,status,ordered_at\n"
+    "7,t@example.org,99.00,lost,2026-01-07 10:00:00\n"
+)
+
+
+def test_a_failed_test_says_how_to_see_its_rows(cli, project: Path) -> None:
+    (project / "drops" / "shop" / "orders_002.csv").write_text(LOST)
+    run = cli("run", project=project)
+    assert run.exit_code == 1
+    assert "`basin failures accepted_values" in run.stderr
+    shown = cli("failures", "accepted_values", project=project)
+    assert shown.exit_code == 0, shown.output
+    assert "1 failing row(s)" in shown.stdout and "lost" in shown.stdout
+    assert cli("failures", "no_such_test", project=project).exit_code == 1
+    # status shows the whole error, folded rather than cut, when piped.
+    import re
+
+    flat = re.sub(r"[│┃\s]+", "", cli("status", project=project).stdout)  # folded cells joined
+    assert "configuredtofailif!=0" in flat and "basinfailuresaccepted_values" in flat

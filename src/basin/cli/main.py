@@ -434,6 +434,23 @@ def serve(
 
 
 @app.command()
+def failures(
+    test: Annotated[
+        str, typer.Argument(help="The test's name, or a part of it (e.g. accepted_values).")
+    ],
+) -> None:
+    """Show why a quality check failed: its message, failing-row count and a sample of
+    the failing rows, as recorded by the last run that ran it."""
+    from basin.cli.render import render_failures
+    from basin.quality.results import failures as failing
+
+    found = _with_platform(lambda p: failing(p.store.check_results(), test))
+    render_failures(console, test, found)
+    if not found:
+        raise typer.Exit(1)
+
+
+@app.command()
 def schema(
     output: Annotated[
         Path | None,

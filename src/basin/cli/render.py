@@ -36,8 +36,9 @@ def render_status(console: Console, status: dict[str, Any]) -> None:
         console.print("no runs yet: start with [bold]basin run[/]")
     else:
         table = Table(title=f"latest runs ({status['env']})", title_justify="left")
-        for col in ("run", "command", "status", "started (UTC)", "duration"):
-            table.add_column(col, no_wrap=True)
+        table.add_column("run", no_wrap=True)  # copied into the next command: never cut
+        for col in ("command", "status", "started (UTC)", "duration"):
+            table.add_column(col, overflow="fold")
         for entry in runs:
             r = entry["run"]
             table.add_row(
@@ -59,7 +60,7 @@ def render_status(console: Console, status: dict[str, Any]) -> None:
                 _status(st.status),
                 "—" if st.rows is None else f"{st.rows:,}",
                 _duration(st.started_at, st.ended_at),
-                escape((st.error or "").splitlines()[0]) if st.error else "",
+                escape(st.error or ""),  # whole: it names the batch, file or test to fix
             )
         console.print(steps)
 
@@ -183,3 +184,36 @@ def render_dataset(console: Console, info: dict[str, Any]) -> None:
         console.print(table)
     console.print("  [dim]upstream[/]   " + (", ".join(info["upstream"]) or "—"))
     console.print("  [dim]downstream[/] " + (", ".join(info["downstream"]) or "—"))
+
+
+def render_failures(console: Console, test: str, results: list[Any]) -> None:
+    """Each failing check: what, where, the message and the sampled failing rows."""
+    import json
+
+    if not results:
+        console.print(
+            f"no failing check matches {escape(test)!r} in the last run that ran it; "
+            "`basin check --report` lists every check"
+        )
+        return
+    for r in results:
+        where = f"{r.model}.{r.column_name}" if r.column_name else (r.model or "")
+        console.print(
+            f"[bold]{escape(r.name)}[/] on {escape(where)}: [red]{r.status}[/] "
+            f"({r.failures if r.failures is not None else '?'} failing row(s), run {r.run_id}, "
+            f"severity {r.severity})"
+        )
+        if r.message:
+            console.print(f"  {escape(r.message)}", soft_wrap=True)
+        sample = json.loads(r.sample) if r.sample else None
+        if not sample:
+            continue
+        if "error" in sample:
+            console.print(f"  [yellow]sample unavailable[/]: {escape(str(sample['error']))}")
+            continue
+        table = Table(title="failing rows (sample)", title_justify="left")
+        for column in sample["columns"]:
+            table.add_column(escape(str(column)), overflow="fold")
+        for row in sample["rows"]:
+            table.add_row(*("∅" if v is None else escape(str(v)) for v in row))
+        console.print(table)

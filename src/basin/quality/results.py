@@ -77,3 +77,16 @@ def collect(
             }
         )
     return out
+
+
+def failures(results: list[Any], test: str) -> list[Any]:
+    """The newest results of the checks named ``test`` (a test's name, or a part of it
+    or of its unique id) that did not pass, newest run first."""
+    wanted = test.lower()
+    matching = [
+        r for r in results if wanted in r.name.lower() or wanted in (r.unique_id or "").lower()
+    ]
+    if not matching:
+        return []
+    newest = matching[0].run_id  # results come newest first
+    return [r for r in matching if r.run_id == newest and r.status not in ("pass", "skipped")]

@@ -186,9 +186,17 @@ def _failed(run: DbtRun, command: str, dbt_state: Path) -> TransformError:
     ]
     if run.error:
         lines.append(run.error)
+    tests = [
+        n.unique_id.split(".")[2] for n in run.failed if n.resource_type in ("test", "data_test")
+    ]
+    see = (
+        f"see the failing rows with `basin failures {tests[0]}` (or `basin check --report`); "
+        if tests
+        else ""
+    )
     error = TransformError(
         f"dbt {command} failed:\n  " + "\n  ".join(lines or ["(no node results; see dbt logs)"]),
-        hint=f"dbt's log is in {dbt_state / 'logs' / 'dbt.log'}; "
+        hint=f"{see}dbt's log is in {dbt_state / 'logs' / 'dbt.log'}; "
         "the last good publication stays in place",
     )
     error.dbt_run = run  # type: ignore[attr-defined]

@@ -259,7 +259,8 @@ def test_replay_rebuilds_raw_from_the_lake(cli, project: Path) -> None:
     (project / "drops" / "shop" / "orders_001.csv").unlink()  # the source is gone
     result = cli("replay", project=project)
     assert result.exit_code == 0, result.output
-    assert "replayed 1 batch(es), 5 rows" in result.stdout
+    assert "1 raw table(s) rebuilt from 1 batch(es)" in result.stdout
+    assert "raw.shop__orders: 5 rows" in result.stdout
     assert warehouse(project, "select count(*) from raw.shop__orders") == [(5,)]
     assert warehouse(project, "select count(*) from _basin.load_ledger") == [(1,)]
 

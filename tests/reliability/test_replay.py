@@ -54,7 +54,8 @@ def test_replay_rebuilds_every_batch(cli, two_entities: Path) -> None:
     before = _state(project)
     result = cli("replay", project=project)
     assert result.exit_code == 0, result.output
-    assert "replayed 3 batch(es), 8 rows" in result.stdout
+    assert "2 raw table(s) rebuilt from 3 batch(es)" in result.stdout
+    assert "raw.shop__orders: 6 rows" in result.stdout  # what each table holds now
     assert _state(project) == before
 
 

@@ -231,7 +231,8 @@ def load(select: SelectOpt = None, wait: WaitOpt = False) -> None:
 def replay(select: SelectOpt = None, wait: WaitOpt = False) -> None:
     """Rebuild the warehouse's raw tables from the lake alone, without reading any source."""
     results = _with_platform(lambda p: p.replay(select), wait=wait)
-    _say(f"[green]✓[/] replayed {len(results)} batch(es), {sum(r.rows for r in results)} rows")
+    tables = len({r.table for r in results})
+    _say(f"[green]✓[/] {tables} raw table(s) rebuilt from {len(results)} batch(es) of the lake")
 
 
 @app.command()

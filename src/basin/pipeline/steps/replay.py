@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from basin.common.logging import get_logger
 from basin.config import select_entities
 from basin.pipeline.resources import Resources
 from basin.pipeline.runs import StepOutcome
@@ -18,12 +19,20 @@ from basin.pipeline.steps.load import batches_of
 if TYPE_CHECKING:
     from basin.warehouses.base import LoadResult
 
+log = get_logger(__name__)
+
 
 def replay(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[list[LoadResult]]:
     pairs = select_entities(res.project.config, select)
     plan = [(s, e, batches_of(res, s, e, verify=True)) for s, e in pairs]
     with res.reporter.task("replay", total=sum(len(b) for _, _, b in plan)) as task:
         loaded = res.warehouse.replay(plan, run_id, lambda _r: task.advance())
+    tables = sorted({_relation(r.table) for r in loaded})
+    counts = res.warehouse.row_counts(tables)
+    for schema, table in tables:
+        # What the table holds now: a replace batch (a full extract) drops the earlier rows.
+        rows = counts.get((schema.lower(), table.lower()))
+        log.info("%s.%s: %s rows", schema, table, "?" if rows is None else f"{rows:,}")
     by_batch = {r.batch_id: r for r in loaded}
     for source, entity, batches in plan:
         with res.lineage.step(f"load.{source}.{entity}", run_id, res.command) as step:
@@ -37,3 +46,8 @@ def replay(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome
         rows=sum(r.rows for r in loaded),
         detail={"batches": [r.batch_id for r in loaded]},
     )
+
+
+def _relation(qualified: str) -> tuple[str, str]:
+    schema, _, table = qualified.partition(".")
+    return schema, table

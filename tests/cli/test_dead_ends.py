@@ -88,3 +88,14 @@ def test_a_failed_test_says_how_to_see_its_rows(cli, project: Path) -> None:
 
     flat = re.sub(r"[│┃\s]+", "", cli("status", project=project).stdout)  # folded cells joined
     assert "configuredtofailif!=0" in flat and "basinfailuresaccepted_values" in flat
+
+
+def test_published_schemas_dbt_did_not_build_are_named_with_the_fix(cli, project: Path) -> None:
+    (project / "dbt" / "macros" / "generate_schema_name.sql").unlink()  # dbt's own naming
+    run = cli("run", project=project)
+    assert run.exit_code == 1
+    assert "schema(s) marts not found in the warehouse (dbt built: main, main_marts" in run.stderr
+    assert "generate_schema_name" in run.stderr
+    _yml(project, "schemas: [marts]", "schemas: [reporting]")
+    run = cli("run", project=project)
+    assert "set publish.schemas in basin.yml" in run.stderr

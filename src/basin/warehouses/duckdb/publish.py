@@ -60,9 +60,19 @@ def publish_snapshot(
         }
         missing = [s for s in schemas if s not in present]
         if missing:
+            built = sorted(present - {"raw", "_basin", "information_schema", "pg_catalog"})
+            near = [b for b in built if any(b.endswith("_" + m) for m in missing)]
             raise PublishError(
-                f"cannot publish: schema(s) {', '.join(missing)} not found in the warehouse",
-                hint="check publish.schemas in basin.yml against the +schema of your dbt models",
+                f"cannot publish: schema(s) {', '.join(missing)} not found in the warehouse "
+                f"(dbt built: {', '.join(built) or 'nothing'})",
+                hint=(
+                    f"dbt named them {', '.join(near)}: it prefixes custom schemas with the "
+                    "target's unless the project's generate_schema_name says otherwise — add "
+                    "the macro `basin init` writes in dbt/macros/generate_schema_name.sql"
+                    if near
+                    else "set publish.schemas in basin.yml to the schema(s) your marts are "
+                    "built in, or give the marts folder `+schema: marts` in dbt_project.yml"
+                ),
             )
         con.execute(
             f"ATTACH {literal(str(tmp))} AS basin_snapshot (STORAGE_VERSION {literal(storage_version)})"

@@ -232,8 +232,9 @@ class Tracker:
         from basin.lineage import columns as cl
 
         models = list(cl.dbt_models(manifest))
+        seeds = [n for n in manifest.get("nodes", {}).values() if n.get("resource_type") == "seed"]
         schemas = sorted(
-            {str(n["schema"]) for n in models}
+            {str(n["schema"]) for n in [*models, *seeds]}
             | {str(s["schema"]) for s in manifest.get("sources", {}).values()}
         )
         built = self.warehouse.columns(schemas)
@@ -247,7 +248,9 @@ class Tracker:
         )
         trace = self.project.config.lineage.column_lineage
         raw_tables = [cl.relation_of(n) for n in manifest.get("sources", {}).values()]
-        rows = self.warehouse.row_counts([cl.relation_of(n) for n in models] + raw_tables)
+        rows = self.warehouse.row_counts(
+            [cl.relation_of(n) for n in [*models, *seeds]] + raw_tables
+        )
         traced: dict[str, Any] = {}
         untraced: list[str] = list(untraceable)
         entries: list[dict[str, Any]] = []
@@ -280,6 +283,28 @@ class Tracker:
             lineages.append((key, "transform", edges))
         if trace:
             cache.save()
+        for seed in seeds:
+            # A seed is a table loaded from a file of the dbt project: the file is its source.
+            relation = cl.relation_of(seed)
+            key = f"{relation[0]}.{relation[1]}"
+            columns = by_relation.get(relation, [])
+            ns, ol_name = self.warehouse.lineage_dataset(*relation)
+            entries.append(
+                _catalog_entry(seed, key, ns, ol_name, columns)
+                | {"rows": rows.get(relation), "run_id": run_id}
+            )
+            path = str(seed.get("original_file_path") or f"seeds/{seed['name']}.csv")
+            file_key = f"seed_file.{path}"
+            entries.append(
+                {
+                    "key": file_key,
+                    "kind": "seed_file",
+                    "namespace": "file",
+                    "name": str(self.project.dbt_project_dir / path),
+                    "columns": columns,
+                }
+            )
+            lineages.append((key, "transform", _copy_edges(file_key, columns)))
         # Raw tables as dbt read them: loads record columns, the count is the table's.
         entries += [
             {

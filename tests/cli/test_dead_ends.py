@@ -3,6 +3,7 @@ not with an engine error three steps later."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -84,8 +85,6 @@ def test_a_failed_test_says_how_to_see_its_rows(cli, project: Path) -> None:
     assert "1 failing row(s)" in shown.stdout and "lost" in shown.stdout
     assert cli("failures", "no_such_test", project=project).exit_code == 1
     # status shows the whole error, folded rather than cut, when piped.
-    import re
-
     flat = re.sub(r"[│┃\s]+", "", cli("status", project=project).stdout)  # folded cells joined
     assert "configuredtofailif!=0" in flat and "basinfailuresaccepted_values" in flat
 
@@ -99,3 +98,31 @@ def test_published_schemas_dbt_did_not_build_are_named_with_the_fix(cli, project
     _yml(project, "schemas: [marts]", "schemas: [reporting]")
     run = cli("run", project=project)
     assert "set publish.schemas in basin.yml" in run.stderr
+
+
+def test_quarantine_can_be_listed_and_shown(cli, project: Path) -> None:
+    (project / "drops" / "shop" / "orders_002.csv").write_text(
+        "order_id,customer_email,amount,status,ordered_at\n"
+        "8,x@example.org,not-a-number,paid,2026-01-08 10:00:00\n"
+        "9,y@example.org,5.00,paid,2026-01-09 10:00:00\n"
+    )
+    assert (
+        cli("quarantine", "list", project=project).stdout.strip().endswith("nothing is quarantined")
+    )
+    assert cli("extract", project=project).exit_code == 0
+    listed = cli("quarantine", "list", "--select", "shop.orders", project=project)
+    assert "shop.orders" in listed.stdout and "CAST (1)" in listed.stdout
+    [batch] = [w for w in listed.stdout.split() if w.startswith("20") and "Z-" in w]
+    shown = cli("quarantine", "show", batch, project=project)
+    assert shown.exit_code == 0 and "CAST" in shown.stdout
+    from basin.lake.quarantine import listing, rows
+    from basin.lake.storage import Lake
+
+    lake = Lake(str(project / ".basin/dev/lake"))
+    [item] = listing(lake)
+    columns, found = rows(lake, item)
+    [row] = [dict(zip(columns, r, strict=True)) for r in found]
+    assert (row["file"], row["line"], row["error_type"]) == ("orders_002.csv", 2, "CAST")
+    assert "not-a-number" in row["reason"]
+    missing = cli("quarantine", "show", "no-such-batch", project=project)
+    assert missing.exit_code == 1 and "basin quarantine list" in missing.stderr

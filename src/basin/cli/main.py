@@ -367,6 +367,53 @@ def catalog_show(
     render_dataset(console, _with_platform(lambda p: p.catalog_show(dataset)))
 
 
+quarantine_app = typer.Typer(
+    help="What extraction set aside: rows that did not parse or cast, unreadable files, "
+    "batches that broke their contract.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(select: SelectOpt = None) -> None:
+    """List the quarantined batches: entity, rows, files kept whole, contract breaks."""
+    from basin.cli.render import render_quarantine
+    from basin.lake.quarantine import listing
+
+    def find(p: Platform) -> list[Any]:
+        if not select:
+            return listing(p.lake)
+        found = []
+        for name in select:
+            source, _, entity = name.partition(".")
+            found += listing(p.lake, source, entity or None)
+        return found
+
+    render_quarantine(console, _with_platform(find))
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    batch: Annotated[str, typer.Argument(help="A batch id from `basin quarantine list`.")],
+    limit: Annotated[int, typer.Option(help="How many rows to show.")] = 50,
+) -> None:
+    """Show a quarantined batch: why, and its rows with file, line, column and reason."""
+    from basin.cli.render import render_quarantined_rows
+    from basin.lake.quarantine import listing, rows
+
+    def find(p: Platform) -> Any:
+        found = [q for q in listing(p.lake) if q.batch_id == batch]
+        return (found[0], rows(p.lake, found[0], limit)) if found else None
+
+    shown = _with_platform(find)
+    if shown is None:
+        raise BasinError(
+            f"no quarantined batch {batch}", hint="`basin quarantine list` shows their ids"
+        )
+    render_quarantined_rows(console, *shown)
+
+
 @app.command()
 def docs(wait: WaitOpt = False) -> None:
     """Generate the dbt docs of the project as one offline HTML file and print its path."""

@@ -217,3 +217,45 @@ def render_failures(console: Console, test: str, results: list[Any]) -> None:
         for row in sample["rows"]:
             table.add_row(*("∅" if v is None else escape(str(v)) for v in row))
         console.print(table)
+
+
+def render_quarantine(console: Console, items: list[Any]) -> None:
+    """One line per quarantined batch."""
+    if not items:
+        console.print("nothing is quarantined")
+        return
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("entity", no_wrap=True)
+    table.add_column("batch", no_wrap=True)
+    for col in ("rows", "files kept whole", "why"):
+        table.add_column(col, overflow="fold")
+    for q in items:
+        why = q.contract or ", ".join(f"{k} ({n})" for k, n in q.reasons.items())
+        table.add_row(
+            f"{q.source}.{q.entity}",
+            q.batch_id,
+            str(q.rows) if q.rows else ("whole batch" if q.contract else "—"),
+            ", ".join(q.files) or "—",
+            escape(why),
+        )
+    console.print(table)
+    console.print("[dim]`basin quarantine show <batch>` lists the rows and reasons[/]")
+
+
+def render_quarantined_rows(
+    console: Console, item: Any, found: tuple[list[str], list[Any]]
+) -> None:
+    console.print(f"[bold]{item.source}.{item.entity}[/] batch {item.batch_id}: {item.path}")
+    if item.contract:
+        console.print(f"  [red]contract[/]: {escape(item.contract)}")
+    for name in item.files:
+        console.print(f"  kept whole: {escape(name)} (as original__{escape(name)})")
+    columns, rows = found
+    if not rows:
+        return
+    table = Table(header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
+    console.print(table)

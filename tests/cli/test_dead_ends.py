@@ -90,14 +90,31 @@ def test_a_failed_test_says_how_to_see_its_rows(cli, project: Path) -> None:
 
 
 def test_published_schemas_dbt_did_not_build_are_named_with_the_fix(cli, project: Path) -> None:
-    (project / "dbt" / "macros" / "generate_schema_name.sql").unlink()  # dbt's own naming
+    macro = project / "dbt" / "macros" / "generate_schema_name.sql"
+    macro.parent.mkdir()
+    # A project's own macro with dbt's naming (target schema + custom: main_marts).
+    macro.write_text(
+        "{% macro generate_schema_name(custom_schema_name, node) -%}\n"
+        "{{ default__generate_schema_name(custom_schema_name, node) }}\n{%- endmacro %}\n"
+    )
     run = cli("run", project=project)
     assert run.exit_code == 1
     assert "schema(s) marts not found in the warehouse (dbt built: main, main_marts" in run.stderr
-    assert "generate_schema_name" in run.stderr
+    assert "basin.generate_schema_name" in run.stderr
     _yml(project, "schemas: [marts]", "schemas: [reporting]")
     run = cli("run", project=project)
     assert "set publish.schemas in basin.yml" in run.stderr
+
+
+def test_a_project_without_basin_macros_publishes(cli, project: Path) -> None:
+    """Basin's schema naming is wired in from outside the user's dbt folder, and
+    nothing is written into it."""
+    dbt = project / "dbt"
+    assert not (dbt / "macros").exists()  # `basin init` writes no Basin-specific macro
+    before = sorted(p.relative_to(dbt) for p in dbt.rglob("*"))
+    assert cli("run", project=project).exit_code == 0
+    assert sorted(p.relative_to(dbt) for p in dbt.rglob("*")) == before
+    assert not (dbt / "dbt_packages").exists()
 
 
 def test_quarantine_can_be_listed_and_shown(cli, project: Path) -> None:

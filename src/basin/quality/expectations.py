@@ -141,9 +141,10 @@ def load_suite(path: Path, model: str, severity: str) -> Suite:
     return suite
 
 
-def write_tests(dbt_project_dir: Path, suites: list[Suite]) -> None:
-    """(Re)write the generated singular tests; removes those of suites no longer configured."""
-    folder = dbt_project_dir / "tests" / GENERATED
+def write_tests(tests_dir: Path, suites: list[Suite]) -> None:
+    """(Re)write the generated singular tests under a test path of the project Basin
+    runs (never the user's folder); removes those of suites no longer configured."""
+    folder = tests_dir / GENERATED
     shutil.rmtree(folder, ignore_errors=True)
     if not suites:
         return

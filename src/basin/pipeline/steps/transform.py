@@ -80,15 +80,15 @@ def check(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[
 
 def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
     """Invoke dbt; raises TransformError naming the failed nodes."""
-    from basin.transform.package import install_package
     from basin.transform.runner import dbt_profile_name, run_dbt, write_profiles
+    from basin.transform.shadow import shadow_project
 
-    project_dir = res.project.dbt_project_dir
-    profile = dbt_profile_name(project_dir)
     dbt_state = res.project.state_path("dbt")
+    profile = dbt_profile_name(res.project.dbt_project_dir)
+    # The project dbt runs: the user's through links, plus Basin's package and macros.
+    project_dir = shadow_project(res.project.dbt_project_dir, dbt_state / "project")
     write_profiles(dbt_state, profile, res.env, res.warehouse.dbt_target())
-    install_package(project_dir)
-    suites = expectation_suites(res)
+    suites = expectation_suites(res, project_dir)
     dbt_vars = {
         "basin_publish_schemas": list(res.project.config.publish.schemas),
         "basin_audit_suffix": res.warehouse.audit_suffix,
@@ -117,7 +117,7 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
             res.warehouse.after_dbt()
     if call.run_id is not None and call.command in ("build", "test"):
         records = _record_checks(res, call.run_id, run, dbt_state / "target", suites)
-        _track(res, call, call.run_id, profile, dbt_state / "target", records)
+        _track(res, call, call.run_id, project_dir, profile, dbt_state / "target", records)
     counts = run.counts()
     if counts:
         log.info(
@@ -142,6 +142,7 @@ def _track(
     res: Resources,
     call: DbtCall,
     run_id: str,
+    project_dir: Path,
     profile: str,
     target_dir: Path,
     records: list[dict[str, Any]],
@@ -152,7 +153,7 @@ def _track(
         run_id,
         res.command,
         call.step,
-        res.project.dbt_project_dir,
+        project_dir,
         profile,
         target_dir,
         records,
@@ -203,15 +204,18 @@ def _failed(run: DbtRun, command: str, dbt_state: Path) -> TransformError:
     return error
 
 
-def expectation_suites(res: Resources) -> list[Suite]:
-    """Translate the configured expectation suites and write them as dbt tests."""
+def expectation_suites(res: Resources, project_dir: Path) -> list[Suite]:
+    """Translate the configured expectation suites and write them as dbt tests of the
+    project Basin runs (``project_dir``)."""
     from basin.quality.expectations import load_suite, write_tests
 
     configured = res.project.config.quality.expectation_suites
     suites = [
         load_suite(res.project.project_path(s.suite), s.model, s.severity) for s in configured
     ]
-    write_tests(res.project.dbt_project_dir, suites)
+    from basin.transform.shadow import TEST_PATH
+
+    write_tests(project_dir / TEST_PATH, suites)
     for suite in suites:
         if suite.unsupported:
             log.warning(

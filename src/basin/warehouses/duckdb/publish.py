@@ -66,9 +66,9 @@ def publish_snapshot(
                 f"cannot publish: schema(s) {', '.join(missing)} not found in the warehouse "
                 f"(dbt built: {', '.join(built) or 'nothing'})",
                 hint=(
-                    f"dbt named them {', '.join(near)}: it prefixes custom schemas with the "
-                    "target's unless the project's generate_schema_name says otherwise — add "
-                    "the macro `basin init` writes in dbt/macros/generate_schema_name.sql"
+                    f"dbt named them {', '.join(near)}: the project's own generate_schema_name "
+                    "prefixes custom schemas with the target's — remove it (Basin supplies "
+                    "one) or make it call basin.generate_schema_name(custom_schema_name, node)"
                     if near
                     else "set publish.schemas in basin.yml to the schema(s) your marts are "
                     "built in, or give the marts folder `+schema: marts` in dbt_project.yml"

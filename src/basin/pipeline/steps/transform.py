@@ -1,8 +1,10 @@
 """Transform: dbt in-process on this environment's warehouse (build, test, compile, docs).
 
-Basin writes the profile, installs its bundled dbt package, turns the configured
-expectation suites into dbt tests, and passes its settings as ``--vars``; secrets reach
-dbt through the environment of this invocation only. After a build or a test, every
+Basin writes the profile, runs the user's dbt project through the project it keeps
+under ``.basin/<env>/dbt/project`` (``transform/shadow.py``: its package, its schema
+macro and the tests generated from expectation suites live there, never in the user's
+folder), and passes its settings as ``--vars``; secrets reach dbt through the
+environment of this invocation only. After a build or a test, every
 check result lands in the metadata store and the lineage of every model is recorded.
 """
 

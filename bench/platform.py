@@ -49,9 +49,11 @@ def fresh_copy(scale: float, name: str) -> Path:
     return dest
 
 
-def _own_port(root: Path) -> Path:
-    """The copy's own port for the demo SaaS API (8765 in the example, shared by
-    ``reuse_running``): a test suite may run other copies at the same time."""
+def own_port(root: Path) -> Path:
+    """Give a copy of the reference platform its own port for the demo SaaS API: its
+    basin.yml says 8765 with ``reuse_running: true``, so two copies run at once (a
+    benchmark beside the tests, or two xdist workers) would share one server, and the
+    first to finish would stop it under the other."""
     import socket
 
     with socket.socket() as s:
@@ -69,10 +71,10 @@ def generate(scale: float) -> Path:
     if (root / "data" / "generator_state.json").exists():
         # Data is reused; the project's files are refreshed from the example each time.
         shutil.copytree(EXAMPLE, root, ignore=code, dirs_exist_ok=True)
-        return _own_port(root)
+        return own_port(root)
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(EXAMPLE, root, ignore=code)
-    _own_port(root)
+    own_port(root)
     started = time.monotonic()
     subprocess.run(
         [sys.executable, str(root / "generator.py"), "--root", str(root), "--scale", str(scale)],

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from bench.platform import own_port
 
 PG_URL = os.environ.get("BASIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
@@ -101,20 +102,6 @@ def project(tmp_path: Path) -> Path:
 
     root = tmp_path / "proj"
     create_project(root, name="proj")
-    return root
-
-
-def own_port(root: Path) -> Path:
-    """Give a copy of the reference platform its own port for the demo SaaS API: its
-    basin.yml says 8765 with ``reuse_running: true``, so two copies run at once (xdist)
-    would share one server, and the first to finish would stop it under the other."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    yml = root / "basin.yml"
-    yml.write_text(yml.read_text().replace("8765", str(port)))
     return root
 
 

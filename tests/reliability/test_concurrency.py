@@ -131,8 +131,8 @@ def test_extracts_of_different_entities_share_the_project_but_not_an_entity(
     platform = Platform(load_project(project))
     lock = platform.store.locks
     with (
-        lock.hold(platform._lock_name(), shared=True),
-        lock.hold(platform._lock_name(("shop", "orders"))),
+        lock.hold(platform.resources.lock_name(), shared=True),
+        lock.hold(platform.resources.lock_name(("shop", "orders"))),
     ):
         # …blocks another extract of the same entity and any exclusive command,
         other = basin(project, "extract", "--select", "shop.orders")

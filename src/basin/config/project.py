@@ -199,9 +199,9 @@ def _line_of(node: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
 
 
 def _models_in(tp: Any) -> list[type[BaseModel]]:
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return [tp]
-    return [m for arg in typing.get_args(tp) for m in _models_in(arg)]
+    from basin.config.reference import models_in
+
+    return [model for model, _suffix in models_in(tp)]
 
 
 def _tags(model: type[BaseModel]) -> set[str]:

@@ -47,7 +47,7 @@ def models() -> Iterator[tuple[type[BaseModel], str]]:
         yield model, path
         for name, info in model.model_fields.items():
             key = info.alias or name
-            for child, suffix in _models_in(info.annotation):
+            for child, suffix in models_in(info.annotation):
                 queue.append((child, f"{path}.{key}{suffix}".lstrip(".")))
 
 
@@ -111,21 +111,23 @@ def _const_field(model: type[BaseModel]) -> tuple[str, str] | None:
     return None
 
 
-def _models_in(tp: Any, suffix: str = "") -> Iterator[tuple[type[BaseModel], str]]:
+def models_in(tp: Any, suffix: str = "") -> Iterator[tuple[type[BaseModel], str]]:
+    """The models a field's type holds, with the path suffix that reaches each
+    (``.<name>`` through a mapping, ``[]`` through a list)."""
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         yield tp, suffix
         return
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is typing.Annotated:
-        yield from _models_in(args[0], suffix)
+        yield from models_in(args[0], suffix)
     elif origin is dict:
-        yield from _models_in(args[1], suffix + ".<name>")
+        yield from models_in(args[1], suffix + ".<name>")
     elif origin is list:
-        yield from _models_in(args[0], suffix + "[]")
+        yield from models_in(args[0], suffix + "[]")
     else:
         for arg in args:
-            yield from _models_in(arg, suffix)
+            yield from models_in(arg, suffix)
 
 
 def _type(tp: Any) -> str:

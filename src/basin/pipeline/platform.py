@@ -101,9 +101,6 @@ class Platform:
     def close(self) -> None:
         self.resources.close()
 
-    def _lock_name(self, entity: tuple[str, str] | None = None) -> str:
-        return self.resources.lock_name(entity)
-
     # --- the steps -------------------------------------------------------------------
 
     def extract(

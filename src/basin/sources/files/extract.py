@@ -554,7 +554,9 @@ def _first_line(exc: BaseException) -> str:
 def unknown_types(columns: dict[str, str]) -> dict[str, str]:
     """Column → why its declared type is not a DuckDB type (``MONEY``), for the ones
     that are not."""
-    bad = {}
+    bad: dict[str, str] = {}
+    if not columns:
+        return bad  # nothing declared: no connection to open
     with duckdb.connect() as con:
         for column, dtype in columns.items():
             try:

@@ -81,6 +81,8 @@ def test_doctor_warns_when_the_editor_schema_is_stale(cli, project: Path) -> Non
     assert "from another Basin version" in result.stdout
     assert "basin schema --output basin.schema.json" in result.stdout
     assert cli("schema", "--output", str(schema), project=project).exit_code == 0
+    nowhere = cli("schema", "--output", str(project / "no" / "such.json"))
+    assert nowhere.exit_code == 1 and "cannot write" in nowhere.stderr
     assert "from another Basin version" not in cli("doctor", project=project).stdout
 
 

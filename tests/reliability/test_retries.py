@@ -205,3 +205,46 @@ sources:
     assert any("warehouse" in line and "retrying" in line for line in caplog.messages)
     with psycopg.connect(pg_database) as conn:
         assert conn.execute("select count(*) from raw.f__x").fetchone() == (2,)
+
+
+@pytest.mark.postgres
+def test_a_server_that_refuses_the_login_is_terminal_and_not_retried(
+    tmp_path: Path, pg_url: str, pg_schema: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DuckDB's scanner says "Unable to connect" for a wrong role too: the server's
+    refusal is not a network problem, and retrying it only delays the message."""
+    dsn = pg_url.replace("postgresql://postgres@", "postgresql://no_such_role_basin@")
+    platform = _project(tmp_path, dsn, pg_schema, attempts=3)
+    with pytest.raises(ExtractError) as info:
+        platform.extract()
+    platform.close()
+    assert isinstance(info.value, TerminalError)
+    assert "does not exist" in info.value.message and "attempts" not in info.value.message
+    assert not any("retrying" in line for line in caplog.messages)
+
+
+@pytest.mark.postgres
+def test_a_warehouse_that_refuses_the_login_is_terminal(tmp_path: Path, pg_database: str) -> None:
+    (tmp_path / "drops").mkdir()
+    (tmp_path / "drops" / "x_1.csv").write_text("a\n1\n")
+    dsn = pg_database.replace("postgresql://postgres@", "postgresql://no_such_role_basin@")
+    (tmp_path / "basin.yml").write_text(
+        f"""
+project: wh
+environments:
+  dev:
+    warehouse: {{engine: postgres, dsn: "{dsn}"}}
+sources:
+  f:
+    kind: files
+    path: drops
+    entities:
+      x: {{glob: "x_*.csv"}}
+"""
+    )
+    platform = Platform(load_project(tmp_path))
+    platform.extract()
+    with pytest.raises(TerminalError) as info:
+        platform.load()
+    platform.close()
+    assert "does not exist" in info.value.message and "attempts" not in info.value.message

@@ -518,7 +518,13 @@ def schema(
     if output is None:
         sys.stdout.write(text)
         return
-    output.write_text(text, encoding="utf-8")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BasinError(
+            f"cannot write {output}: {exc.strerror}",
+            hint="give a file in an existing folder, e.g. --output basin.schema.json",
+        ) from None
     _say(f"[green]✓[/] wrote the schema of basin.yml to {output}")
 
 

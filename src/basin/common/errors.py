@@ -121,9 +121,23 @@ _UNREACHABLE = (
 )
 
 
+# The server answered and said no: retrying would get the same answer. DuckDB's
+# postgres scanner puts these under its generic "Unable to connect to Postgres at …".
+_REFUSED = (
+    "password authentication failed",
+    "does not exist",  # a role or a database
+    "no pg_hba.conf entry",
+    "permission denied",
+    "authentication failed",
+)
+
+
 def unreachable(exc: BaseException) -> bool:
     """A driver's error says the server could not be reached (worth retrying), as
-    opposed to a bad table, query or type. DuckDB's scanners raise one error class for
-    both: the driver's message tells them apart."""
+    opposed to a refusal (a wrong role, password or database) or a bad table, query or
+    type. DuckDB's scanners raise one error class for all: the driver's message tells
+    them apart."""
     text = str(exc).lower()
+    if any(marker in text for marker in _REFUSED):
+        return False
     return any(marker in text for marker in _UNREACHABLE)

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from basin.common.errors import LoadError, WarehouseUnavailable
+from basin.common.errors import LoadError, WarehouseUnavailable, unreachable
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
     LEDGER_SCHEMA,
@@ -47,6 +47,13 @@ class PostgresWarehouse(Warehouse):
         try:
             return psycopg.connect(self.cfg.conninfo(), connect_timeout=self.cfg.connect_timeout)
         except psycopg.OperationalError as exc:
+            if not unreachable(exc):  # the server answered no (role, password, database)
+                raise LoadError(
+                    f"cannot connect to the PostgreSQL warehouse {self.identity}: "
+                    f"{str(exc).strip().splitlines()[0]}",
+                    hint="check the user, password and database of environments.<env>."
+                    "warehouse in basin.yml",
+                ) from None
             # Unreachable (refused, reset, timed out): worth retrying, e.g. by Airflow.
             raise WarehouseUnavailable(
                 f"cannot connect to the PostgreSQL warehouse {self.identity}: {str(exc).strip().splitlines()[0]}",

@@ -92,6 +92,48 @@ def test_error_failure_blocks_and_records(cli, project: Path, engine) -> None:
     platform.close()
 
 
+MARTS = "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+
+
+def test_a_model_deleted_from_the_project_is_not_published(cli, project: Path, engine) -> None:
+    # An earlier build's relations stay in the audit schema unless Basin removes them
+    # (DuckDB's pipeline file keeps everything ever built; on PostgreSQL the audit schema
+    # is the previous publication): publishing the schema whole would hand consumers a
+    # table no check of this build looked at.
+    env_args, read, env = engine
+    marts = project / "dbt" / "models" / "marts"
+    (marts / "old_report.sql").write_text("select 1 as n\n")
+    (marts / "old_view.sql").write_text(
+        "{{ config(materialized='view') }}\nselect * from {{ ref('old_report') }}\n"
+    )
+    (marts / "old_summary.sql").write_text(  # a view over a view: dropped together
+        "{{ config(materialized='view') }}\nselect count(*) as c from {{ ref('old_view') }}\n"
+    )
+    # Twice: on PostgreSQL and Snowflake the audit schema is the previous publication.
+    for _ in range(2):
+        assert cli(*env_args, "run", project=project).exit_code == 0
+    assert [r[0] for r in read(MARTS)] == ["daily_revenue", "old_report", "old_summary", "old_view"]
+
+    (marts / "old_report.sql").unlink()
+    (marts / "old_view.sql").unlink()
+    (marts / "old_summary.sql").unlink()
+    partial = cli(*env_args, "transform", "--select", "daily_revenue", project=project)
+    assert partial.exit_code == 0, partial.output
+    assert "no longer builds" not in partial.output  # a partial build proves nothing
+
+    result = cli(*env_args, "run", project=project)
+    assert result.exit_code == 0, result.output
+    assert "dropped 3 relation(s) the dbt project no longer builds" in result.output
+    assert "old_report" in result.output and "old_view" in result.output
+    assert [r[0] for r in read(MARTS)] == ["daily_revenue"]
+    # The next build on DuckDB has nothing left to drop (on PostgreSQL its audit schema
+    # is the publication before, which still held them: they are dropped once more).
+    again = cli(*env_args, "run", project=project)
+    assert again.exit_code == 0, again.output
+    assert ("no longer builds" in again.output) == (env is not None)
+    assert [r[0] for r in read(MARTS)] == ["daily_revenue"]
+
+
 def test_block_on_warn_holds_the_build_until_accepted(cli, project: Path) -> None:
     set_quality(project, "  severity: {staging: warn}\n  block_on_warn: true\n")
     assert cli("run", project=project).exit_code == 0

@@ -7,6 +7,7 @@ too, so the dbt project folder stays clean.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +58,21 @@ class DbtRun:
         for n in self.nodes:
             out[n.status] = out.get(n.status, 0) + 1
         return out
+
+
+def built_relations(target_dir: Path) -> set[tuple[str, str]]:
+    """``(schema, name)`` of every relation the project in ``target_dir``'s manifest
+    makes (models, seeds, snapshots, stored test failures; ephemeral models make none),
+    lower-cased."""
+    manifest = target_dir / "manifest.json"
+    if not manifest.exists():
+        return set()
+    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+    return {
+        (str(n["schema"]).lower(), str(n.get("alias") or n["name"]).lower())
+        for n in nodes.values()
+        if n.get("schema") and n.get("config", {}).get("materialized") != "ephemeral"
+    }
 
 
 def dbt_profile_name(project_dir: Path) -> str:

@@ -152,6 +152,42 @@ class Warehouse(ABC):
             found.setdefault((schema, table), []).append((int(position), column, dtype))
         return {key: [(c, t) for _, c, t in sorted(cols)] for key, cols in found.items()}
 
+    @abstractmethod
+    def execute(self, statements: list[str]) -> None:
+        """Run DDL statements in the pipeline warehouse, in one transaction where the
+        engine allows."""
+
+    def drop_unbuilt(self, schemas: list[str], built: set[tuple[str, str]]) -> list[str]:
+        """Drop the tables and views of ``schemas`` that are not in ``built`` (lower-case
+        ``(schema, name)`` of what the last whole dbt build made): a model deleted from
+        the project must not be published from an earlier build's leftovers, which no
+        check of this build looked at. Returns the ``schema.name`` dropped."""
+        if not schemas:
+            return []
+        wanted = ", ".join("'" + s.lower().replace("'", "''") + "'" for s in schemas)
+        _, rows = self.sample(
+            "select table_schema, table_name, table_type from information_schema.tables "
+            f"where lower(table_schema) in ({wanted}) and table_type in ('BASE TABLE', 'VIEW')",
+            1_000_000,
+        )
+        stale = sorted(
+            (str(s), str(t), str(kind))
+            for s, t, kind in rows
+            if (str(s).lower(), str(t).lower()) not in built
+        )
+        views = [(s, t) for s, t, kind in stale if kind == "VIEW"]
+        tables = [(s, t) for s, t, kind in stale if kind != "VIEW"]
+        # Views first: a view may read a stale table, never the other way round.
+        statements = self.drop_statements("view", views) + self.drop_statements("table", tables)
+        if statements:
+            self.execute(statements)
+        return [f"{s}.{t}" for s, t, _ in stale]
+
+    def drop_statements(self, kind: str, relations: list[tuple[str, str]]) -> list[str]:
+        """``drop <kind>`` statements for ``(schema, name)`` relations (one each: engines
+        that track dependencies between views override this with one statement)."""
+        return [f"drop {kind} {quote_ident(s)}.{quote_ident(t)}" for s, t in relations]
+
     @contextmanager
     def reading(self) -> Iterator[None]:
         """Let the queries made inside (``sample``, ``columns``, ``row_counts``) share

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from basin.common import faults
-from basin.common.errors import TransformError
+from basin.common.errors import BasinError, TransformError
 from basin.common.logging import get_logger
 from basin.pipeline.resources import Resources
 from basin.pipeline.runs import StepOutcome
@@ -47,7 +47,41 @@ def build(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[
     """``dbt build`` (models, snapshots, seeds, tests) into the audit schemas."""
     _refuse_missing_raw(res)
     with res.lineage.step("transform", run_id, res.command, job_type="DAG"):
-        return dbt(res, DbtCall("build", "transform", select, run_id=run_id))
+        outcome = dbt(res, DbtCall("build", "transform", select, run_id=run_id))
+    if not select:
+        _drop_unbuilt(res)
+    return outcome
+
+
+def _drop_unbuilt(res: Resources) -> None:
+    """After a whole build, the schemas to be published hold exactly what it built: a
+    relation an earlier build left (a model since deleted or moved) would otherwise be
+    published untested."""
+    from basin.transform.runner import built_relations
+
+    built = built_relations(res.project.state_path("dbt") / "target")
+    if not built:  # no manifest: never empty a schema on a guess
+        return
+    suffix = res.warehouse.audit_suffix
+    schemas = [s + suffix for s in res.project.config.publish.schemas]
+    try:
+        dropped = res.warehouse.drop_unbuilt(schemas, built)
+    except BasinError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the engine's error is the finding
+        raise TransformError(
+            f"cannot remove relations of earlier builds from {', '.join(schemas)}: "
+            f"{_first_line(str(exc))}",
+            hint="they are not part of the dbt project any more and must not be published; "
+            "drop them by hand (or what depends on them), then `basin transform`",
+        ) from None
+    if dropped:
+        log.warning(
+            "dropped %d relation(s) the dbt project no longer builds, so they are not "
+            "published: %s",
+            len(dropped),
+            ", ".join(dropped),
+        )
 
 
 def _refuse_missing_raw(res: Resources) -> None:

@@ -161,6 +161,13 @@ class DuckDBWarehouse(Warehouse):
         with self.connect(read_only=True) as con:
             return publish.counts(con, self.catalog, [schema])
 
+    def execute(self, statements: list[str]) -> None:
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            for statement in statements:
+                con.execute(statement)
+            con.execute("COMMIT")
+
     def publish(self, schemas: list[str], run_id: str) -> PublishResult:
         with self.connect() as con:
             return publish.publish_snapshot(

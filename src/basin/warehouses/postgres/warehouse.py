@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 
 from basin.common.errors import LoadError, WarehouseUnavailable, unreachable
+from basin.common.sql import quote_ident
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
     LEDGER_SCHEMA,
@@ -154,6 +155,19 @@ class PostgresWarehouse(Warehouse):
                     estimate = found[0] if found else 0
                 counts[(schema.lower(), table.lower())] = int(estimate)
         return counts
+
+    def drop_statements(self, kind: str, relations: list[tuple[str, str]]) -> list[str]:
+        # PostgreSQL refuses to drop a view another view reads, unless both go in one
+        # statement.
+        if not relations:
+            return []
+        names = ", ".join(f"{quote_ident(s)}.{quote_ident(t)}" for s, t in relations)
+        return [f"drop {kind} {names}"]
+
+    def execute(self, statements: list[str]) -> None:
+        with self._pg() as conn:  # one transaction: committed on leaving, else rolled back
+            for statement in statements:
+                conn.execute(statement.encode())
 
     def publish(self, schemas: list[str], run_id: str) -> PublishResult:
         return publish.swap_schemas(

@@ -169,6 +169,9 @@ class SnowflakeWarehouse(Warehouse):
         wanted = {(s.lower(), t.lower()) for s, t in relations}
         return {k: v for k, v in counts.items() if k in wanted}
 
+    def execute(self, statements: list[str]) -> None:
+        self._run(["BEGIN TRANSACTION", *statements, "COMMIT"], self.cfg.compute.transform)
+
     def publish(self, schemas: list[str], run_id: str) -> PublishResult:
         self._run(
             publish.publish_statements(

@@ -97,13 +97,53 @@ def test_published_schemas_dbt_did_not_build_are_named_with_the_fix(cli, project
         "{% macro generate_schema_name(custom_schema_name, node) -%}\n"
         "{{ default__generate_schema_name(custom_schema_name, node) }}\n{%- endmacro %}\n"
     )
+    doctor = cli("doctor", project=project)
+    assert doctor.exit_code == 1
+    assert "publish.schemas names marts, but the dbt project builds nothing there" in doctor.stdout
+    assert "(it builds into: main_marts, main_staging)" in doctor.stdout
+    assert "basin.generate_schema_name" in doctor.stdout
     run = cli("run", project=project)
     assert run.exit_code == 1
-    assert "schema(s) marts not found in the warehouse (dbt built: main, main_marts" in run.stderr
+    assert "publish.schemas names marts, but the dbt project builds nothing" in run.stderr
     assert "basin.generate_schema_name" in run.stderr
-    _yml(project, "schemas: [marts]", "schemas: [reporting]")
+    assert not (project / ".basin/dev/published/warehouse.duckdb").exists()
+
+    macro.unlink()
+    # `main` exists (the profile's schema) but nothing is built in it: published nothing
+    # without a word before.
+    _yml(project, "schemas: [marts]", "schemas: [main]")
+    doctor = cli("doctor", project=project)
+    assert doctor.exit_code == 1
+    assert "publish.schemas names main, but the dbt project builds nothing there" in doctor.stdout
+    assert "(it builds into: marts, staging)" in doctor.stdout
+    assert "set publish.schemas in basin.yml" in doctor.stdout
     run = cli("run", project=project)
-    assert "set publish.schemas in basin.yml" in run.stderr
+    assert run.exit_code == 1 and "set publish.schemas in basin.yml" in run.stderr
+    assert not (project / ".basin/dev/published/warehouse.duckdb").exists()
+
+    _yml(project, "schemas: [main]", "schemas: [marts]")
+    doctor = cli("doctor", project=project)
+    assert doctor.exit_code == 0 and "publish.schemas: marts" in doctor.stdout
+    assert cli("publish", project=project).exit_code == 0  # that build made marts: fine
+
+
+def test_basins_own_schemas_cannot_be_published(cli, project: Path) -> None:
+    _yml(project, "schemas: [marts]", "schemas: [marts, raw]")
+    doctor = cli("doctor", project=project)
+    assert doctor.exit_code == 1
+    assert "publish.schemas: raw is Basin's own schema" in doctor.stdout
+    assert "line 32" in doctor.stdout
+
+
+def test_doctor_parses_the_dbt_project(cli, project: Path) -> None:
+    (project / "dbt" / "models" / "marts" / "broken.sql").write_text(
+        "select {{ ref('no_such_model') }}\n"
+    )
+    doctor = cli("doctor", project=project)
+    assert doctor.exit_code == 1
+    assert "dbt parse failed" in doctor.stdout and "no_such_model" in doctor.stdout
+    # It wrote nothing where a build's artifacts are read.
+    assert not (project / ".basin/dev/dbt/target").exists()
 
 
 def test_a_project_without_basin_macros_publishes(cli, project: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from basin.common.types import Identifier, StrictModel
 from basin.lineage.configuration import LineageConfig
@@ -145,6 +145,19 @@ class PublishConfig(StrictModel):
     """DuckDB only: storage format of the published snapshot file, so that the BI
     tool's DuckDB (Superset's duckdb-engine) can open it; v1.0.0 is read by DuckDB 1.0
     and newer."""
+
+    @field_validator("schemas")
+    @classmethod
+    def _not_basins_own(cls, schemas: list[str]) -> list[str]:
+        # Basin's own schemas: the loaded raw tables and the load ledger. Publishing
+        # one would swap it away (PostgreSQL) or empty it of what dbt does not build.
+        own = [s for s in schemas if s.lower() in ("raw", "_basin")]
+        if own:
+            raise ValueError(
+                f"{', '.join(own)} is Basin's own schema (loaded data, ledger), not one to "
+                "publish: name the schema(s) your marts are built in, e.g. [marts]"
+            )
+        return schemas
 
 
 class ProjectConfig(StrictModel):

@@ -72,7 +72,7 @@ def run_checks(start: Path | None, env: str | None) -> list[Check]:
     checks.append(_metadata(project))
     checks.append(_warehouse(project))
     checks.append(_lake(project))
-    checks.append(_dbt_project(project))
+    checks += _dbt_project(project)
     checks += _sources(project)
     schema = _editor_schema(project)
     if schema is not None:
@@ -186,16 +186,41 @@ def _lake(project: Project) -> Check:
     return Check("lake", "fail", f"{url} is not writable", "change environments.<env>.lake.url")
 
 
-def _dbt_project(project: Project) -> Check:
-    from basin.transform.runner import dbt_profile_name
+def _dbt_project(project: Project) -> list[Check]:
+    """The dbt project parses, and builds into the schemas ``publish.schemas`` names."""
+    from basin.pipeline.resources import Resources
+    from basin.pipeline.steps.publish import unbuilt_schemas
+    from basin.pipeline.steps.transform import DbtCall, dbt
+    from basin.transform.runner import built_relations, dbt_profile_name
 
     try:
         profile = dbt_profile_name(project.dbt_project_dir)
     except BasinError as exc:
-        return Check("dbt project", "fail", exc.message, exc.hint)
-    return Check(
-        "dbt project", "ok", f"{project.dbt_project_dir} (profile '{profile}' is generated)"
-    )
+        return [Check("dbt project", "fail", exc.message, exc.hint)]
+    # Its own artifacts folder: a build running meanwhile keeps reading its manifest.
+    res = Resources(project, command="doctor")
+    try:
+        dbt(res, DbtCall("parse", "doctor", target="doctor"))
+    except BasinError as exc:
+        return [Check("dbt project", "fail", exc.message, exc.hint)]
+    finally:
+        res.close()
+    built = built_relations(project.state_path("dbt") / "doctor")
+    checks = [
+        Check(
+            "dbt project",
+            "ok",
+            f"{project.dbt_project_dir} (profile '{profile}' is generated; "
+            f"{len(built)} relation(s) to build)",
+        )
+    ]
+    schemas = list(project.config.publish.schemas)
+    problem = unbuilt_schemas(schemas, res.warehouse.audit_suffix, built)
+    if problem:
+        checks.append(Check("publish.schemas", "fail", problem[0], problem[1]))
+    else:
+        checks.append(Check("publish.schemas", "ok", ", ".join(schemas)))
+    return checks
 
 
 def _sources(project: Project) -> list[Check]:

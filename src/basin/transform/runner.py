@@ -71,8 +71,15 @@ def built_relations(target_dir: Path) -> set[tuple[str, str]]:
     return {
         (str(n["schema"]).lower(), str(n.get("alias") or n["name"]).lower())
         for n in nodes.values()
-        if n.get("schema") and n.get("config", {}).get("materialized") != "ephemeral"
+        if n.get("schema") and _makes_relation(n)
     }
+
+
+def _makes_relation(node: dict[str, Any]) -> bool:
+    config = node.get("config", {})
+    if node.get("resource_type") in ("test", "unit_test"):
+        return bool(config.get("store_failures") or config.get("store_failures_as"))
+    return config.get("materialized") != "ephemeral"
 
 
 def dbt_profile_name(project_dir: Path) -> str:
@@ -119,11 +126,13 @@ def run_dbt(
     extra_args: list[str] | None = None,
     verbose: bool = False,
     on_node: Callable[[str, int, int], None] | None = None,
+    target: str = "target",
 ) -> DbtRun:
     """Invoke ``dbt <command>`` in this process and collect per-node results.
 
     Args:
         on_node: called as ``on_node(unique_id, done, total)`` after each node.
+        target: the folder of ``state_dir`` dbt writes its artifacts to.
     """
     from dbt.cli.main import dbtRunner
 
@@ -136,7 +145,7 @@ def run_dbt(
         "--target",
         target_name,
         "--target-path",
-        str(state_dir / "target"),
+        str(state_dir / target),
         "--log-path",
         str(state_dir / "logs"),
     ]

@@ -89,6 +89,14 @@ def gate(res: Resources, accept: str | None) -> str:
             hint="fix the data or the model and run `basin transform` (or `basin run`) "
             "again; " + KEEP,
         )
+    from basin.transform.runner import built_relations
+
+    built = built_relations(res.project.state_path("dbt") / "target")
+    problem = unbuilt_schemas(
+        list(res.project.config.publish.schemas), res.warehouse.audit_suffix, built
+    )
+    if built and problem:
+        raise PublishError(problem[0], hint=problem[1] + "; " + KEEP)
     if accept is None and res.project.config.quality.block_on_warn:
         warned = [r for r in res.store.check_results(last) if r.status == "warn"]
         if warned:
@@ -98,3 +106,32 @@ def gate(res: Resources, accept: str | None) -> str:
                 hint=f"review them (`basin check --report`), then `basin publish --run {last}`",
             )
     return last
+
+
+def unbuilt_schemas(
+    schemas: list[str], suffix: str, built: set[tuple[str, str]]
+) -> tuple[str, str] | None:
+    """``(message, hint)`` when a schema to publish gets nothing from the dbt project
+    whose relations are ``built`` (lower-case ``(schema, name)``), else None."""
+    where = {s for s, _ in built}
+    missing = [s for s in schemas if (s + suffix).lower() not in where]
+    if not missing:
+        return None
+    shown = sorted({s.removesuffix(suffix) if suffix else s for s in where})
+    near = [b for b in shown if any(b.endswith("_" + m) for m in missing)]
+    message = (
+        f"publish.schemas names {', '.join(missing)}, but the dbt project builds nothing "
+        f"there (it builds into: {', '.join(shown) or 'nothing'})"
+    )
+    if near:
+        hint = (
+            f"dbt named them {', '.join(near)}: the project's own generate_schema_name "
+            "prefixes custom schemas with the target's — remove it (Basin supplies one) or "
+            "make it call basin.generate_schema_name(custom_schema_name, node)"
+        )
+    else:
+        hint = (
+            "set publish.schemas in basin.yml to the schema(s) your marts are built in, or "
+            f"give the marts folder `+schema: {missing[0]}` in dbt_project.yml"
+        )
+    return message, hint

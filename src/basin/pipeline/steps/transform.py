@@ -41,6 +41,8 @@ class DbtCall:
     select: list[str] | None = None
     extra: list[str] = field(default_factory=list)
     run_id: str | None = None
+    target: str = "target"
+    """The folder under the environment's dbt state that dbt writes artifacts to."""
 
 
 def build(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[DbtRun]:
@@ -148,6 +150,7 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
                 extra_args=["--vars", json.dumps(dbt_vars), *call.extra],
                 verbose=res.verbose,
                 on_node=on_node,
+                target=call.target,
             )
         finally:
             res.warehouse.after_dbt()

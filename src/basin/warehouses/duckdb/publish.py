@@ -61,18 +61,11 @@ def publish_snapshot(
         missing = [s for s in schemas if s not in present]
         if missing:
             built = sorted(present - {"raw", "_basin", "information_schema", "pg_catalog"})
-            near = [b for b in built if any(b.endswith("_" + m) for m in missing)]
             raise PublishError(
                 f"cannot publish: schema(s) {', '.join(missing)} not found in the warehouse "
-                f"(dbt built: {', '.join(built) or 'nothing'})",
-                hint=(
-                    f"dbt named them {', '.join(near)}: the project's own generate_schema_name "
-                    "prefixes custom schemas with the target's — remove it (Basin supplies "
-                    "one) or make it call basin.generate_schema_name(custom_schema_name, node)"
-                    if near
-                    else "set publish.schemas in basin.yml to the schema(s) your marts are "
-                    "built in, or give the marts folder `+schema: marts` in dbt_project.yml"
-                ),
+                f"(it holds: {', '.join(built) or 'nothing'})",
+                hint="set publish.schemas in basin.yml to the schema(s) your marts are built "
+                "in; `basin doctor` compares them with what the dbt project builds",
             )
         con.execute(
             f"ATTACH {literal(str(tmp))} AS basin_snapshot (STORAGE_VERSION {literal(storage_version)})"

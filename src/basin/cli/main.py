@@ -377,20 +377,11 @@ app.add_typer(quarantine_app, name="quarantine")
 
 @quarantine_app.command("list")
 def quarantine_list(select: SelectOpt = None) -> None:
-    """List the quarantined batches: entity, rows, files kept whole, contract breaks."""
+    """List the quarantined batches: entity, rows, files kept whole, contract breaks,
+    and the batch each was released into."""
     from basin.cli.render import render_quarantine
-    from basin.lake.quarantine import listing
 
-    def find(p: Platform) -> list[Any]:
-        if not select:
-            return listing(p.lake)
-        found = []
-        for name in select:
-            source, _, entity = name.partition(".")
-            found += listing(p.lake, source, entity or None)
-        return found
-
-    render_quarantine(console, _with_platform(find))
+    render_quarantine(console, _with_platform(lambda p: p.quarantined(select)))
 
 
 @quarantine_app.command("show")
@@ -412,6 +403,27 @@ def quarantine_show(
             f"no quarantined batch {batch}", hint="`basin quarantine list` shows their ids"
         )
     render_quarantined_rows(console, *shown)
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    batch: Annotated[str, typer.Argument(help="A batch id from `basin quarantine list`.")],
+    wait: WaitOpt = False,
+) -> None:
+    """Read a quarantined batch's records again into a new batch, after fixing the
+    settings that rejected them (a column type, csv.dateformat, csv.decimal_separator …).
+
+    Only the quarantined records are read, so rows of the same files that landed are
+    not taken twice; a file that could not be read at all is read again whole from the
+    copy kept in quarantine. Records that fail again are quarantined in the new batch.
+    The next `basin load` (or `basin run`) loads it. A batch is released once.
+    """
+    result = _with_platform(lambda p: p.release(batch), wait=wait)
+    again = f", {result.quarantined_rows} quarantined again" if result.quarantined_rows else ""
+    _say(
+        f"[green]✓[/] {result.source}.{result.entity}: {result.rows} row(s) of batch {batch} "
+        f"released into batch {result.batch_id}{again}; `basin load` (or `basin run`) loads it"
+    )
 
 
 @app.command()

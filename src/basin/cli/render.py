@@ -230,16 +230,21 @@ def render_quarantine(console: Console, items: list[Any]) -> None:
     for col in ("rows", "files kept whole", "why"):
         table.add_column(col, overflow="fold")
     for q in items:
-        why = q.contract or ", ".join(f"{k} ({n})" for k, n in q.reasons.items())
+        why = escape(q.contract or ", ".join(f"{k} ({n})" for k, n in q.reasons.items()))
+        if q.released_to:
+            why += f"; [green]released[/] into {q.released_to}"
         table.add_row(
             f"{q.source}.{q.entity}",
             q.batch_id,
             str(q.rows) if q.rows else ("whole batch" if q.contract else "—"),
             ", ".join(q.files) or "—",
-            escape(why),
+            why,
         )
     console.print(table)
-    console.print("[dim]`basin quarantine show <batch>` lists the rows and reasons[/]")
+    console.print(
+        "[dim]`basin quarantine show <batch>` lists the rows and reasons; after fixing the "
+        "settings, `basin quarantine release <batch>` reads them again[/]"
+    )
 
 
 def render_quarantined_rows(

@@ -31,6 +31,8 @@ class Quarantined:
     """Why the whole batch was quarantined (a broken contract), if it was."""
     reasons: dict[str, int] = field(default_factory=dict)
     """Error type → rows, most frequent first."""
+    released_to: str | None = None
+    """The batch its records were read again into (``basin quarantine release``)."""
 
 
 def listing(lake: Lake, source: str | None = None, entity: str | None = None) -> list[Quarantined]:
@@ -65,6 +67,28 @@ def rows(lake: Lake, item: Quarantined, limit: int = 50) -> tuple[list[str], lis
             [lake.uri(path)],
         )
         return [d[0] for d in cur.description or []], cur.fetchall()
+
+
+def records(lake: Lake, item: Quarantined) -> list[tuple[str, int | None, str, str | None]]:
+    """Every quarantined record of a batch as ``(file, line, error type, raw text)``,
+    one per record (a record with several bad values is listed once), in file order."""
+    import duckdb
+
+    path = f"{item.path}/{REJECTS}"
+    if not lake.fs.exists(path):
+        return []
+    with duckdb.connect() as con:
+        found = con.execute(
+            "SELECT file, line, min(error_type), any_value(raw) FROM read_parquet(?) "
+            "GROUP BY file, line ORDER BY file, line",
+            [lake.uri(path)],
+        ).fetchall()
+    return [(str(f), None if n is None else int(n), str(k), r) for f, n, k, r in found]
+
+
+def original_path(item: Quarantined, file: str) -> str:
+    """Where the original bytes of a file kept whole are (see ``Quarantined.files``)."""
+    return f"{item.path}/{ORIGINAL_PREFIX}{file.replace('/', '__')}"
 
 
 def _children(lake: Lake, path: str) -> list[str]:

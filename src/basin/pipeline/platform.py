@@ -35,6 +35,7 @@ from basin.pipeline.steps import transform as transform_step
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from basin.lake.quarantine import Quarantined
     from basin.lake.storage import Lake
     from basin.lineage.events import Lineage
     from basin.lineage.tracker import Tracker
@@ -133,6 +134,35 @@ class Platform:
         """Load every complete lake batch not yet in the warehouse, exactly once."""
         return single(
             self.resources, "load", lambda run_id: load_step.load(self.resources, run_id, select)
+        )
+
+    def quarantined(self, select: list[str] | None = None) -> list[Quarantined]:
+        """The quarantined batches (of the selected sources or entities), oldest first,
+        each with the batch its records were released into, if they were."""
+        from basin.lake.quarantine import listing
+
+        found: list[Quarantined] = []
+        for name in select or [""]:
+            source, _, entity = name.partition(".")
+            found += listing(self.lake, source or None, entity or None)
+        released: dict[tuple[str, str], dict[str, str]] = {}
+        for q in found:
+            key = (q.source, q.entity)
+            if key not in released:
+                released[key] = extract_step.released_batches(self.resources, *key)
+            q.released_to = released[key].get(q.batch_id)
+        return found
+
+    def release(self, batch_id: str) -> ExtractResult:
+        """Read a quarantined batch's records again, with the entity's settings as they
+        are now (a column type or date format fixed), into a new batch that the next
+        load takes. Only the quarantined records are read, so rows that landed are not
+        taken twice; records that fail again are quarantined in the new batch."""
+        return single(
+            self.resources,
+            "release",
+            lambda run_id: extract_step.release(self.resources, run_id, batch_id),
+            shared=True,
         )
 
     def replay(self, select: list[str] | None = None) -> list[LoadResult]:

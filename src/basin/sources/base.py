@@ -25,6 +25,7 @@ from basin.common.errors import ExtractError
 
 if TYPE_CHECKING:
     from basin.lake.manifest import DataFile, Manifest
+    from basin.lake.quarantine import Quarantined
     from basin.lake.storage import Lake
     from basin.metadata.store import MetadataStore
     from basin.sources.engine import ScanEngine
@@ -87,6 +88,16 @@ class Extractor(ABC):
     @abstractmethod
     def dataset(self, entity: str, project_root: Path) -> tuple[str, str]:
         """OpenLineage ``(namespace, name)`` of what ``entity`` is read from."""
+
+    def release(self, entity: str, ctx: ExtractContext, item: Quarantined) -> ExtractResult:
+        """Read a quarantined batch's records again, with the settings as they are now,
+        into a new batch (only source kinds that keep records one by one can)."""
+        raise ExtractError(
+            f"{self.name}.{entity}: {self.config.kind} sources keep no quarantined records "
+            "to read again",
+            hint=f"take the rows again from the source: `basin extract --select "
+            f"{self.name}.{entity} --full-refresh`",
+        )
 
 
 def recover_batches(store: MetadataStore, lake: Lake, source: str, entity: str) -> list[str]:

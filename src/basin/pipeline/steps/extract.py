@@ -254,6 +254,14 @@ def _say(res: Resources, r: ExtractResult) -> None:
     )
     for line in r.quarantined:
         log.warning("quarantined %s", line, extra=where)
+    if r.quarantined_rows:
+        log.info(
+            "`basin quarantine show %s` lists them; once the settings are fixed, "
+            "`basin quarantine release %s` reads them again",
+            r.batch_id,
+            r.batch_id,
+            extra=where,
+        )
     for line in r.warnings:
         log.warning("%s", line, extra=where)
 
@@ -270,3 +278,76 @@ def _refuse_quarantine(res: Resources, results: list[ExtractResult]) -> None:
             hint="the good rows are in the lake and load with the next run; look at the "
             "quarantined files, fix the source, or set quarantine.fail_run: false",
         )
+
+
+def release(res: Resources, run_id: str, batch_id: str) -> StepOutcome[ExtractResult]:
+    """Read a quarantined batch's records again, with the settings as they are now, into
+    a new batch that the next load takes; each quarantined batch is released once."""
+    from basin.lake.quarantine import listing
+    from basin.lineage.events import DatasetRef
+    from basin.sources.base import extractor_for, recover_batches
+
+    found = [q for q in listing(res.lake) if q.batch_id == batch_id]
+    if not found:
+        raise ExtractError(
+            f"no quarantined batch {batch_id}", hint="`basin quarantine list` shows their ids"
+        )
+    item = found[0]
+    source, entity = item.source, item.entity
+    if item.contract:
+        raise ExtractError(
+            f"{source}.{entity}: batch {batch_id} was quarantined whole for breaking its "
+            f"schema contract ({item.contract.split(': ', 1)[-1]})",
+            hint=f"fix the source, or accept the new schema with `basin extract --select "
+            f"{source}.{entity} --full-refresh`",
+        )
+    pairs = select_entities(res.project.config, [f"{source}.{entity}"])
+    ctx = _context(res, run_id, pairs, ExtractOptions())
+    with (
+        ctx.engine,
+        log_context(source=source, entity=entity),
+        res.store.locks.hold(
+            res.lock_name((source, entity)),
+            wait=res.wait,
+            busy=lambda: f"{source}.{entity} is being extracted by another command",
+        ),
+    ):
+        recover_batches(res.store, res.lake, source, entity)
+        earlier = released_batches(res, source, entity).get(batch_id)
+        if earlier:
+            raise ExtractError(
+                f"{source}.{entity}: batch {batch_id} was released already, into batch {earlier}",
+                hint="records that failed again are quarantined in that batch: "
+                f"`basin quarantine show {earlier}`, then release it",
+            )
+        extractor = extractor_for(source, res.project.config.sources[source])
+        origin = DatasetRef(*extractor.dataset(entity, res.project.root))
+        with res.lineage.step(
+            f"release.{source}.{entity}", run_id, res.command, inputs=[origin]
+        ) as step:
+            result = extractor.release(entity, ctx, item)
+            res.track("extracted", step, run_id, source, entity, result.manifest)
+    _say(res, result)
+    return StepOutcome(
+        "release",
+        result,
+        rows=result.rows,
+        detail={
+            "released": batch_id,
+            "batch_id": result.batch_id,
+            "rows": result.rows,
+            "quarantined": result.quarantined_rows,
+        },
+    )
+
+
+def released_batches(res: Resources, source: str, entity: str) -> dict[str, str]:
+    """Quarantined batch id → the batch its records were released into."""
+    out = {}
+    for batch in res.store.batches(source, entity):
+        if batch.status not in ("complete", "writing"):
+            continue
+        for item in json.loads(batch.inputs or "[]"):
+            if isinstance(item, dict) and item.get("released_from"):
+                out[str(item["released_from"])] = batch.batch_id
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import fsspec
@@ -22,6 +22,13 @@ from basin.lake import PARQUET_COPY_OPTIONS
 from basin.lake.storage import fs_uri, sha256_of
 from basin.sources.base import BatchWriter, ExtractContext, Extractor, ExtractResult
 from basin.sources.files.configuration import FileEntity, FilesSource
+
+if TYPE_CHECKING:
+    from basin.lake.quarantine import Quarantined
+
+LOSSY = frozenset({"INVALID ENCODING", "LINE TOO LONG"})
+"""Reasons whose quarantined text is not the record's bytes (DuckDB shows undecodable
+bytes as ``??``; long lines are cut): a release reads those records from the file."""
 
 REJECT_COLUMNS = "file VARCHAR, line BIGINT, column_name VARCHAR, error_type VARCHAR, reason VARCHAR, raw VARCHAR"
 
@@ -121,6 +128,181 @@ class FilesExtractor(Extractor):
             quarantined=[f"{line} → {batch.quarantine_dir}" for line in summary],
             warnings=reader.warnings,
         )
+
+    def release(self, entity: str, ctx: ExtractContext, item: Quarantined) -> ExtractResult:
+        """Read a quarantined batch's records again, with the entity's settings as they
+        are now (a column type or date format fixed), into a new batch.
+
+        Only what was quarantined is read: the rows of the same files that landed are
+        not taken twice. A file that could not be read at all is read again whole, from
+        the copy kept in quarantine. Records that still fail are quarantined again, in
+        the new batch, with their original line numbers.
+        """
+        from basin.lake.quarantine import original_path, records
+
+        cfg = self.config.entities[entity]
+        found = records(ctx.lake, item)
+        whole = sorted({f for f, _, kind, _ in found if kind == "UNREADABLE FILE"})
+        by_file: dict[str, list[tuple[int, str, str | None]]] = {}
+        for file, line, kind, raw in found:
+            if file not in whole and line is not None:
+                by_file.setdefault(file, []).append((line, kind, raw))
+        if not whole and not by_file:
+            raise ExtractError(
+                f"{self.name}.{entity}: batch {item.batch_id} holds no quarantined records "
+                "to read again",
+                hint="`basin quarantine show` lists what it holds",
+            )
+        inputs: list[dict[str, Any]] = [
+            {"path": f, "released_from": item.batch_id, "records": len(recs)}
+            for f, recs in sorted(by_file.items())
+        ] + [{"path": f, "released_from": item.batch_id, "whole": True} for f in whole]
+        with BatchWriter(ctx, self.name, entity, inputs) as batch:
+            con = duckdb.connect()
+            try:
+                con.execute(f"SET temp_directory = {literal(str(batch.staging / 'spill'))}")
+                staged: dict[str, str] = {}
+                moved: list[tuple[str, int, int]] = []
+                for i, (file, recs) in enumerate(sorted(by_file.items())):
+                    path = batch.staging / f"released-{i:05d}{Path(file).suffix or '.txt'}"
+                    texts = self._record_bytes(cfg, ctx, item, file, recs)
+                    moved += _stage_records(cfg, path, file, texts)
+                    staged[str(path)] = file
+                for file in whole:
+                    staged[ctx.lake.uri(original_path(item, file))] = file
+                reader = _FileReader(con, cfg, batch.batch_id, batch.staging)
+                parts, n_rejected = reader.read(staged)
+                if moved:  # lines of the staged copies → lines of the files dropped
+                    con.execute(
+                        "CREATE TEMP TABLE basin_moved (file VARCHAR, staged BIGINT, line BIGINT)"
+                    )
+                    con.executemany("INSERT INTO basin_moved VALUES (?, ?, ?)", moved)
+                    con.execute(
+                        "UPDATE basin_rejects SET line = m.line FROM basin_moved AS m "
+                        "WHERE basin_rejects.file = m.file AND basin_rejects.line = m.staged"
+                    )
+                summary = reader.summary() if n_rejected else []
+                if not any(rows for _, rows in parts):
+                    # Nothing changed for them: no new batch that only holds the same failures.
+                    raise ExtractError(
+                        f"{self.name}.{entity}: every record of batch {item.batch_id} fails "
+                        f"again with the settings as they are — {'; '.join(summary)}",
+                        hint=f"fix the settings that reject them (sources.{self.name}."
+                        f"entities.{entity}: columns, csv.dateformat, csv.timestampformat, "
+                        "csv.decimal_separator …), then release again",
+                    )
+                columns = reader.columns(parts)
+                rejects = reader.write_rejects() if n_rejected else None
+            finally:
+                con.close()
+            manifest = batch.commit(
+                local_files=parts,
+                columns=columns,
+                quarantine_files=([rejects] if rejects else []) + reader.originals,
+                quarantined_rows=n_rejected,
+            )
+        return ExtractResult(
+            self.name,
+            entity,
+            batch.batch_id,
+            rows=sum(r for _, r in parts),
+            quarantined_rows=n_rejected,
+            inputs=len(inputs),
+            manifest=manifest,
+            quarantined=[f"{line} → {batch.quarantine_dir}" for line in summary],
+            warnings=reader.warnings,
+        )
+
+    def _record_bytes(
+        self,
+        cfg: FileEntity,
+        ctx: ExtractContext,
+        item: Quarantined,
+        file: str,
+        recs: list[tuple[int, str, str | None]],
+    ) -> list[tuple[int, bytes]]:
+        """The quarantined records of a file as bytes, each with its line, after the
+        file's header line (line 0) where the format has one. A record whose kept
+        text is not its bytes (cut short, or not decodable with the old encoding) and
+        the header come from the file itself: the copy kept in quarantine, or the file
+        in the drop folder if it is still the one taken (same checksum)."""
+        encoding = cfg.csv.encoding if cfg.file_format == "csv" else "utf-8"
+        needs_header = cfg.file_format == "csv" and cfg.csv.header
+        out: list[tuple[int, bytes]] = []
+        wanted = {1} if needs_header else set()
+        for line, kind, raw in recs:
+            text: bytes | None = None
+            if raw is not None and kind not in LOSSY and "\ufffd" not in raw:
+                try:
+                    text = raw.encode(encoding)
+                except UnicodeEncodeError:
+                    text = None
+            if text is None:
+                wanted.add(line)
+            out.append((line, text or b""))
+        if not wanted:
+            return out
+        original = self._original_lines(cfg, ctx, item, file, wanted)
+        missing = sorted(wanted - set(original or {}))
+        if original is None or missing:
+            raise ExtractError(
+                f"{self.name}.{item.entity}: line(s) {', '.join(map(str, missing[:5]))} of "
+                f"{file} are needed as they were dropped (the header, or records the "
+                "quarantine keeps only in part), and the file is neither kept in quarantine "
+                "nor in the drop folder as it was taken",
+                hint="drop the file as it was taken back into the source folder, then release again",
+            )
+        head = [(0, original[1])] if needs_header else []
+        return head + [(line, text or original[line]) for line, text in out]
+
+    def _original_lines(
+        self, cfg: FileEntity, ctx: ExtractContext, item: Quarantined, file: str, wanted: set[int]
+    ) -> dict[int, bytes] | None:
+        from basin.lake.quarantine import original_path
+
+        kept = original_path(item, file)
+        if ctx.lake.fs.exists(kept):
+            fs, path = ctx.lake.fs, kept
+        else:
+            fs, base, _ = self._listing(cfg, ctx)
+            path = f"{base}/{file}"
+            taken = ctx.store.processed_files(self.name, item.entity)
+            if not fs.exists(path) or (file, sha256_of(fs, path)) not in taken:
+                return None
+        found = {}
+        last = max(wanted)
+        with fs.open(path, "rb") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if lineno in wanted:
+                    found[lineno] = line.rstrip(b"\r\n")
+                if lineno >= last:
+                    break
+        return found
+
+
+def _stage_records(
+    cfg: FileEntity, path: Path, file: str, records: list[tuple[int, bytes]]
+) -> list[tuple[str, int, int]]:
+    """Write quarantined records (line 0: the header) as a file of the entity's format;
+    returns ``(file, line in the staged copy, line in the file dropped)``."""
+    if cfg.file_format == "json":  # records of an array, one per line: staged as an array
+        body = b",\n".join(_record(text) for _, text in records)
+        path.write_bytes(b"[\n" + body + b"\n]\n")
+        return []  # the array reader counts records, not lines
+    jsonl = cfg.file_format == "jsonl"
+    path.write_bytes(b"".join((_record(t) if jsonl else t) + b"\n" for _, t in records))
+    return [(file, i, line) for i, (line, _) in enumerate(records, start=1) if line]
+
+
+def _record(text: bytes) -> bytes:
+    """A quarantined JSON record without the line number Basin added to it."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text  # still not JSON: quarantined again, as it was
+    if isinstance(value, dict):
+        value.pop("basin_line", None)
+    return json.dumps(value).encode()
 
 
 class _FileReader:
@@ -243,14 +425,17 @@ class _FileReader:
         ).fetchone()
         return int(result[0]) if result else 0
 
-    def _csv_rejects(self, name: str) -> None:
+    def _csv_rejects(self, name: str, lines: list[int] | None = None) -> None:
+        """DuckDB's rejected rows of the file just read; ``lines`` maps the lines of a
+        cleaned copy (1-based) to those of the file dropped."""
         self.con.execute(
             """
             INSERT INTO basin_rejects
-            SELECT ?, e.line, e.column_name, e.error_type::VARCHAR, e.error_message, e.csv_line
-            FROM reject_errors AS e
+            SELECT ?, CASE WHEN len(m.lines) = 0 THEN e.line ELSE m.lines[e.line::BIGINT] END,
+                   e.column_name, e.error_type::VARCHAR, e.error_message, e.csv_line
+            FROM reject_errors AS e, (SELECT ?::BIGINT[] AS lines) AS m
             """,
-            [name],
+            [name, lines or []],
         )
 
     def _keep_original(self, url: str, name: str) -> None:
@@ -271,9 +456,9 @@ class _FileReader:
         format has no records to separate (Parquet)."""
         fmt = self.cfg.file_format
         if fmt == "csv":
-            clean = self._clean_csv_lines(url, name)
+            clean, lines = self._clean_csv_lines(url, name)
             rows = self._copy(self._scan(str(clean)), name, dest)
-            self._csv_rejects(name)
+            self._csv_rejects(name, lines)
             return rows
         if fmt == "json":
             source = self._json_array_records(url, name)
@@ -316,19 +501,21 @@ class _FileReader:
         )
         return self._copy(f"(SELECT {casts} FROM basin_json WHERE NOT ({bad}))", name, dest)
 
-    def _clean_csv_lines(self, url: str, name: str) -> Path:
-        """A CSV file's lines that each parse as one record (header first); every
-        other line is quarantined with its number and the reason. Used only for a file
-        DuckDB could not read at all: a quoted field spanning lines is taken apart."""
+    def _clean_csv_lines(self, url: str, name: str) -> tuple[Path, list[int]]:
+        """A CSV file's lines that each parse as one record (header first), in the
+        file's own encoding, with the line number each had in the file; every other
+        line is quarantined with its number and the reason. Used only for a file DuckDB
+        could not read at all: a quoted field spanning lines is taken apart."""
         import csv
         import io
 
         opts = self.cfg.csv
         clean = self.staging / f"clean-{hashlib.sha1(url.encode()).hexdigest()[:12]}.csv"
         expected: int | None = None
+        kept: list[int] = []
         with (
             fsspec.open(url, "rb") as src,
-            open(clean, "w", encoding="utf-8", newline="") as dst,
+            open(clean, "w", encoding=opts.encoding, newline="") as dst,  # read back with it
         ):
             for lineno, raw_bytes in enumerate(src, start=1):
                 if len(raw_bytes) > opts.max_line_size:
@@ -342,7 +529,18 @@ class _FileReader:
                         raw_bytes[:200].decode(opts.encoding, "replace") + "…",
                     )
                     continue
-                raw = raw_bytes.decode(opts.encoding, "replace").rstrip("\r\n")
+                try:
+                    raw = raw_bytes.decode(opts.encoding).rstrip("\r\n")
+                except UnicodeDecodeError as exc:  # never land U+FFFD in place of data
+                    self._reject(
+                        name,
+                        lineno,
+                        None,
+                        "INVALID ENCODING",
+                        f"{exc} (csv.encoding is {opts.encoding})",
+                        raw_bytes.decode(opts.encoding, "replace").rstrip("\r\n"),
+                    )
+                    continue
                 if not raw.strip():
                     continue
                 try:
@@ -370,7 +568,8 @@ class _FileReader:
                     )
                     continue
                 dst.write(raw + "\n")
-        return clean
+                kept.append(lineno)
+        return clean, kept
 
     def _json_array_records(self, url: str, name: str) -> str:
         """The complete records of a JSON array that does not parse as a whole (a

@@ -103,7 +103,11 @@ def model_lineage(sql: str, relation: Relation, schema: Any, dialect: str) -> Mo
             if node.downstream or not isinstance(node.source, exp.Table):
                 continue
             table = node.source
-            upstream.add(((table.db.lower(), table.name.lower()), node.name.split(".")[-1]))
+            # node.name is SQL ("events.\"user\"" for a reserved or odd name); the
+            # catalog knows the column unquoted. A nested field ("user".id) is traced
+            # to the column that holds it ("user").
+            leaf = exp.to_column(node.name, dialect=dialect).name
+            upstream.add(((table.db.lower(), table.name.lower()), leaf))
         result.columns[column] = sorted(upstream)
     return result
 
@@ -148,7 +152,8 @@ class LineageCache:
         self.path = path
         self.dialect = dialect
         self._prefix = hashlib.sha256(
-            (dialect + json.dumps(schema_mapping, sort_keys=True)).encode()
+            # v2: leaf columns unquoted ("user", not "\"user\"")
+            ("v2" + dialect + json.dumps(schema_mapping, sort_keys=True)).encode()
         ).hexdigest()
         try:
             self._old: dict[str, Any] = json.loads(path.read_text())

@@ -97,3 +97,38 @@ def test_each_line_is_shown_once_by_a_real_process(project: Path) -> None:
     output = done.stdout + done.stderr
     assert output.count("published 1 table(s)") == 1
     assert "INFO:basin" not in output
+
+
+def test_library_warnings_do_not_leak_past_basins_output(capfd) -> None:
+    """dlt calls logging.basicConfig: without care, sqlglot's and urllib3's warnings and
+    Python warnings printed as ``WARNING:sqlglot:…`` between Basin's lines."""
+    import warnings
+
+    from rich.console import Console
+
+    from basin.cli.reporting import RichReporter, install, uninstall
+
+    root = logging.getLogger()
+    leak = logging.StreamHandler()  # what logging.basicConfig() puts on the root
+    root.addHandler(leak)
+    try:
+        for verbose in (False, True):
+            install(RichReporter(Console(stderr=True)), "json", None, verbose=verbose)
+            try:
+                logging.getLogger("sqlglot").warning("cannot traverse scope")
+                logging.getLogger("urllib3.connectionpool").warning("Retrying (Retry(total=2))")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("always")  # shown on each pass, not once
+                    warnings.warn("a library's deprecation", UserWarning, stacklevel=1)
+            finally:
+                uninstall()
+            err = capfd.readouterr().err
+            if not verbose:
+                assert err == "", err
+            else:  # through Basin's handler (JSON lines here), not the root's
+                lines = [json.loads(line)["message"] for line in err.splitlines()]
+                assert any("cannot traverse scope" in m for m in lines)
+                assert any("Retrying" in m for m in lines)
+                assert any("deprecation" in m for m in lines)
+    finally:
+        root.removeHandler(leak)

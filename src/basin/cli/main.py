@@ -134,7 +134,7 @@ def _main(
 def _show_logs() -> None:
     from basin.cli.reporting import install
 
-    install(reporter, state.log_format, sys.stdout)
+    install(reporter, state.log_format, sys.stdout, verbose=state.verbose)
 
 
 def _say(markup: str) -> None:

@@ -120,11 +120,21 @@ class JsonLogFormatter(logging.Formatter):
 _installed: list[logging.Handler] = []
 
 
-def install(reporter: RichReporter, log_format: str, stream: object | None = None) -> None:
+LIBRARIES = ("sqlglot", "urllib3", "py.warnings")
+"""Loggers whose warnings concern the library's own workings, not the user's data
+(sqlglot on SQL it cannot trace, urllib3 on a retried connection, Python warnings):
+Basin says what matters itself ("not traced", "retrying"); ``--verbose`` shows them."""
+
+
+_QUIET = logging.NullHandler()
+
+
+def install(
+    reporter: RichReporter, log_format: str, stream: object | None = None, verbose: bool = False
+) -> None:
     """Route the ``basin`` logger's records to the terminal (text) or ``stream`` (JSON)."""
     logger = logging.getLogger(ROOT)
-    while _installed:  # a second command in one process (tests) replaces the first's
-        logger.removeHandler(_installed.pop())
+    uninstall()  # a second command in one process (tests) replaces the first's
     new: logging.Handler
     if log_format == "json":
         new = logging.StreamHandler(stream)  # type: ignore[arg-type]
@@ -139,11 +149,24 @@ def install(reporter: RichReporter, log_format: str, stream: object | None = Non
     # Shown once: not again by a handler a library put on the root logger (dlt calls
     # logging.basicConfig), which printed every line twice.
     logger.propagate = False
+    logging.captureWarnings(True)
+    for name in LIBRARIES:
+        library = logging.getLogger(name)
+        library.propagate = False  # never "WARNING:sqlglot:…" through that root handler
+        # A handler either way: a logger without one falls back to printing on stderr.
+        library.addHandler(new if verbose else _QUIET)
 
 
 def uninstall() -> None:
     """Undo :func:`install` (a command run inside another program, e.g. tests)."""
     logger = logging.getLogger(ROOT)
     while _installed:
-        logger.removeHandler(_installed.pop())
+        handler = _installed.pop()
+        for name in (ROOT, *LIBRARIES):
+            logging.getLogger(name).removeHandler(handler)
+    for name in LIBRARIES:
+        logging.getLogger(name).removeHandler(_QUIET)
     logger.propagate = True
+    for name in LIBRARIES:
+        logging.getLogger(name).propagate = True
+    logging.captureWarnings(False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,15 +99,50 @@ class FilesExtractor(Extractor):
         if not new_files:
             return ExtractResult(self.name, entity, None, note="no new files")
 
-        with BatchWriter(ctx, self.name, entity, new_files) as batch:
+        return self._batch(
+            entity,
+            ctx,
+            new_files,
+            lambda _staging: ({f["url"]: f["path"] for f in new_files}, []),
+            watermark={"value": json.dumps(sorted(f["path"] for f in new_files))},
+        )
+
+    def _batch(
+        self,
+        entity: str,
+        ctx: ExtractContext,
+        inputs: list[dict[str, Any]],
+        stage: Callable[[Path], tuple[dict[str, str], list[tuple[str, int, int]]]],
+        *,
+        watermark: dict[str, Any] | None = None,
+        released: str | None = None,
+    ) -> ExtractResult:
+        """Read files into one new batch. ``stage(folder)`` returns the files to read
+        (URL → the name their rows carry) and, for staged copies, ``(name, line in the
+        copy, line in the file dropped)``; ``released``: the quarantined batch whose
+        records these are (a batch whose records would all fail again is refused)."""
+        cfg = self.config.entities[entity]
+        with BatchWriter(ctx, self.name, entity, inputs) as batch:
             con = duckdb.connect()
             try:
                 con.execute(f"SET temp_directory = {literal(str(batch.staging / 'spill'))}")
+                files, moved = stage(batch.staging)
                 reader = _FileReader(con, cfg, batch.batch_id, batch.staging)
-                parts, n_rejected = reader.read({f["url"]: f["path"] for f in new_files})
+                parts, n_rejected = reader.read(files)
+                if moved:  # lines of the staged copies → lines of the files dropped
+                    reader.renumber(moved)
+                summary = reader.summary() if n_rejected else []
+                if released and not any(rows for _, rows in parts):
+                    # Nothing changed for them: no new batch that only holds the same failures.
+                    raise ExtractError(
+                        f"{self.name}.{entity}: every record of batch {released} fails "
+                        f"again with the settings as they are — {'; '.join(summary)}",
+                        hint=f"fix the settings that reject them (sources.{self.name}."
+                        f"entities.{entity}: columns, csv.dateformat, csv.timestampformat, "
+                        "csv.decimal_separator, csv.encoding …), then release again",
+                    )
                 columns = reader.columns(parts)
                 rejects = reader.write_rejects() if n_rejected else None
-                summary = reader.summary() if n_rejected else []
             finally:
                 con.close()
             manifest = batch.commit(
@@ -114,16 +150,15 @@ class FilesExtractor(Extractor):
                 columns=columns,
                 quarantine_files=([rejects] if rejects else []) + reader.originals,
                 quarantined_rows=n_rejected,
-                watermark={"value": json.dumps(sorted(f["path"] for f in new_files))},
+                watermark=watermark,
             )
-        rows = sum(r for _, r in parts)
         return ExtractResult(
             self.name,
             entity,
             batch.batch_id,
-            rows=rows,
+            rows=sum(r for _, r in parts),
             quarantined_rows=n_rejected,
-            inputs=len(new_files),
+            inputs=len(inputs),
             manifest=manifest,
             quarantined=[f"{line} → {batch.quarantine_dir}" for line in summary],
             warnings=reader.warnings,
@@ -157,61 +192,21 @@ class FilesExtractor(Extractor):
             {"path": f, "released_from": item.batch_id, "records": len(recs)}
             for f, recs in sorted(by_file.items())
         ] + [{"path": f, "released_from": item.batch_id, "whole": True} for f in whole]
-        with BatchWriter(ctx, self.name, entity, inputs) as batch:
-            con = duckdb.connect()
-            try:
-                con.execute(f"SET temp_directory = {literal(str(batch.staging / 'spill'))}")
-                staged: dict[str, str] = {}
-                moved: list[tuple[str, int, int]] = []
-                for i, (file, recs) in enumerate(sorted(by_file.items())):
-                    path = batch.staging / f"released-{i:05d}{Path(file).suffix or '.txt'}"
-                    texts = self._record_bytes(cfg, ctx, item, file, recs)
-                    moved += _stage_records(cfg, path, file, texts)
-                    staged[str(path)] = file
-                for file in whole:
-                    staged[ctx.lake.uri(original_path(item, file))] = file
-                reader = _FileReader(con, cfg, batch.batch_id, batch.staging)
-                parts, n_rejected = reader.read(staged)
-                if moved:  # lines of the staged copies → lines of the files dropped
-                    con.execute(
-                        "CREATE TEMP TABLE basin_moved (file VARCHAR, staged BIGINT, line BIGINT)"
-                    )
-                    con.executemany("INSERT INTO basin_moved VALUES (?, ?, ?)", moved)
-                    con.execute(
-                        "UPDATE basin_rejects SET line = m.line FROM basin_moved AS m "
-                        "WHERE basin_rejects.file = m.file AND basin_rejects.line = m.staged"
-                    )
-                summary = reader.summary() if n_rejected else []
-                if not any(rows for _, rows in parts):
-                    # Nothing changed for them: no new batch that only holds the same failures.
-                    raise ExtractError(
-                        f"{self.name}.{entity}: every record of batch {item.batch_id} fails "
-                        f"again with the settings as they are — {'; '.join(summary)}",
-                        hint=f"fix the settings that reject them (sources.{self.name}."
-                        f"entities.{entity}: columns, csv.dateformat, csv.timestampformat, "
-                        "csv.decimal_separator …), then release again",
-                    )
-                columns = reader.columns(parts)
-                rejects = reader.write_rejects() if n_rejected else None
-            finally:
-                con.close()
-            manifest = batch.commit(
-                local_files=parts,
-                columns=columns,
-                quarantine_files=([rejects] if rejects else []) + reader.originals,
-                quarantined_rows=n_rejected,
-            )
-        return ExtractResult(
-            self.name,
-            entity,
-            batch.batch_id,
-            rows=sum(r for _, r in parts),
-            quarantined_rows=n_rejected,
-            inputs=len(inputs),
-            manifest=manifest,
-            quarantined=[f"{line} → {batch.quarantine_dir}" for line in summary],
-            warnings=reader.warnings,
-        )
+
+        def stage(staging: Path) -> tuple[dict[str, str], list[tuple[str, int, int]]]:
+            staged: dict[str, str] = {}
+            moved: list[tuple[str, int, int]] = []
+            for i, (file, recs) in enumerate(sorted(by_file.items())):
+                path = staging / f"released-{i:05d}{Path(file).suffix or '.txt'}"
+                moved += _stage_records(
+                    cfg, path, file, self._record_bytes(cfg, ctx, item, file, recs)
+                )
+                staged[str(path)] = file
+            for file in whole:
+                staged[ctx.lake.uri(original_path(item, file))] = file
+            return staged, moved
+
+        return self._batch(entity, ctx, inputs, stage, released=item.batch_id)
 
     def _record_bytes(
         self,
@@ -643,6 +638,16 @@ class _FileReader:
         if fmt == "json":
             return f"read_json({literal(url)}, format = 'array'{columns})"
         return f"read_parquet({literal(url)})"
+
+    def renumber(self, moved: list[tuple[str, int, int]]) -> None:
+        """Give rejected rows of staged copies the lines they had in the files dropped
+        (``(name, line in the copy, line in the file)``)."""
+        self.con.execute("CREATE TEMP TABLE basin_moved (file VARCHAR, staged BIGINT, line BIGINT)")
+        self.con.executemany("INSERT INTO basin_moved VALUES (?, ?, ?)", moved)
+        self.con.execute(
+            "UPDATE basin_rejects SET line = m.line FROM basin_moved AS m "
+            "WHERE basin_rejects.file = m.file AND basin_rejects.line = m.staged"
+        )
 
     def columns(self, parts: list[tuple[Path, int]]) -> list[dict[str, str]]:
         if not parts:

@@ -427,6 +427,102 @@ def quarantine_release(
 
 
 @app.command()
+def monitor() -> None:
+    """Evaluate the monitors now: freshness of each source entity and of the
+    publication, volume of each entity's newest batch against its history, schema
+    drift, and the newest build's check pass rate (`monitors:` in basin.yml).
+
+    Reads only the metadata store. A breach opens an incident (one per monitor and
+    target); a monitor that is fine again resolves its incident. `basin run` does this
+    after every run.
+    """
+    from basin.cli.render import render_findings
+
+    findings, _changes = _with_platform(lambda p: p.monitor())
+    render_findings(console, findings)
+    breaches = [f for f in findings if f.status == "breach"]
+    if breaches:
+        raise typer.Exit(code=1)
+
+
+incidents_app = typer.Typer(
+    help="Incidents: opened by a failed run or gate, a breached monitor or a missed "
+    "deadline; resolved by hand or when the condition clears.",
+    no_args_is_help=True,
+)
+app.add_typer(incidents_app, name="incidents")
+
+
+@incidents_app.command("list")
+def incidents_list(
+    all_: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+) -> None:
+    """List the open incidents (with --all, the resolved ones too, with their times to
+    detect and to resolve)."""
+    from basin.cli.render import render_incidents
+
+    found = _with_platform(lambda p: p.store.incidents(open_only=not all_, limit=limit))
+    render_incidents(console, found, resolved=all_)
+
+
+@incidents_app.command("show")
+def incidents_show(incident: Annotated[int, typer.Argument(help="An incident id.")]) -> None:
+    """Show one incident: what, since when, how often, who acknowledged or resolved it."""
+    from basin.cli.render import render_incident
+
+    found = _with_platform(lambda p: p.store.incident(incident))
+    if found is None:
+        raise BasinError(
+            f"no incident {incident} in this environment",
+            hint="`basin incidents list --all` shows their ids",
+        )
+    render_incident(console, found)
+
+
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Who (default: your user name)."),
+]
+
+
+@incidents_app.command("ack")
+def incidents_ack(
+    incident: Annotated[int, typer.Argument(help="An incident id.")], by: ByOpt = None
+) -> None:
+    """Acknowledge an incident: someone is on it (it stays open until resolved)."""
+    from basin.metadata.store import utcnow
+    from basin.observe.incidents import acknowledge
+
+    who = by or _user()
+    found = _with_platform(lambda p: acknowledge(p.store, incident, who, utcnow()))
+    _say(f"[green]✓[/] incident {found.id} acknowledged by {who}")
+
+
+@incidents_app.command("resolve")
+def incidents_resolve(
+    incident: Annotated[int, typer.Argument(help="An incident id.")], by: ByOpt = None
+) -> None:
+    """Resolve an incident by hand. If its condition persists, the next evaluation
+    opens a new one."""
+    from basin.metadata.store import utcnow
+    from basin.observe.incidents import resolve
+
+    who = by or _user()
+    found = _with_platform(lambda p: resolve(p.store, incident, who, utcnow()))
+    _say(f"[green]✓[/] incident {found.id} resolved by {who}")
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@app.command()
 def docs(wait: WaitOpt = False) -> None:
     """Generate the dbt docs of the project as one offline HTML file and print its path."""
     path = _with_platform(lambda p: p.docs(), wait=wait)

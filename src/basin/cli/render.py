@@ -13,7 +13,16 @@ from rich.table import Table
 if TYPE_CHECKING:
     from basin.pipeline.doctor import Check
 
-STATUS_STYLE = {"success": "green", "failed": "red", "running": "yellow", "skipped": "dim"}
+STATUS_STYLE = {
+    "success": "green",
+    "failed": "red",
+    "running": "yellow",
+    "skipped": "dim",
+    "ok": "green",
+    "breach": "red",
+    "unknown": "dim",
+    "warn": "yellow",
+}
 
 
 def _when(value: datetime | None) -> str:
@@ -264,3 +273,86 @@ def render_quarantined_rows(
     for row in rows:
         table.add_row(*("" if v is None else escape(str(v)) for v in row))
     console.print(table)
+
+
+def render_findings(console: Console, findings: list[Any]) -> None:
+    """One line per monitor and target."""
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("monitor", no_wrap=True)
+    table.add_column("target", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("what", overflow="fold")
+    for f in findings:
+        table.add_row(f.monitor, f.target, _status(f.status), escape(f.message))
+    console.print(table)
+    breaches = sum(1 for f in findings if f.status == "breach")
+    console.print(
+        f"[red]{breaches} breach(es)[/]: `basin incidents list` shows the incidents"
+        if breaches
+        else "[green]no breach[/]"
+    )
+
+
+def render_incidents(console: Console, incidents: list[Any], resolved: bool) -> None:
+    if not incidents:
+        console.print("no incidents" if resolved else "no open incidents")
+        return
+    from basin.observe.incidents import time_to_detect, time_to_resolve
+
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("id", no_wrap=True)  # copied into the next command: never cut
+    for col in ("kind", "subject", "opened (UTC)", "state", "what"):
+        table.add_column(col, overflow="fold")
+    for i in incidents:
+        style = "red" if i.severity == "error" else "yellow"
+        if i.resolved_at:
+            state = (
+                f"resolved by {i.resolved_by or '?'} in {_span(time_to_resolve(i))}"
+                f" (detected in {_span(time_to_detect(i))})"
+            )
+        elif i.acked_at:
+            state = f"acknowledged by {i.acked_by}, {i.occurrences}×"
+        else:
+            state = f"open, {i.occurrences}×"
+        table.add_row(
+            str(i.id),
+            f"[{style}]{i.kind}[/]",
+            ".".join(x for x in (i.source, i.entity) if x),
+            _when(i.opened_at),
+            state,
+            escape(i.message),
+        )
+    console.print(table)
+    console.print("[dim]`basin incidents show <id>` for one; `ack` and `resolve` act on it[/]")
+
+
+def render_incident(console: Console, i: Any) -> None:
+    from basin.observe.incidents import time_to_detect, time_to_resolve
+
+    console.print(f"[bold]incident {i.id}[/] {i.kind} ({i.severity})")
+    for label, value in (
+        ("subject", ".".join(x for x in (i.source, i.entity) if x)),
+        ("what", i.message),
+        ("began (UTC)", _when(i.event_at)),
+        ("opened (UTC)", _when(i.opened_at)),
+        ("last seen (UTC)", f"{_when(i.last_seen_at)} ({i.occurrences}×)"),
+        ("acknowledged", f"{_when(i.acked_at)} by {i.acked_by}" if i.acked_at else "—"),
+        ("resolved", f"{_when(i.resolved_at)} by {i.resolved_by}" if i.resolved_at else "—"),
+        ("time to detect", _span(time_to_detect(i))),
+        ("time to resolve", _span(time_to_resolve(i))),
+        ("run", i.run_id or "—"),
+        ("batch", i.batch_id or "—"),
+        ("fingerprint", i.fingerprint or "—"),
+    ):
+        console.print(f"  {label:16s} {escape(str(value))}")
+
+
+def _span(delta: Any) -> str:
+    if delta is None:
+        return "—"
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds / 3600:.1f} h"

@@ -90,6 +90,11 @@ class PublishError(TerminalError):
     """Publishing the audited marts failed; the previous publication is untouched."""
 
 
+class GateClosed(PublishError):
+    """The quality gate holds the build back (it failed, was partial, or warned with
+    ``block_on_warn``); the previous publication is untouched."""
+
+
 class MetadataError(TerminalError):
     """The metadata store could not be opened or migrated."""
 

@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from basin.common.types import Identifier, StrictModel
 from basin.lineage.configuration import LineageConfig
+from basin.observe.configuration import MonitorsConfig
 from basin.orchestration.configuration import OrchestrationConfig
 from basin.quality.configuration import QualityConfig
 from basin.sources.files.configuration import FilesSource
@@ -189,6 +190,8 @@ class ProjectConfig(StrictModel):
     """Scheduling on Airflow: schedule, retries, deadline."""
     lineage: LineageConfig = Field(default_factory=LineageConfig)
     """OpenLineage events and column lineage."""
+    monitors: MonitorsConfig = Field(default_factory=MonitorsConfig)
+    """Freshness, volume, schema-drift and check monitors, evaluated after each run."""
 
     @model_validator(mode="after")
     def _default_env_exists(self) -> ProjectConfig:

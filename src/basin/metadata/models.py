@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -184,6 +184,36 @@ class Incident(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fingerprint: Mapped[str | None] = mapped_column(String(32), index=True)
+    """Same problem, same fingerprint (environment, kind, source, entity): one open
+    incident at a time, and the key alert channels deduplicate by (PagerDuty's dedup_key)."""
+    event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the problem began (the data became late, a deadline passed): time to detect
+    is ``opened_at - event_at``."""
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acked_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    """Who resolved it; ``basin`` when the condition cleared on its own."""
+
+
+class MonitorResult(Base):
+    """One evaluation of one monitor (freshness, volume, schema, checks) on one target."""
+
+    __tablename__ = "basin_monitor_results"
+    __table_args__ = (
+        Index("ix_basin_monitor_results_target", "env", "monitor", "target", "evaluated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    env: Mapped[str] = mapped_column(ENV)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    monitor: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16))  # ok | breach | unknown
+    observed: Mapped[float | None] = mapped_column(Float)
+    expected: Mapped[str | None] = mapped_column(Text)  # JSON: the baseline or limit
+    message: Mapped[str] = mapped_column(Text)
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CheckResult(Base):

@@ -27,6 +27,7 @@ from basin.metadata.models import (
     Incident,
     LineageEdge,
     Load,
+    MonitorResult,
     ProcessedFile,
     Publication,
     Run,
@@ -35,7 +36,7 @@ from basin.metadata.models import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 """The newest migration. Opening a store already there skips Alembic (≈0.2 s of
 imports and script loading on every command); tests check it matches the files."""
 
@@ -51,6 +52,15 @@ def new_run_id() -> str:
 
 def _redacted(text: str | None) -> str | None:
     return redact(text) if text else text
+
+
+def fingerprint(env: str, kind: str, source: str | None, entity: str | None) -> str:
+    """An incident's identity: one open incident per fingerprint, and the key alert
+    channels deduplicate by."""
+    import hashlib
+
+    key = "\x1f".join([env, kind, source or "", entity or ""])
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class MetadataStore:
@@ -664,17 +674,18 @@ class MetadataStore:
         entity: str | None = None,
         batch_id: str | None = None,
         run_id: str | None = None,
-    ) -> int:
-        """Open an incident, or count one more occurrence of the same open one."""
+        event_at: datetime | None = None,
+    ) -> tuple[Incident, bool]:
+        """Open an incident, or count one more occurrence of the same open one (same
+        fingerprint). Returns it and whether it is new."""
         now = utcnow()
         message = redact(message)
+        key = fingerprint(self.env, kind, source, entity)
         with self.session() as s:
             existing = s.scalars(
                 select(Incident).where(
                     Incident.env == self.env,
-                    Incident.kind == kind,
-                    Incident.source == source,
-                    Incident.entity == entity,
+                    Incident.fingerprint == key,
                     Incident.resolved_at.is_(None),
                 )
             ).first()
@@ -682,8 +693,11 @@ class MetadataStore:
                 existing.occurrences += 1
                 existing.last_seen_at = now
                 existing.message = message
-                existing.batch_id = batch_id
-                return existing.id
+                existing.batch_id = batch_id or existing.batch_id
+                existing.severity = severity
+                s.flush()
+                s.expunge(existing)
+                return existing, False
             incident = Incident(
                 env=self.env,
                 kind=kind,
@@ -696,25 +710,56 @@ class MetadataStore:
                 opened_at=now,
                 last_seen_at=now,
                 occurrences=1,
+                fingerprint=key,
+                event_at=event_at,
             )
             s.add(incident)
             s.flush()
-            return incident.id
+            s.expunge(incident)
+            return incident, True
 
-    def resolve_incidents(self, kind: str, source: str | None, entity: str | None) -> int:
+    def resolve_incidents(
+        self, kind: str, source: str | None, entity: str | None, by: str = "basin"
+    ) -> list[Incident]:
+        """Resolve the open incident of this kind and subject, if any (its condition
+        cleared); returns what was resolved."""
+        key = fingerprint(self.env, kind, source, entity)
         with self.session() as s:
-            result = s.execute(
-                update(Incident)
-                .where(
-                    Incident.env == self.env,
-                    Incident.kind == kind,
-                    Incident.source == source,
-                    Incident.entity == entity,
-                    Incident.resolved_at.is_(None),
+            found = list(
+                s.scalars(
+                    select(Incident).where(
+                        Incident.env == self.env,
+                        Incident.fingerprint == key,
+                        Incident.resolved_at.is_(None),
+                    )
                 )
-                .values(resolved_at=utcnow())
             )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            now = utcnow()
+            for incident in found:
+                incident.resolved_at = now
+                incident.resolved_by = by
+            s.flush()
+            for incident in found:
+                s.expunge(incident)
+            return found
+
+    def incident(self, incident_id: int) -> Incident | None:
+        with self.session() as s:
+            found = s.get(Incident, incident_id)
+            return found if found is not None and found.env == self.env else None
+
+    def update_incident(self, incident_id: int, **values: Any) -> Incident | None:
+        """Set fields of one incident (``acked_at``, ``resolved_at`` …); None if it is
+        not one of this environment's."""
+        with self.session() as s:
+            found = s.get(Incident, incident_id)
+            if found is None or found.env != self.env:
+                return None
+            for key, value in values.items():
+                setattr(found, key, value)
+            s.flush()
+            s.expunge(found)
+            return found
 
     def incidents(self, *, open_only: bool = False, limit: int = 50) -> list[Incident]:
         with self.session() as s:
@@ -727,6 +772,33 @@ class MetadataStore:
             if open_only:
                 q = q.where(Incident.resolved_at.is_(None))
             return list(s.scalars(q))
+
+    # --- monitors ----------------------------------------------------------------------
+
+    def record_monitor_results(self, run_id: str | None, results: Sequence[dict[str, Any]]) -> None:
+        now = utcnow()
+        with self.session() as s:
+            s.add_all(
+                MonitorResult(
+                    env=self.env,
+                    run_id=run_id,
+                    evaluated_at=now,
+                    **{**r, "message": redact(r["message"])},
+                )
+                for r in results
+            )
+
+    def monitor_results(self, *, limit: int = 1000) -> list[MonitorResult]:
+        """The newest monitor evaluations, newest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(MonitorResult)
+                    .where(MonitorResult.env == self.env)
+                    .order_by(MonitorResult.id.desc())
+                    .limit(limit)
+                )
+            )
 
     def entity_config(self, source: str, entity: str) -> EntityConfig | None:
         """The settings an entity was last extracted with."""

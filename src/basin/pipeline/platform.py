@@ -28,6 +28,7 @@ from basin.pipeline.runs import (
 )
 from basin.pipeline.steps import extract as extract_step
 from basin.pipeline.steps import load as load_step
+from basin.pipeline.steps import monitor as monitor_step
 from basin.pipeline.steps import publish as publish_step
 from basin.pipeline.steps import replay as replay_step
 from basin.pipeline.steps import transform as transform_step
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from basin.lineage.events import Lineage
     from basin.lineage.tracker import Tracker
     from basin.metadata.store import MetadataStore
+    from basin.observe.incidents import Changes
+    from basin.observe.monitors import Finding
     from basin.sources.base import ExtractResult
     from basin.transform.runner import DbtRun
     from basin.warehouses.base import LoadResult, PublishResult, Warehouse
@@ -271,14 +274,25 @@ class Platform:
             ("publish", lambda rid: publish_step.publish(res, rid)),
         ]
         with recorded_run(res, "run") as run_id:
-            for name, fn in plan:
-                log.info(name, extra={"heading": True, "step": name})
-                try:
-                    outcomes.append(record_step(res, run_id, name, lambda fn=fn: fn(run_id)))  # type: ignore[misc]
-                except BasinError as exc:
-                    raise StepFailed(name, run_id, exc) from exc
-                faults.point(f"run.after_{name}")
+            failure: StepFailed | None = None
+            try:
+                for name, fn in plan:
+                    log.info(name, extra={"heading": True, "step": name})
+                    try:
+                        outcomes.append(record_step(res, run_id, name, lambda fn=fn: fn(run_id)))  # type: ignore[misc]
+                    except BasinError as exc:
+                        failure = StepFailed(name, run_id, exc)
+                        raise failure from exc
+                    faults.point(f"run.after_{name}")
+            finally:
+                if failure is not None or outcomes and len(outcomes) == len(plan):
+                    monitor_step.after_run(res, run_id, failure)
         return RunSummary(run_id, "success", outcomes, time.monotonic() - started)
+
+    def monitor(self) -> tuple[list[Finding], Changes]:
+        """Evaluate the monitors now (freshness, volume, schema drift, check pass rate)
+        from the metadata store, record the results, and open or resolve incidents."""
+        return monitor_step.monitor(self.resources, None)
 
     # --- reading state ---------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING
 
 from basin.common import faults
-from basin.common.errors import PublishError
+from basin.common.errors import GateClosed, PublishError
 from basin.common.logging import get_logger
 from basin.pipeline.resources import Resources
 from basin.pipeline.runs import StepOutcome
@@ -59,32 +59,32 @@ def gate(res: Resources, accept: str | None) -> str:
     """
     history = res.store.build_history()
     if not history:
-        raise PublishError(
+        raise GateClosed(
             "nothing audited to publish: no transform has run yet",
             hint="run `basin transform` (or `basin run`) until it passes",
         )
     build, checks = history[0], history[1:]
     last = build.run_id
     if accept is not None and last != accept:
-        raise PublishError(
+        raise GateClosed(
             f"run {accept} is not the latest build in this warehouse (the latest is run {last})",
             hint="only the latest audited build can be published; `basin status` lists the runs",
         )
     if build.status != "success":
-        raise PublishError(
+        raise GateClosed(
             f"nothing audited to publish: the last transform (run {last}) {build.status}",
             hint="fix it and run `basin transform` (or `basin run`) until it passes; " + KEEP,
         )
     selected = json.loads(build.detail or "{}").get("select")
     if selected:
-        raise PublishError(
+        raise GateClosed(
             f"the last build (run {last}) was partial (--select {' '.join(selected)}): "
             "only a build of the whole project is published",
             hint="run `basin transform` without --select (or `basin run`), then publish; " + KEEP,
         )
     failed = [c for c in checks if c.status != "success"]
     if failed:
-        raise PublishError(
+        raise GateClosed(
             f"the build of run {last} failed a later check (run {failed[-1].run_id})",
             hint="fix the data or the model and run `basin transform` (or `basin run`) "
             "again; " + KEEP,
@@ -100,7 +100,7 @@ def gate(res: Resources, accept: str | None) -> str:
     if accept is None and res.project.config.quality.block_on_warn:
         warned = [r for r in res.store.check_results(last) if r.status == "warn"]
         if warned:
-            raise PublishError(
+            raise GateClosed(
                 f"the build of run {last} is held back: {len(warned)} check(s) warned "
                 f"({', '.join(r.name for r in warned[:3])}{' …' if len(warned) > 3 else ''})",
                 hint=f"review them (`basin check --report`), then `basin publish --run {last}`",

@@ -1,0 +1,1 @@
+"""Observability: monitors evaluated after each run, and incidents with a lifecycle."""

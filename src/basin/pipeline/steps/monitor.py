@@ -1,0 +1,76 @@
+"""Monitor: after each run (and on demand), evaluate the monitors and reconcile the
+incidents. Observing never fails the run it observes: an error here is logged."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from basin.common.errors import GateClosed, StepFailed
+from basin.common.logging import get_logger
+from basin.pipeline.resources import Resources
+
+if TYPE_CHECKING:
+    from basin.observe.incidents import Changes
+    from basin.observe.monitors import Finding
+
+log = get_logger(__name__)
+
+
+def monitor(res: Resources, run_id: str | None) -> tuple[list[Finding], Changes]:
+    """Evaluate every monitor now, record the results and open or resolve incidents."""
+    from basin.metadata.store import utcnow
+    from basin.observe.incidents import reconcile
+    from basin.observe.monitors import evaluate
+
+    findings = evaluate(res.project.config, res.store, utcnow())
+    res.store.record_monitor_results(run_id, [f.record() for f in findings])
+    changes = reconcile(res.store, findings)
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.status] = counts.get(f.status, 0) + 1
+    log.info("monitors: %s", ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    for f in findings:
+        if f.status == "breach":
+            log.warning("%s breach: %s", f.monitor, f.message)
+    _say(changes)
+    return findings, changes
+
+
+def after_run(res: Resources, run_id: str, failure: StepFailed | None) -> None:
+    """What a ``basin run`` ends with: its outcome as an incident (opened or resolved),
+    then the monitors, if enabled."""
+    from basin.observe.incidents import run_outcome
+
+    try:
+        step, error, gate = None, None, False
+        if failure is not None:
+            step, error = failure.step, str(failure.cause)
+            gate = _gate_closed(failure.cause)
+        _say(run_outcome(res.store, run_id, step, error, gate=gate))
+        if res.project.config.monitors.enabled:
+            monitor(res, run_id)
+    except Exception as exc:  # noqa: BLE001 - observing must never fail the run
+        log.warning("monitors not evaluated: %s: %s", type(exc).__name__, exc)
+
+
+def _gate_closed(cause: BaseException) -> bool:
+    """The build did not pass the gate: a test failed, or publish held it back."""
+    if isinstance(cause, GateClosed):
+        return True
+    run = getattr(cause, "dbt_run", None)
+    return run is not None and any(
+        n.resource_type in ("test", "data_test", "unit_test") for n in run.failed
+    )
+
+
+def _say(changes: Changes) -> None:
+    for incident in changes.opened:
+        log.warning(
+            "incident %d opened (%s, %s): %s",
+            incident.id,
+            incident.kind,
+            incident.severity,
+            incident.message,
+        )
+    for incident in changes.resolved:
+        log.info("incident %d resolved: %s", incident.id, incident.kind)

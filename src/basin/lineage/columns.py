@@ -106,7 +106,10 @@ def model_lineage(sql: str, relation: Relation, schema: Any, dialect: str) -> Mo
             # node.name is SQL ("events.\"user\"" for a reserved or odd name); the
             # catalog knows the column unquoted. A nested field ("user".id) is traced
             # to the column that holds it ("user").
-            leaf = exp.to_column(node.name, dialect=dialect).name
+            try:
+                leaf = exp.to_column(node.name, dialect=dialect).name
+            except (SqlglotError, TypeError, ValueError):  # "*" of a star sqlglot cannot expand
+                leaf = node.name.split(".")[-1].strip('"')
             upstream.add(((table.db.lower(), table.name.lower()), leaf))
         result.columns[column] = sorted(upstream)
     return result

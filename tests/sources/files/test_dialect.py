@@ -66,3 +66,20 @@ def test_configured_dates_and_decimal_commas_are_read_as_said(cli, tmp_path: Pat
         (1, dt.date(2026, 1, 2), Decimal("1234.56")),
         (2, dt.date(2026, 3, 4), Decimal("0.50")),
     ]
+
+
+def test_declared_columns_are_matched_by_name_not_position(cli, tmp_path: Path) -> None:
+    # Two text columns in another order than declared: read by position, each value
+    # landed silently in the other column.
+    root = _project(
+        tmp_path / "p",
+        "id,name,email\n1,ada,ada@example.org\n",
+        extra="        columns: {id: INTEGER, email: VARCHAR, name: VARCHAR}\n",
+    )
+    (root / "drops" / "orders_002.csv").write_text("email,id,name\ngrace@example.org,2,grace\n")
+    assert cli("extract", project=root).exit_code == 0
+    assert cli("load", project=root).exit_code == 0
+    assert _rows(root, "select id, name, email from raw.shop__orders order by id") == [
+        (1, "ada", "ada@example.org"),
+        (2, "grace", "grace@example.org"),
+    ]

@@ -224,3 +224,41 @@ def test_a_file_that_drops_a_column_is_quarantined_and_its_file_retried(platform
     assert result.rows == 1
     assert platform.store.incidents(open_only=True) == []
     assert platform.store.schema_history("crm", "events")[-1].change == "new column extra BOOLEAN"
+
+
+def test_several_files_in_one_batch_keep_their_names_lines_and_rejects(
+    platform: Platform,
+) -> None:
+    # Same header: read in one scan. Each row and each rejected line still names its file.
+    drops = platform.project.root / "drops"
+    (drops / "customers_001.csv").write_text("customer_id,name,amount\n1,ada,1.5\n2,bad,x\n")
+    (drops / "customers_002.csv").write_text(
+        "customer_id,name,amount\n3,alan,2.5\n4,grace,3.5\n5,oops,y\n"
+    )
+    (drops / "customers_003.csv").write_text("customer_id,name,amount\n6,edsger,4.5\n")
+    [result] = platform.extract(["crm.customers"])
+    assert (result.rows, result.quarantined_rows, result.inputs) == (4, 2, 3)
+    assert [(r[0], r[3]) for r in rows_of(platform, "customers")] == [
+        (1, "customers_001.csv"),
+        (3, "customers_002.csv"),
+        (4, "customers_002.csv"),
+        (6, "customers_003.csv"),
+    ]
+    assert [(r[0], r[1], r[3]) for r in quarantine_of(platform, "customers")] == [
+        ("customers_001.csv", 3, "2,bad,x"),
+        ("customers_002.csv", 4, "5,oops,y"),
+    ]
+    assert any("customers_002.csv: 1 record(s)" in q for q in result.quarantined)
+
+
+def test_files_whose_headers_differ_are_read_one_by_one(platform: Platform) -> None:
+    drops = platform.project.root / "drops"
+    (drops / "events_001.jsonl").write_text('{"id": 1}\n')
+    (drops / "customers_001.csv").write_text("customer_id,name,amount\n1,ada,1.5\n")
+    (drops / "customers_002.csv").write_text("name,customer_id,amount\ngrace,2,2.5\n")
+    [result] = platform.extract(["crm.customers"])
+    assert (result.rows, result.quarantined_rows) == (2, 0)
+    assert [r[:3] for r in rows_of(platform, "customers")] == [
+        (1, "ada", 1.5),
+        (2, "grace", 2.5),
+    ]

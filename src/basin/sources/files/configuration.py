@@ -56,7 +56,10 @@ class FileEntity(StrictModel):
     """Columns that identify a row; staging deduplicates on them."""
     columns: dict[str, str] | None = None
     """Column name → DuckDB type. When given, rows whose values do not cast are
-    quarantined; when omitted, types are detected from the files."""
+    quarantined; when omitted, types are detected from the files. CSV columns are
+    matched by their header's names, in any order (columns not declared are read with
+    detected types); a declared column missing from a file quarantines the file.
+    Without a header (``csv.header: false``) they are taken in the order given."""
     csv: CsvOptions = Field(default_factory=CsvOptions)
     """CSV parsing options."""
 

@@ -263,3 +263,31 @@ def test_good_rows_of_a_latin1_file_read_record_by_record_keep_their_text(
         (4, "UNPARSABLE LINE"),
         (5, "CAST"),
     ]
+
+
+def test_a_file_without_the_declared_columns_is_quarantined_whole_then_released(
+    cli, project: Path
+) -> None:
+    # A semicolon file under declared columns: read anyway, its rows would land with
+    # every declared column empty. Quarantined whole, naming the delimiter.
+    (project / "drops/shop/orders_002.csv").write_text(
+        ORDERS.replace(",", ";") + "6;ken@example.org;10.00;paid;2026-01-06 10:00:00\n"
+    )
+    result = cli("extract", project=project)
+    assert result.exit_code == 0, result.output
+    assert "whole file" in result.stdout and "set csv.delimiter: ';'" in result.stdout
+    assert {r[1] for r in _lake_orders(project)} == {"orders_001.csv"}  # nothing of the second
+    [batch] = _batch_ids(cli("quarantine", "list", project=project).stdout)
+    _set_csv(project, 'delimiter: ";"')
+    released = cli("quarantine", "release", batch, project=project)
+    assert released.exit_code == 0, released.output
+    assert cli("load", project=project).exit_code == 0
+    assert (6, "ken@example.org", "2026-01-06 10:00:00") in _raw_orders(project)
+
+
+def _lake_orders(project: Path) -> list[tuple]:
+    parts = sorted(str(p) for p in (project / ".basin/dev/lake/bronze").rglob("*.parquet"))
+    return duckdb.sql(
+        f"select order_id, _basin_source_file from read_parquet({parts!r}, union_by_name = true) "
+        "order by 1"
+    ).fetchall()

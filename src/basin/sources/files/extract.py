@@ -336,6 +336,7 @@ class _FileReader:
 
         ``names`` maps each file's URL to the name recorded with its rows.
         """
+        names = {url: name for url, name in names.items() if self._has_declared(url, name)}
         if self.cfg.file_format == "csv" and len(names) > 1:
             together = self._read_together(names)
             if together is not None:
@@ -347,6 +348,47 @@ class _FileReader:
             if rows is not None:
                 parts.append((dest, rows))
         return parts, self._rejected()
+
+    def _has_declared(self, url: str, name: str) -> bool:
+        """Whether a CSV file's header holds every declared column (columns are matched
+        by name). A file that does not is quarantined whole, naming what is missing:
+        read anyway, its rows would land with the declared columns empty."""
+        opts = self.cfg.csv
+        if self.cfg.file_format != "csv" or not opts.header or not self.cfg.columns:
+            return True
+        import csv
+        import io
+
+        line = _first_line_of(url).decode(opts.encoding, "replace").strip("\r\n\ufeff")
+        try:
+            header = next(
+                csv.reader(io.StringIO(line), delimiter=opts.delimiter, quotechar=opts.quote)
+            )
+        except (StopIteration, csv.Error):
+            header = []
+        found = {h.strip() for h in header}
+        missing = [c for c in self.cfg.columns if c not in found]
+        if not missing:
+            return True
+        hint = next(
+            (
+                f"the header holds {shown!r}: set csv.delimiter: {shown!r}; "
+                for other, shown in ((";", ";"), ("\t", "\\t"), ("|", "|"), (",", ","))
+                if other != opts.delimiter and other in line
+            ),
+            "",
+        )
+        self._keep_original(url, name)
+        listed = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
+        self._reject(
+            name,
+            None,
+            None,
+            "UNREADABLE FILE",
+            f"{hint}declared column(s) {listed} not in its header {line[:60]!r}",
+            None,
+        )
+        return False
 
     def _read_together(self, names: dict[str, str]) -> tuple[list[tuple[Path, int]], int] | None:
         """Every CSV file of the batch in one scan, when they share their header line:

@@ -495,7 +495,7 @@ def incidents_ack(
     from basin.observe.incidents import acknowledge
 
     who = by or _user()
-    found = _with_platform(lambda p: acknowledge(p.store, incident, who, utcnow()))
+    found = _with_platform(lambda p: p.incident_action(acknowledge, incident, who, utcnow()))
     _say(f"[green]✓[/] incident {found.id} acknowledged by {who}")
 
 
@@ -509,7 +509,7 @@ def incidents_resolve(
     from basin.observe.incidents import resolve
 
     who = by or _user()
-    found = _with_platform(lambda p: resolve(p.store, incident, who, utcnow()))
+    found = _with_platform(lambda p: p.incident_action(resolve, incident, who, utcnow()))
     _say(f"[green]✓[/] incident {found.id} resolved by {who}")
 
 

@@ -216,6 +216,25 @@ class MonitorResult(Base):
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class AlertDelivery(Base):
+    """One incident event (trigger, acknowledge, resolve, renotify) for one channel:
+    sent, failed (tried again later), or held by the channel's quiet hours."""
+
+    __tablename__ = "basin_alert_deliveries"
+    __table_args__ = (Index("ix_basin_alert_deliveries_incident", "env", "incident_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    env: Mapped[str] = mapped_column(ENV)
+    incident_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))  # trigger | acknowledge | resolve | renotify
+    status: Mapped[str] = mapped_column(String(16))  # sent | failed | held | retried
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class CheckResult(Base):
     """One quality check's outcome in one run (dbt tests and Basin's own)."""
 

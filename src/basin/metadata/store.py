@@ -19,6 +19,7 @@ from basin import __version__
 from basin.common.errors import MetadataError
 from basin.common.redaction import redact
 from basin.metadata.models import (
+    AlertDelivery,
     Batch,
     CatalogDataset,
     CheckResult,
@@ -36,7 +37,7 @@ from basin.metadata.models import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 """The newest migration. Opening a store already there skips Alembic (≈0.2 s of
 imports and script loading on every command); tests check it matches the files."""
 
@@ -772,6 +773,56 @@ class MetadataStore:
             if open_only:
                 q = q.where(Incident.resolved_at.is_(None))
             return list(s.scalars(q))
+
+    # --- alert deliveries ------------------------------------------------------------
+
+    def record_delivery(
+        self,
+        incident_id: int,
+        channel: str,
+        action: str,
+        status: str,
+        attempts: int,
+        error: str | None = None,
+    ) -> AlertDelivery:
+        now = utcnow()
+        with self.session() as s:
+            delivery = AlertDelivery(
+                env=self.env,
+                incident_id=incident_id,
+                channel=channel,
+                action=action,
+                status=status,
+                attempts=attempts,
+                error=redact(error) if error else None,
+                created_at=now,
+                sent_at=now if status == "sent" else None,
+            )
+            s.add(delivery)
+            s.flush()
+            s.expunge(delivery)
+            return delivery
+
+    def mark_delivery(self, delivery_id: int, status: str) -> None:
+        """A failed or held delivery that a later attempt took over (``retried``)."""
+        with self.session() as s:
+            s.execute(
+                update(AlertDelivery)
+                .where(AlertDelivery.env == self.env, AlertDelivery.id == delivery_id)
+                .values(status=status)
+            )
+
+    def deliveries(
+        self, *, incident_id: int | None = None, status: str | None = None
+    ) -> list[AlertDelivery]:
+        """Deliveries, oldest first."""
+        with self.session() as s:
+            q = select(AlertDelivery).where(AlertDelivery.env == self.env)
+            if incident_id is not None:
+                q = q.where(AlertDelivery.incident_id == incident_id)
+            if status is not None:
+                q = q.where(AlertDelivery.status == status)
+            return list(s.scalars(q.order_by(AlertDelivery.id)))
 
     # --- monitors ----------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr
 
 from basin.common.types import Duration, StrictModel
 
@@ -67,3 +69,100 @@ class MonitorsConfig(StrictModel):
     breaking change always opens an ``error`` one and quarantines its batch)."""
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     """Check pass rate."""
+
+
+class ChannelBase(StrictModel):
+    """Which incidents a channel hears about, and when."""
+
+    min_severity: Literal["warn", "error"] = "warn"
+    """``error``: only incidents that block or fail; ``warn``: all."""
+    kinds: list[str] = Field(default_factory=list)
+    """Only these incident kinds (``freshness_breach``, ``volume_anomaly``,
+    ``schema_drift``, ``schema_breaking``, ``check_pass_rate``, ``gate_failed``,
+    ``run_failed``, ``task_failed``, ``deadline_missed``); empty: every kind."""
+    subjects: list[str] = Field(default_factory=list)
+    """Only incidents about these subjects, as ``source.entity`` globs (``crm.*``);
+    empty: every subject."""
+    owners: list[str] = Field(default_factory=list)
+    """Only incidents about datasets one of these owns (dbt ``meta.owner`` or a source's
+    ``owner``, as the catalog records it); empty: any owner."""
+    tags: list[str] = Field(default_factory=list)
+    """Only incidents about datasets with one of these tags (dbt tags); empty: any."""
+    quiet_hours: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    """``"22:00-07:00"`` (UTC): ``warn`` incidents wait until the window ends; ``error``
+    ones are sent at once."""
+    renotify: Duration | None = None
+    """Send an open, unacknowledged incident again after this long (``"4h"``)."""
+
+
+class SlackChannel(ChannelBase):
+    """A Slack incoming webhook (a Block Kit message per event)."""
+
+    kind: Literal["slack"]
+    """Channel kind."""
+    url: SecretStr
+    """The webhook's URL (it is the credential: keep it in ``.env``)."""
+
+
+class WebhookChannel(ChannelBase):
+    """Any HTTP endpoint: the incident as JSON, POSTed per event."""
+
+    kind: Literal["webhook"]
+    """Channel kind."""
+    url: SecretStr
+    """Where to POST."""
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    """Extra headers (an ``Authorization`` token)."""
+
+
+class PagerDutyChannel(ChannelBase):
+    """PagerDuty Events API v2: trigger, acknowledge and resolve one alert per
+    incident, its ``dedup_key`` the incident's fingerprint."""
+
+    kind: Literal["pagerduty"]
+    """Channel kind."""
+    routing_key: SecretStr
+    """The integration's routing key."""
+    events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    """The Events API endpoint."""
+
+
+class EmailChannel(ChannelBase):
+    """E-mail through an SMTP server (HTML and plain text)."""
+
+    kind: Literal["email"]
+    """Channel kind."""
+    to: list[str] = Field(min_length=1)
+    """Recipients."""
+    sender: str = "basin@localhost"
+    """From address."""
+    smtp_host: str = "localhost"
+    """SMTP server."""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    """SMTP port (587 with ``starttls``)."""
+    starttls: bool = False
+    """Upgrade the connection with STARTTLS before logging in."""
+    username: str | None = None
+    """SMTP login, if the server wants one."""
+    password: SecretStr | None = None
+    """SMTP password."""
+
+
+Channel = Annotated[
+    SlackChannel | WebhookChannel | PagerDutyChannel | EmailChannel, Field(discriminator="kind")
+]
+"""An alert channel; ``kind`` picks its module under ``basin/observe/channels/``."""
+
+
+class AlertsConfig(StrictModel):
+    """Where incidents are sent. A delivery that fails is retried, recorded, and tried
+    again at the next run or ``basin monitor``; it never fails a run."""
+
+    channels: dict[str, Channel] = Field(default_factory=dict)
+    """Name → channel."""
+    attempts: int = Field(default=3, ge=1, le=10)
+    """Tries per delivery before it is recorded as failed (waiting 0.5 s, 1 s, …)."""
+    timeout_seconds: float = Field(default=10, gt=0)
+    """Per request."""
+    link: str | None = None
+    """A URL shown with each alert (the team's Airflow or Basin UI)."""

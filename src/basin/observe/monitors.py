@@ -95,8 +95,11 @@ def max_age(monitors: MonitorsConfig, schedule: str | None, entity: str | None) 
 def longest_gap(schedule: str, horizon: int = 400) -> timedelta:
     """The longest time between two consecutive runs of a cron schedule (over its next
     ``horizon`` runs: a weekday-only schedule has a weekend gap)."""
-    from croniter import croniter  # type: ignore[import-untyped]
+    import importlib
 
+    # Imported by name: croniter has no type information, and whether mypy then wants
+    # stubs depends on its cache.
+    croniter = importlib.import_module("croniter").croniter
     it = croniter(schedule, datetime(2026, 1, 1))
     previous = it.get_next(datetime)
     longest = timedelta(0)

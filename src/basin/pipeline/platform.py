@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from basin.lake.storage import Lake
     from basin.lineage.events import Lineage
     from basin.lineage.tracker import Tracker
+    from basin.metadata.models import Incident
     from basin.metadata.store import MetadataStore
     from basin.observe.incidents import Changes
     from basin.observe.monitors import Finding
@@ -288,6 +289,16 @@ class Platform:
                 if failure is not None or outcomes and len(outcomes) == len(plan):
                     monitor_step.after_run(res, run_id, failure)
         return RunSummary(run_id, "success", outcomes, time.monotonic() - started)
+
+    def incident_action(
+        self, action: Callable[..., Incident], incident_id: int, by: str, now: Any
+    ) -> Incident:
+        """Acknowledge or resolve an incident by hand (``observe.incidents``) and tell
+        the channels that heard of it."""
+        done = action(self.store, incident_id, by, now)
+        verb = "acknowledge" if done.resolved_at is None else "resolve"
+        monitor_step.alert(self.resources, [(verb, done)])
+        return done
 
     def monitor(self) -> tuple[list[Finding], Changes]:
         """Evaluate the monitors now (freshness, volume, schema drift, check pass rate)

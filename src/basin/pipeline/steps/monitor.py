@@ -10,21 +10,28 @@ from basin.common.logging import get_logger
 from basin.pipeline.resources import Resources
 
 if TYPE_CHECKING:
+    from basin.metadata.models import Incident
     from basin.observe.incidents import Changes
     from basin.observe.monitors import Finding
 
 log = get_logger(__name__)
 
 
-def monitor(res: Resources, run_id: str | None) -> tuple[list[Finding], Changes]:
-    """Evaluate every monitor now, record the results and open or resolve incidents."""
+def monitor(
+    res: Resources, run_id: str | None, *, send: bool = True
+) -> tuple[list[Finding], Changes]:
+    """Evaluate every monitor now, record the results, open or resolve incidents and
+    (``send``) alert the channels."""
     from basin.metadata.store import utcnow
+    from basin.observe.alerts import events
     from basin.observe.incidents import reconcile
     from basin.observe.monitors import evaluate
 
     findings = evaluate(res.project.config, res.store, utcnow())
     res.store.record_monitor_results(run_id, [f.record() for f in findings])
     changes = reconcile(res.store, findings)
+    if send:
+        alert(res, events(changes))
     counts: dict[str, int] = {}
     for f in findings:
         counts[f.status] = counts.get(f.status, 0) + 1
@@ -38,7 +45,8 @@ def monitor(res: Resources, run_id: str | None) -> tuple[list[Finding], Changes]
 
 def after_run(res: Resources, run_id: str, failure: StepFailed | None) -> None:
     """What a ``basin run`` ends with: its outcome as an incident (opened or resolved),
-    then the monitors, if enabled."""
+    then the monitors, if enabled; then one dispatch of the alerts."""
+    from basin.observe.alerts import events
     from basin.observe.incidents import run_outcome
 
     try:
@@ -46,9 +54,12 @@ def after_run(res: Resources, run_id: str, failure: StepFailed | None) -> None:
         if failure is not None:
             step, error = failure.step, str(failure.cause)
             gate = _gate_closed(failure.cause)
-        _say(run_outcome(res.store, run_id, step, error, gate=gate))
+        outcome = run_outcome(res.store, run_id, step, error, gate=gate)
+        _say(outcome)
+        new = events(outcome)
         if res.project.config.monitors.enabled:
-            monitor(res, run_id)
+            new += events(monitor(res, run_id, send=False)[1])
+        alert(res, new)
     except Exception as exc:  # noqa: BLE001 - observing must never fail the run
         log.warning("monitors not evaluated: %s: %s", type(exc).__name__, exc)
 
@@ -74,3 +85,11 @@ def _say(changes: Changes) -> None:
         )
     for incident in changes.resolved:
         log.info("incident %d resolved: %s", incident.id, incident.kind)
+
+
+def alert(res: Resources, new: list[tuple[str, Incident]]) -> None:
+    """Send incident events (and what earlier dispatches could not) to the channels."""
+    from basin.metadata.store import utcnow
+    from basin.observe.alerts import dispatch
+
+    dispatch(res.project.config, res.store, utcnow(), new, res.env)

@@ -267,3 +267,24 @@ def test_quiet_hours_hold_warnings_but_not_errors(cli, project: Path, receiver: 
     assert sorted(h["incident"]["kind"] for h in sent) == ["run_failed", "schema_breaking"]
     assert {h["incident"]["severity"] for h in sent} == {"error"}
     assert sorted(d.status for d in _deliveries(project)) == ["held", "sent", "sent"]
+
+
+def test_a_page_that_failed_is_dropped_once_the_incident_is_resolved(cli, project: Path) -> None:
+    port = free_port()
+    _alerts(
+        project,
+        f"    hook: {{kind: webhook, url: 'http://127.0.0.1:{port}/hook', kinds: [gate_failed]}}\n",
+    )
+    assert cli("run", project=project).exit_code == 0
+    bad = project / "drops/shop/orders_002.csv"
+    bad.write_text(LOST)
+    assert cli("run", project=project).exit_code == 1  # the page fails: nobody listens
+    [gate] = [i for i in _open(project) if i.kind == "gate_failed"]
+    assert cli("incidents", "resolve", str(gate.id), project=project).exit_code == 0
+    up = Receiver(port)
+    try:
+        assert cli("monitor", project=project).exit_code in (0, 1)
+        assert up.at("/hook") == []  # resolved meanwhile: no page, and no resolve either
+        assert sorted(d.status for d in _deliveries(project)) == ["dropped"]
+    finally:
+        up.stop()

@@ -77,10 +77,17 @@ def dispatch(
         work: dict[tuple[str, int], tuple[str, Incident, int | None]] = {}
         for action, incident, earlier in candidates:  # each event once, the oldest record's
             work.setdefault((action, incident.id), (action, incident, earlier))
+        sent = {(d.incident_id, d.action) for d in mine if d.status == "sent"}
         for action, incident, earlier in work.values():
-            outcome = _deliver(config, store, name, channel, action, incident, now, mine, env)
+            if action in ("trigger", "renotify") and incident.resolved_at is not None:
+                if earlier is not None:  # resolved meanwhile: nobody needs the page now
+                    store.mark_delivery(earlier, "dropped")
+                continue
+            outcome = _deliver(config, store, name, channel, action, incident, now, sent, env)
             if outcome is None:
                 continue
+            if outcome.status == "sent":
+                sent.add((incident.id, action))
             if earlier is not None and outcome.status == "held":
                 continue  # still quiet: the held record stands
             if earlier is not None:
@@ -100,13 +107,13 @@ def _deliver(
     action: str,
     incident: Incident,
     now: datetime,
-    mine: list[Any],
+    sent_before: set[tuple[int, str]],
     env: str,
 ) -> Outcome | None:
-    """Send one event through one channel if the channel routes it (None if not)."""
+    """Send one event through one channel if the channel routes it and has not had it
+    (``sent_before``: the channel's ``(incident, action)`` sent so far); None if not."""
     if not _routed(channel, store, incident):
         return None
-    sent_before = {(d.incident_id, d.action) for d in mine if d.status == "sent"}
     if action in ("resolve", "acknowledge") and (incident.id, "trigger") not in sent_before:
         return None  # never told about it: nothing to resolve there
     if action == "trigger" and (incident.id, "trigger") in sent_before:

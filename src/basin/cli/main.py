@@ -445,6 +445,48 @@ def monitor() -> None:
         raise typer.Exit(code=1)
 
 
+@app.command()
+def metrics(
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Serve them on 127.0.0.1 until interrupted.")
+    ] = False,
+    port: Annotated[
+        int | None, typer.Option(help="Port to serve on (default: metrics.port, 9464).")
+    ] = None,
+) -> None:
+    """Print the project's Prometheus metrics (runs, steps, rows, quarantined rows,
+    checks, monitors, freshness, open incidents, publication), or serve them for
+    Prometheus to scrape. Every `basin run` also writes them to metrics.textfile for
+    node-exporter's textfile collector."""
+    from basin.observe.metrics import exposition, registry
+
+    platform = _platform(False)
+    project = platform.project
+    try:
+        if not serve:
+            sys.stdout.write(exposition(platform.store, project.config.project, project.env_name))
+            return
+        import threading
+
+        from prometheus_client import start_http_server
+
+        chosen = port or project.config.metrics.port
+        server, _thread = start_http_server(
+            chosen,
+            addr="127.0.0.1",
+            registry=registry(platform.store, project.config.project, project.env_name),
+        )
+        _say(f"[green]✓[/] metrics on http://127.0.0.1:{chosen}/metrics (Ctrl-C stops)")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.shutdown()
+    finally:
+        platform.close()
+
+
 incidents_app = typer.Typer(
     help="Incidents: opened by a failed run or gate, a breached monitor or a missed "
     "deadline; resolved by hand or when the condition clears.",

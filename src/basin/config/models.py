@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from basin.common.types import Identifier, StrictModel
 from basin.lineage.configuration import LineageConfig
-from basin.observe.configuration import AlertsConfig, MonitorsConfig
+from basin.observe.configuration import AlertsConfig, MetricsConfig, MonitorsConfig
 from basin.orchestration.configuration import OrchestrationConfig
 from basin.quality.configuration import QualityConfig
 from basin.sources.files.configuration import FilesSource
@@ -194,6 +194,8 @@ class ProjectConfig(StrictModel):
     """Freshness, volume, schema-drift and check monitors, evaluated after each run."""
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     """Channels incidents are sent to: Slack, e-mail, PagerDuty, webhooks."""
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    """Prometheus metrics: the textfile written after each run, the port served on."""
 
     @model_validator(mode="after")
     def _default_env_exists(self) -> ProjectConfig:

@@ -774,6 +774,66 @@ class MetadataStore:
                 q = q.where(Incident.resolved_at.is_(None))
             return list(s.scalars(q))
 
+    # --- aggregates for metrics ----------------------------------------------------------
+
+    def run_counts(self) -> list[tuple[str, str, int]]:
+        """``(command, status, runs)`` over the whole history."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Run.command, Run.status, func.count())
+                .where(Run.env == self.env)
+                .group_by(Run.command, Run.status)
+            )
+            return [(str(c), str(st), int(n)) for c, st, n in rows]
+
+    def last_runs(self) -> list[Run]:
+        """The newest finished run of each command."""
+        with self.session() as s:
+            newest = (
+                select(Run.command, func.max(Run.started_at).label("at"))
+                .where(Run.env == self.env, Run.ended_at.is_not(None))
+                .group_by(Run.command)
+                .subquery()
+            )
+            return list(
+                s.scalars(
+                    select(Run)
+                    .join(
+                        newest,
+                        (Run.command == newest.c.command) & (Run.started_at == newest.c.at),
+                    )
+                    .where(Run.env == self.env)
+                )
+            )
+
+    def last_steps(self) -> list[Step]:
+        """The newest finished step of each name."""
+        with self.session() as s:
+            newest = (
+                select(Step.name, func.max(Step.id).label("id"))
+                .join(Run, Run.run_id == Step.run_id)
+                .where(Run.env == self.env, Step.ended_at.is_not(None))
+                .group_by(Step.name)
+                .subquery()
+            )
+            return list(s.scalars(select(Step).join(newest, Step.id == newest.c.id)))
+
+    def entity_totals(self) -> list[tuple[str, str, int, int, int]]:
+        """``(source, entity, batches, rows, quarantined rows)`` of complete batches."""
+        with self.session() as s:
+            rows = s.execute(
+                select(
+                    Batch.source,
+                    Batch.entity,
+                    func.count(),
+                    func.coalesce(func.sum(Batch.row_count), 0),
+                    func.coalesce(func.sum(Batch.quarantined_rows), 0),
+                )
+                .where(Batch.env == self.env, Batch.status == "complete")
+                .group_by(Batch.source, Batch.entity)
+            )
+            return [(str(a), str(b), int(c), int(d or 0), int(e or 0)) for a, b, c, d, e in rows]
+
     # --- alert deliveries ------------------------------------------------------------
 
     def record_delivery(

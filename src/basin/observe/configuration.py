@@ -166,3 +166,13 @@ class AlertsConfig(StrictModel):
     """Per request."""
     link: str | None = None
     """A URL shown with each alert (the team's Airflow or Basin UI)."""
+
+
+class MetricsConfig(StrictModel):
+    """Prometheus metrics of the project (``basin_…``), read from the metadata store."""
+
+    textfile: str | None = "metrics/basin.prom"
+    """Written after every ``basin run`` for node-exporter's textfile collector,
+    relative to the environment's state folder (``.basin/<env>/``); empty: not written."""
+    port: int = Field(default=9464, ge=1, le=65535)
+    """Port of ``basin metrics --serve`` on 127.0.0.1."""

@@ -274,6 +274,18 @@ class Platform:
             ("transform", lambda rid: transform_step.build(res, rid, None)),
             ("publish", lambda rid: publish_step.publish(res, rid)),
         ]
+        try:
+            return self._run(plan, outcomes, started)
+        finally:
+            monitor_step.write_metrics(res)
+
+    def _run(
+        self,
+        plan: list[tuple[str, Callable[[str], StepOutcome[Any]]]],
+        outcomes: list[StepOutcome[Any]],
+        started: float,
+    ) -> RunSummary:
+        res = self.resources
         with recorded_run(res, "run") as run_id:
             failure: StepFailed | None = None
             try:

@@ -3,6 +3,7 @@ incidents. Observing never fails the run it observes: an error here is logged.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from basin.common.errors import GateClosed, StepFailed
@@ -93,3 +94,20 @@ def alert(res: Resources, new: list[tuple[str, Incident]]) -> None:
     from basin.observe.alerts import dispatch
 
     dispatch(res.project.config, res.store, utcnow(), new, res.env)
+
+
+def write_metrics(res: Resources) -> Path | None:
+    """The Prometheus textfile (``metrics.textfile``), replaced at once, after a run has
+    ended (its status counted); None if off. Never raises: it is logged."""
+    from basin.observe.metrics import exposition, write_textfile
+
+    name = res.project.config.metrics.textfile
+    if not name:
+        return None
+    path = res.project.state_path(name)
+    try:
+        write_textfile(path, exposition(res.store, res.project.config.project, res.env))
+    except Exception as exc:  # noqa: BLE001 - metrics must never fail the run
+        log.warning("metrics textfile %s not written: %s: %s", path, type(exc).__name__, exc)
+        return None
+    return path

@@ -464,7 +464,7 @@ def metrics(
     project = platform.project
     try:
         if not serve:
-            sys.stdout.write(exposition(platform.store, project.config.project, project.env_name))
+            sys.stdout.write(exposition(platform.store, project.config, project.env_name))
             return
         import threading
 
@@ -474,7 +474,7 @@ def metrics(
         server, _thread = start_http_server(
             chosen,
             addr="127.0.0.1",
-            registry=registry(platform.store, project.config.project, project.env_name),
+            registry=registry(platform.store, project.config, project.env_name),
         )
         _say(f"[green]✓[/] metrics on http://127.0.0.1:{chosen}/metrics (Ctrl-C stops)")
         try:
@@ -485,6 +485,20 @@ def metrics(
             server.shutdown()
     finally:
         platform.close()
+
+
+@app.command()
+def slo() -> None:
+    """Show each service-level objective's attainment and error budget over 7 and 28
+    days (`slos:` in basin.yml): job success, freshness of the published marts after
+    each scheduled time, data quality. A budget burning over the longest window opens
+    an incident at the next run or `basin monitor`."""
+    from basin.cli.render import render_slos
+    from basin.metadata.store import utcnow
+    from basin.observe.slos import evaluate
+
+    windows = _with_platform(lambda p: evaluate(p.project.config, p.store, utcnow()))
+    render_slos(console, windows)
 
 
 incidents_app = typer.Typer(

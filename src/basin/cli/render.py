@@ -356,3 +356,25 @@ def _span(delta: Any) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def render_slos(console: Console, windows: list[Any]) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("objective", "window", "target", "attained", "events", "budget left", "burn"):
+        table.add_column(col, no_wrap=col in ("objective", "window"))
+    for w in windows:
+        attained = "—" if w.attainment is None else f"{w.attainment:.2%}"
+        left = "—" if w.budget_left is None else f"{w.budget_left:.0%}"
+        style = "red" if (w.budget_left is not None and w.budget_left <= 0) else "green"
+        table.add_row(
+            w.slo,
+            f"{w.days} d",
+            f"{w.target:.2%}",
+            attained,
+            f"{w.good}/{w.total}",
+            f"[{style}]{left}[/]" if w.budget_left is not None else left,
+            "—" if w.burn_rate is None else f"{w.burn_rate:.1f}x",
+        )
+    console.print(table)
+    if not any(w.slo == "freshness" for w in windows):
+        console.print("[dim]freshness needs orchestration.schedule: it counts scheduled times[/]")

@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from basin.common.types import Identifier, StrictModel
 from basin.lineage.configuration import LineageConfig
-from basin.observe.configuration import AlertsConfig, MetricsConfig, MonitorsConfig
+from basin.observe.configuration import AlertsConfig, MetricsConfig, MonitorsConfig, SloConfig
 from basin.orchestration.configuration import OrchestrationConfig
 from basin.quality.configuration import QualityConfig
 from basin.sources.files.configuration import FilesSource
@@ -196,6 +196,8 @@ class ProjectConfig(StrictModel):
     """Channels incidents are sent to: Slack, e-mail, PagerDuty, webhooks."""
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     """Prometheus metrics: the textfile written after each run, the port served on."""
+    slos: SloConfig = Field(default_factory=SloConfig)
+    """Service-level objectives: job success, freshness, data quality."""
 
     @model_validator(mode="after")
     def _default_env_exists(self) -> ProjectConfig:

@@ -834,6 +834,46 @@ class MetadataStore:
             )
             return [(str(a), str(b), int(c), int(d or 0), int(e or 0)) for a, b, c, d, e in rows]
 
+    def run_outcomes_since(self, since: datetime) -> list[tuple[str, str, datetime]]:
+        """``(command, status, started_at)`` of the runs started since ``since``."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Run.command, Run.status, Run.started_at).where(
+                    Run.env == self.env, Run.started_at >= since
+                )
+            )
+            return [(str(c), str(st), at) for c, st, at in rows]
+
+    def check_counts_since(self, since: datetime) -> dict[str, int]:
+        """Check results since ``since``, counted by status."""
+        with self.session() as s:
+            rows = s.execute(
+                select(CheckResult.status, func.count())
+                .where(CheckResult.env == self.env, CheckResult.checked_at >= since)
+                .group_by(CheckResult.status)
+            )
+            return {str(st): int(n) for st, n in rows}
+
+    def checked_runs_since(self, since: datetime) -> int:
+        """Runs whose checks were recorded since ``since``."""
+        with self.session() as s:
+            found = s.scalar(
+                select(func.count(func.distinct(CheckResult.run_id))).where(
+                    CheckResult.env == self.env, CheckResult.checked_at >= since
+                )
+            )
+            return int(found or 0)
+
+    def publication_times_since(self, since: datetime) -> list[datetime]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Publication.published_at)
+                    .where(Publication.env == self.env, Publication.published_at >= since)
+                    .order_by(Publication.published_at)
+                )
+            )
+
     # --- alert deliveries ------------------------------------------------------------
 
     def record_delivery(

@@ -176,3 +176,26 @@ class MetricsConfig(StrictModel):
     relative to the environment's state folder (``.basin/<env>/``); empty: not written."""
     port: int = Field(default=9464, ge=1, le=65535)
     """Port of ``basin metrics --serve`` on 127.0.0.1."""
+
+
+class SloConfig(StrictModel):
+    """Service-level objectives, judged over rolling windows from the metadata store."""
+
+    windows_days: list[int] = Field(default_factory=lambda: [7, 28])
+    """Rolling windows the attainment and error budget are reported over."""
+    job_success: float = Field(default=0.99, gt=0, lt=1)
+    """Share of runs that succeed."""
+    fresh_within: Duration = "15m"
+    """A scheduled run's marts count as fresh when published this long after the
+    schedule's time at the latest."""
+    freshness: float = Field(default=0.99, gt=0, lt=1)
+    """Share of scheduled times (``orchestration.schedule``) followed by a publication
+    within ``fresh_within``."""
+    data_quality: float = Field(default=0.995, gt=0, lt=1)
+    """Share of checks that pass."""
+    burn_alert: float = Field(default=1.0, gt=0)
+    """An SLO whose error budget over the longest window burns at this rate or faster
+    (1.0: failures use up exactly the budget) opens an incident."""
+    min_events: int = Field(default=10, ge=1)
+    """Runs (for freshness: scheduled times) the longest window must hold before an
+    SLO is judged: one failure among three runs is noise, not a trend."""

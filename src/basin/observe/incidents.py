@@ -20,6 +20,7 @@ KINDS = {
     "volume": "volume_anomaly",
     "schema": "schema_drift",
     "checks": "check_pass_rate",
+    "slo": "slo_burn",
 }
 """Monitor → the kind of incident its breach opens."""
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from basin.config.models import ProjectConfig
     from basin.metadata.store import MetadataStore
 
 METRICS = {
@@ -35,6 +36,9 @@ METRICS = {
     "basin_incidents_open": "Open incidents by kind and severity.",
     "basin_publication_timestamp_seconds": "When the newest publication was made.",
     "basin_published_rows": "Rows of each published table at the newest publication.",
+    "basin_slo_attainment_ratio": "Share of good events of each objective over each window.",
+    "basin_slo_error_budget_remaining_ratio": "Share of each objective's error budget left.",
+    "basin_slo_burn_rate": "Failures of each objective as a multiple of what it allows.",
 }
 """Every metric Basin exposes, with its help text (the Grafana dashboard may use these
 names only: a test checks it)."""
@@ -43,9 +47,12 @@ names only: a test checks it)."""
 class StoreCollector:
     """A prometheus-client collector reading the metadata store at each collection."""
 
-    def __init__(self, store: MetadataStore, project: str, env: str) -> None:
+    def __init__(
+        self, store: MetadataStore, project: str, env: str, config: ProjectConfig | None = None
+    ) -> None:
         self.store = store
         self.labels = {"project": project, "env": env}
+        self.config = config
 
     def describe(self) -> list[Any]:
         return []  # collected on demand; no metric is registered ahead
@@ -94,6 +101,25 @@ class StoreCollector:
         yield from self._checks(family, add)
         yield from self._monitors(family, add)
         yield from self._incidents_and_publication(family, add)
+        if self.config is not None:
+            yield from self._slos(family, add)
+
+    def _slos(self, family: Any, add: Any) -> Iterator[Any]:
+        from basin.metadata.store import utcnow
+        from basin.observe.slos import evaluate
+
+        assert self.config is not None
+        attained = family("basin_slo_attainment_ratio", ["slo", "window_days"])
+        left = family("basin_slo_error_budget_remaining_ratio", ["slo", "window_days"])
+        burn = family("basin_slo_burn_rate", ["slo", "window_days"])
+        for w in evaluate(self.config, self.store, utcnow()):
+            if w.attainment is None:
+                continue
+            labels = [w.slo, str(w.days)]
+            add(attained, labels, w.attainment)
+            add(left, labels, w.budget_left)
+            add(burn, labels, w.burn_rate)
+        yield from (attained, left, burn)
 
     def _checks(self, family: Any, add: Any) -> Iterator[Any]:
         checks = family("basin_checks", ["status"])
@@ -145,19 +171,19 @@ class StoreCollector:
         yield table_rows
 
 
-def registry(store: MetadataStore, project: str, env: str) -> Any:
+def registry(store: MetadataStore, config: ProjectConfig, env: str) -> Any:
     from prometheus_client import CollectorRegistry
 
     reg = CollectorRegistry(auto_describe=False)
-    reg.register(StoreCollector(store, project, env))
+    reg.register(StoreCollector(store, config.project, env, config))
     return reg
 
 
-def exposition(store: MetadataStore, project: str, env: str) -> str:
+def exposition(store: MetadataStore, config: ProjectConfig, env: str) -> str:
     """The metrics in Prometheus's text format."""
     from prometheus_client import generate_latest
 
-    return generate_latest(registry(store, project, env)).decode()
+    return generate_latest(registry(store, config, env)).decode()
 
 
 def write_textfile(path: Path, text: str) -> None:

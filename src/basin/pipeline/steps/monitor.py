@@ -24,11 +24,15 @@ def monitor(
     """Evaluate every monitor now, record the results, open or resolve incidents and
     (``send``) alert the channels."""
     from basin.metadata.store import utcnow
+    from basin.observe import slos
     from basin.observe.alerts import events
     from basin.observe.incidents import reconcile
     from basin.observe.monitors import evaluate
+    from basin.observe.slos import findings as slo_findings
 
-    findings = evaluate(res.project.config, res.store, utcnow())
+    now = utcnow()
+    findings = evaluate(res.project.config, res.store, now)
+    findings += slo_findings(res.project.config, slos.evaluate(res.project.config, res.store, now))
     res.store.record_monitor_results(run_id, [f.record() for f in findings])
     changes = reconcile(res.store, findings)
     if send:
@@ -106,7 +110,7 @@ def write_metrics(res: Resources) -> Path | None:
         return None
     path = res.project.state_path(name)
     try:
-        write_textfile(path, exposition(res.store, res.project.config.project, res.env))
+        write_textfile(path, exposition(res.store, res.project.config, res.env))
     except Exception as exc:  # noqa: BLE001 - metrics must never fail the run
         log.warning("metrics textfile %s not written: %s: %s", path, type(exc).__name__, exc)
         return None

@@ -6,7 +6,6 @@ nothing and loses nothing; quiet hours hold warnings; no secret is written anywh
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,17 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.observe.conftest import deliveries, free_port, open_incidents
+
 pytestmark = pytest.mark.e2e
 
 HEADER = "order_id,customer_email,amount,status,ordered_at\n"
 LOST = HEADER + "7,tim@example.org,99.00,lost,2026-01-07 10:00:00\n"
 TOKEN = "T0KEN-s3cr3t-ab12cd"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Receiver:
@@ -111,30 +106,6 @@ def _alerts(project: Path, channels: str) -> None:
     )
 
 
-def _open(project: Path) -> list:
-    from basin.config import load_project
-    from basin.metadata.store import open_store
-
-    p = load_project(project)
-    store = open_store(p.metadata_url, env=p.env_name)
-    try:
-        return store.incidents(open_only=True)
-    finally:
-        store.close()
-
-
-def _deliveries(project: Path) -> list:
-    from basin.config import load_project
-    from basin.metadata.store import open_store
-
-    p = load_project(project)
-    store = open_store(p.metadata_url, env=p.env_name)
-    try:
-        return store.deliveries()
-    finally:
-        store.close()
-
-
 def test_a_failing_gate_alerts_each_channel_once_then_acknowledge_and_resolve(
     cli, project: Path, receiver: Receiver, mailbox: tuple[int, list[Message]]
 ) -> None:
@@ -151,7 +122,7 @@ def test_a_failing_gate_alerts_each_channel_once_then_acknowledge_and_resolve(
     (project / "drops/shop/orders_002.csv").write_text(LOST)
     for _ in range(2):  # the same problem twice: one incident, one alert per channel
         assert cli("run", project=project).exit_code == 1
-    [gate] = [i for i in _open(project) if i.kind == "gate_failed"]
+    [gate] = [i for i in open_incidents(project) if i.kind == "gate_failed"]
 
     # Two incidents (the closed gate; the check pass rate, a warning): each alerted once
     # per channel that routes it.
@@ -202,7 +173,7 @@ def test_a_failing_gate_alerts_each_channel_once_then_acknowledge_and_resolve(
     ]
     # Every delivery recorded as sent, the warnings (volume, drift) never reached
     # PagerDuty (min_severity: error).
-    assert {d.status for d in _deliveries(project)} == {"sent"}
+    assert {d.status for d in deliveries(project)} == {"sent"}
     assert all(
         e.get("payload", {}).get("class", "gate_failed") == "gate_failed"
         for e in receiver.at("/pd")
@@ -221,10 +192,10 @@ def test_a_channel_that_is_down_delays_nothing_and_loses_nothing(cli, project: P
     failed = cli("run", project=project)
     assert failed.exit_code == 1  # the gate's failure, not the alert's
     assert "not delivered to hook after 2 attempts" in failed.stdout
-    deliveries = _deliveries(project)
-    assert len(deliveries) == 2  # the closed gate and the check pass rate
-    assert {(d.status, d.attempts) for d in deliveries} == {("failed", 2)}
-    assert all(TOKEN not in (d.error or "") for d in deliveries) and TOKEN not in failed.output
+    failures = deliveries(project)
+    assert len(failures) == 2  # the closed gate and the check pass rate
+    assert {(d.status, d.attempts) for d in failures} == {("failed", 2)}
+    assert all(TOKEN not in (d.error or "") for d in failures) and TOKEN not in failed.output
 
     up = Receiver(port)
     try:
@@ -232,7 +203,7 @@ def test_a_channel_that_is_down_delays_nothing_and_loses_nothing(cli, project: P
         sent = up.at("/hook")
         assert sorted(h["incident"]["kind"] for h in sent) == ["check_pass_rate", "gate_failed"]
         assert {h["action"] for h in sent} == {"trigger"}
-        assert sorted(d.status for d in _deliveries(project)) == ["retried"] * 2 + ["sent"] * 2
+        assert sorted(d.status for d in deliveries(project)) == ["retried"] * 2 + ["sent"] * 2
         assert cli("monitor", project=project).exit_code in (0, 1)
         assert len(up.at("/hook")) == 2  # sent once, not again
     finally:
@@ -256,9 +227,9 @@ def test_quiet_hours_hold_warnings_but_not_errors(cli, project: Path, receiver: 
         "8,x@example.org,5.00,paid,2026-01-08 10:00:00,web\n"
     )
     assert cli("run", project=project).exit_code == 0
-    assert [i.kind for i in _open(project)] == ["schema_drift"]
+    assert [i.kind for i in open_incidents(project)] == ["schema_drift"]
     assert receiver.at("/hook") == []  # held
-    assert [d.status for d in _deliveries(project)] == ["held"]
+    assert [d.status for d in deliveries(project)] == ["held"]
     # An error (this file drops the new column: the contract breaks, the run fails) is
     # sent at once; the warning stays held.
     (project / "drops/shop/orders_003.csv").write_text(LOST)
@@ -266,7 +237,7 @@ def test_quiet_hours_hold_warnings_but_not_errors(cli, project: Path, receiver: 
     sent = receiver.at("/hook")
     assert sorted(h["incident"]["kind"] for h in sent) == ["run_failed", "schema_breaking"]
     assert {h["incident"]["severity"] for h in sent} == {"error"}
-    assert sorted(d.status for d in _deliveries(project)) == ["held", "sent", "sent"]
+    assert sorted(d.status for d in deliveries(project)) == ["held", "sent", "sent"]
 
 
 def test_a_page_that_failed_is_dropped_once_the_incident_is_resolved(cli, project: Path) -> None:
@@ -279,12 +250,12 @@ def test_a_page_that_failed_is_dropped_once_the_incident_is_resolved(cli, projec
     bad = project / "drops/shop/orders_002.csv"
     bad.write_text(LOST)
     assert cli("run", project=project).exit_code == 1  # the page fails: nobody listens
-    [gate] = [i for i in _open(project) if i.kind == "gate_failed"]
+    [gate] = [i for i in open_incidents(project) if i.kind == "gate_failed"]
     assert cli("incidents", "resolve", str(gate.id), project=project).exit_code == 0
     up = Receiver(port)
     try:
         assert cli("monitor", project=project).exit_code in (0, 1)
         assert up.at("/hook") == []  # resolved meanwhile: no page, and no resolve either
-        assert sorted(d.status for d in _deliveries(project)) == ["dropped"]
+        assert sorted(d.status for d in deliveries(project)) == ["dropped"]
     finally:
         up.stop()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.observe.conftest import open_incidents
+
 pytestmark = pytest.mark.e2e
 
 HEADER = "order_id,customer_email,amount,status,ordered_at\n"
@@ -25,18 +27,6 @@ def _incidents(cli, project: Path, *args: str) -> str:
     return "".join(c for c in result.stdout if c not in "│┃ \n")
 
 
-def _open(project: Path) -> list:
-    from basin.config import load_project
-    from basin.metadata.store import open_store
-
-    p = load_project(project)
-    store = open_store(p.metadata_url, env=p.env_name)
-    try:
-        return store.incidents(open_only=True)
-    finally:
-        store.close()
-
-
 def test_a_late_source_opens_one_incident_that_resolves_when_rows_arrive(
     cli, project: Path
 ) -> None:
@@ -48,7 +38,7 @@ def test_a_late_source_opens_one_incident_that_resolves_when_rows_arrive(
         assert late.exit_code == 1
         assert "no new rows for" in late.stdout
     [incident] = [
-        i for i in _open(project) if i.kind == "freshness_breach" and i.entity == "orders"
+        i for i in open_incidents(project) if i.kind == "freshness_breach" and i.entity == "orders"
     ]
     assert incident.occurrences == 2 and incident.event_at is not None
     assert incident.event_at <= incident.opened_at  # began before it was detected
@@ -61,7 +51,9 @@ def test_a_late_source_opens_one_incident_that_resolves_when_rows_arrive(
     run = cli("run", project=project)
     assert run.exit_code == 0, run.output
     assert f"incident {incident.id} resolved" in run.stdout
-    assert not [i for i in _open(project) if i.kind == "freshness_breach" and i.entity == "orders"]
+    assert not [
+        i for i in open_incidents(project) if i.kind == "freshness_breach" and i.entity == "orders"
+    ]
     assert str(incident.id) in _incidents(cli, project, "--all")
     shown = cli("incidents", "show", str(incident.id), project=project).stdout
     assert "by basin" in shown and "time to detect" in shown
@@ -75,9 +67,9 @@ def test_a_failing_gate_opens_an_incident_and_the_next_good_run_resolves_it(
     bad.write_text(HEADER + "7,tim@example.org,99.00,lost,2026-01-07 10:00:00\n")
     for _ in range(2):
         assert cli("run", project=project).exit_code == 1
-    [gate] = [i for i in _open(project) if i.kind == "gate_failed"]
+    [gate] = [i for i in open_incidents(project) if i.kind == "gate_failed"]
     assert gate.occurrences == 2 and "quality gate" in gate.message
-    assert not [i for i in _open(project) if i.kind == "run_failed"]
+    assert not [i for i in open_incidents(project) if i.kind == "run_failed"]
 
     # Acknowledged: still open, and says who.
     ack = cli("incidents", "ack", str(gate.id), "--by", "ada", project=project)
@@ -94,7 +86,7 @@ def test_a_failing_gate_opens_an_incident_and_the_next_good_run_resolves_it(
     )
     run = cli("run", project=project)
     assert run.exit_code == 0, run.output
-    assert not [i for i in _open(project) if i.kind == "gate_failed"]
+    assert not [i for i in open_incidents(project) if i.kind == "gate_failed"]
 
 
 def test_a_new_column_and_odd_commands(cli, project: Path) -> None:
@@ -109,7 +101,7 @@ def test_a_new_column_and_odd_commands(cli, project: Path) -> None:
         "8,x@example.org,5.00,paid,2026-01-08 10:00:00,web\n"
     )
     assert cli("run", project=project).exit_code == 0
-    [drift] = [i for i in _open(project) if i.kind == "schema_drift"]
+    [drift] = [i for i in open_incidents(project) if i.kind == "schema_drift"]
     assert drift.severity == "warn" and "channel" in drift.message
 
     # Odd orders and unknown ids: clear errors, nothing changed.
@@ -126,7 +118,7 @@ def test_a_new_column_and_odd_commands(cli, project: Path) -> None:
         "9,y@example.org,6.00,paid,2026-01-09 10:00:00,web,X1\n"
     )
     assert cli("run", project=project).exit_code == 0
-    [again] = [i for i in _open(project) if i.kind == "schema_drift"]
+    [again] = [i for i in open_incidents(project) if i.kind == "schema_drift"]
     assert again.id != drift.id and "coupon" in again.message
     (project / "drops/shop/orders_004.csv").write_text(
         "order_id,customer_email,amount,status,ordered_at,channel,coupon\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.observe.test_alerts import free_port
+from tests.observe.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 

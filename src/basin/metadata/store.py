@@ -854,6 +854,14 @@ class MetadataStore:
             )
             return {str(st): int(n) for st, n in rows}
 
+    def first_run_at(self) -> datetime | None:
+        """When this environment's first run started (None: no run yet)."""
+        with self.session() as s:
+            found: datetime | None = s.scalar(
+                select(func.min(Run.started_at)).where(Run.env == self.env)
+            )
+            return found
+
     def checked_runs_since(self, since: datetime) -> int:
         """Runs whose checks were recorded since ``since``."""
         with self.session() as s:

@@ -81,8 +81,13 @@ def evaluate(config: ProjectConfig, store: MetadataStore, now: datetime) -> list
             )
         )
         schedule = config.orchestration.schedule
-        if schedule:
-            good, total = _fresh(schedule, store, since, now, parse_duration(slos.fresh_within))
+        first = store.first_run_at()
+        if schedule and first is not None:
+            # Scheduled times before the environment's first run promised nothing (the
+            # one that run served, at most fresh_within before it, counts).
+            within = parse_duration(slos.fresh_within)
+            start = max(since, first - within)
+            good, total = _fresh(schedule, store, start, now, within)
             out.append(Window("freshness", days, slos.freshness, good, total))
     return out
 

@@ -52,6 +52,12 @@ STEPS: dict[str, tuple[str, str, str, float]] = {
         1.05,
     ),
     "run": ("run-basin", "run-plain", "time ratio basin run / sum of plain steps", 1.5),
+    "monitors": (
+        "run-basin",
+        "run-basin-nomonitors",
+        "time ratio basin run with monitors, SLOs and the metrics textfile / without",
+        1.05,
+    ),
     "incremental": (
         "incremental-increment",
         "incremental-full",
@@ -112,14 +118,15 @@ def run(scale: float, only: list[str], pairs: int) -> Path:
             "summary": summary,
             "samples": samples_json(samples),
         }
+        own = "monitor_seconds" if step == "monitors" else "lineage_seconds"
         inside = [
-            x.seconds / (x.seconds - x.extra["lineage_seconds"])
+            x.seconds / (x.seconds - x.extra[own])
             for x in samples
-            if x.arm == basin_arm and "lineage_seconds" in x.extra
+            if x.arm == basin_arm and x.extra.get(own)
         ]
         if inside:
-            # The same overhead measured inside each Basin process (its lineage work
-            # against the rest of its transform): immune to the A/B noise.
+            # The same overhead measured inside each Basin process (its lineage or
+            # monitoring work against the rest of it): immune to the A/B noise.
             results[step]["in_process_ratio"] = statistics.median(inside)
     rows = int(scale * 1_000_000)
     for step in [s for s in DELEGATED if s in only]:
@@ -187,9 +194,7 @@ def markdown(payload: dict[str, Any]) -> str:
             target = f"{'≥' if step == 'extract' else '≤'} {r['target']}"
         meaning = r["meaning"]
         if "in_process_ratio" in r:
-            meaning += (
-                f" (lineage overhead measured inside Basin's process: {r['in_process_ratio']:.3f}×)"
-            )
+            meaning += f" ({'monitoring' if step == 'monitors' else 'lineage'} overhead measured inside Basin's process: {r['in_process_ratio']:.3f}×)"
         lines.append(
             f"| {step} | {shown} | {target} | {_ok(step, r)} | {meaning} | {basin} | {base} |"
         )
@@ -208,7 +213,7 @@ def main() -> None:
     r.add_argument(
         "--only",
         default="transform,run,incremental",
-        help="comma-separated: transform, transform-sql, lineage, lineage-rerun, lineage-steady, run, incremental, airflow, extract, load, gate",
+        help="comma-separated: transform, transform-sql, lineage, lineage-rerun, lineage-steady, run, monitors, incremental, airflow, extract, load, gate",
     )
     r.add_argument("--pairs", type=int, default=3)
     a = sub.add_parser("arm", help=argparse.SUPPRESS)

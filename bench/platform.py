@@ -268,18 +268,31 @@ def arm_transform_sql(scale: float) -> dict[str, float]:
     return {"seconds": seconds, "nodes": len(order)}
 
 
-def arm_run_basin(scale: float) -> dict[str, float]:
-    root = fresh_copy(scale, "r-basin")
+def arm_run_basin(scale: float, *, monitors: bool = True) -> dict[str, float]:
+    """``basin run`` of the example; ``monitors=False``: without the monitors, SLOs,
+    alerts and metrics textfile evaluated after it (their time inside the run is
+    ``monitor_seconds``)."""
+    root = fresh_copy(scale, "r-basin" + ("" if monitors else "-nomonitors"))
+    if not monitors:
+        yml = root / "basin.yml"
+        yml.write_text(yml.read_text() + '\nmonitors: {enabled: false}\nmetrics: {textfile: ""}\n')
     platform = _platform(root)
     import basin.sources.sqlite.extract  # noqa: F401
     import basin.transform.runner  # noqa: F401
+    from basin.pipeline.steps import monitor as monitor_step
 
+    after = _time_calls(monitor_step, "after_run")
+    metrics = _time_calls(monitor_step, "write_metrics")
     platform.store  # noqa: B018
     started = time.monotonic()
     summary = platform.run()
     seconds = time.monotonic() - started
     platform.close()
-    return {"seconds": seconds, "steps": len(summary.steps)}
+    return {
+        "seconds": seconds,
+        "steps": len(summary.steps),
+        "monitor_seconds": after[0] + metrics[0],
+    }
 
 
 def arm_run_plain(scale: float) -> dict[str, float]:
@@ -467,6 +480,7 @@ ARMS = {
     "transform-dbt": arm_transform_dbt,
     "transform-sql": arm_transform_sql,
     "run-basin": arm_run_basin,
+    "run-basin-nomonitors": lambda scale: arm_run_basin(scale, monitors=False),
     "run-plain": arm_run_plain,
     "incremental-full": lambda scale: arm_incremental(scale, "full"),
     "incremental-increment": lambda scale: arm_incremental(scale, "increment"),

@@ -348,14 +348,9 @@ def render_incident(console: Console, i: Any) -> None:
 
 
 def _span(delta: Any) -> str:
-    if delta is None:
-        return "—"
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds / 3600:.1f} h"
+    from basin.observe.monitors import human
+
+    return "—" if delta is None else human(delta)
 
 
 def render_slos(console: Console, windows: list[Any]) -> None:

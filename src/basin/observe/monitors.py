@@ -131,12 +131,12 @@ def _entity_freshness(
     base.observed = age.total_seconds()
     if age <= limit:
         base.status = "ok"
-        base.message = f"{name}: newest rows {_human(age)} old (limit {_human(limit)})"
+        base.message = f"{name}: newest rows {human(age)} old (limit {human(limit)})"
         return base
     base.status = "breach"
     base.event_at = newest + limit
     base.message = (
-        f"{name}: no new rows for {_human(age)} (limit {_human(limit)}); the last arrived "
+        f"{name}: no new rows for {human(age)} (limit {human(limit)}); the last arrived "
         f"{newest:%Y-%m-%d %H:%M} UTC"
     )
     return base
@@ -155,12 +155,12 @@ def _published_freshness(
     found.observed = age.total_seconds()
     if age <= limit:
         found.status = "ok"
-        found.message = f"published {_human(age)} ago (limit {_human(limit)})"
+        found.message = f"published {human(age)} ago (limit {human(limit)})"
     else:
         found.status = "breach"
         found.event_at = last.published_at + limit
         found.message = (
-            f"nothing published for {_human(age)} (limit {_human(limit)}); the last "
+            f"nothing published for {human(age)} (limit {human(limit)}); the last "
             f"publication was run {last.run_id} at {last.published_at:%Y-%m-%d %H:%M} UTC"
         )
     return found
@@ -264,7 +264,8 @@ def _check_pass_rate(monitors: MonitorsConfig, store: MetadataStore) -> Finding 
     )
 
 
-def _human(delta: timedelta) -> str:
+def human(delta: timedelta) -> str:
+    """A duration for people: ``45 s``, ``12 min``, ``3.5 h``, ``2.0 days``."""
     seconds = int(delta.total_seconds())
     if seconds < 120:
         return f"{seconds} s"

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.e2e
 
 HEADER = "order_id,customer_email,amount,status,ordered_at\n"
 LOST = HEADER + "7,tim@example.org,99.00,lost,2026-01-07 10:00:00\n"
+DRIFTED_AND_LOST = (
+    HEADER.replace("\n", ",channel\n") + "7,tim@example.org,99.00,lost,2026-01-07 10:00:00,web\n"
+)
 TOKEN = "T0KEN-s3cr3t-ab12cd"
 
 
@@ -99,6 +102,14 @@ def mailbox() -> Iterator[tuple[int, list[Message]]]:
     controller.stop()
 
 
+def _undeclare_columns(project: Path) -> None:
+    """Columns as the files have them: a new one is drift (a warning)."""
+    import re
+
+    yml = project / "basin.yml"
+    yml.write_text(re.sub(r"        columns:\n(          .*\n)+", "", yml.read_text()))
+
+
 def _alerts(project: Path, channels: str) -> None:
     yml = project / "basin.yml"
     yml.write_text(
@@ -118,17 +129,20 @@ def test_a_failing_gate_alerts_each_channel_once_then_acknowledge_and_resolve(
         f"    oncall: {{kind: pagerduty, routing_key: '{TOKEN}', events_url: '{base}/pd', min_severity: error}}\n"
         f"    mail: {{kind: email, to: [data@example.org], smtp_host: 127.0.0.1, smtp_port: {smtp_port}}}\n",
     )
+    _undeclare_columns(project)
     assert cli("run", project=project).exit_code == 0
-    (project / "drops/shop/orders_002.csv").write_text(LOST)
-    for _ in range(2):  # the same problem twice: one incident, one alert per channel
+    # A file with a new column (drift: a warning) and a status the tests refuse (the gate).
+    (project / "drops/shop/orders_002.csv").write_text(DRIFTED_AND_LOST)
+    for _ in range(2):  # the same problems twice: one incident each, one alert per channel
         assert cli("run", project=project).exit_code == 1
     [gate] = [i for i in open_incidents(project) if i.kind == "gate_failed"]
+    # One problem, one incident: the failing test is the gate's incident, not also a
+    # breach of the check pass rate.
+    assert sorted(i.kind for i in open_incidents(project)) == ["gate_failed", "schema_drift"]
 
-    # Two incidents (the closed gate; the check pass rate, a warning): each alerted once
-    # per channel that routes it.
     slack = receiver.at("/slack")
     headers = sorted(m["blocks"][0]["text"]["text"].split("]")[1].split(":")[0] for m in slack)
-    assert headers == [" check_pass_rate opened", " gate_failed opened"]
+    assert headers == [" gate_failed opened", " schema_drift opened"]
     [gate_msg] = [m for m in slack if "gate_failed" in m["blocks"][0]["text"]["text"]]
     assert "accepted_values" in json.dumps(gate_msg["blocks"])  # the failing check, with rows
     assert "lost" in json.dumps(gate_msg["blocks"])
@@ -139,8 +153,8 @@ def test_a_failing_gate_alerts_each_channel_once_then_acknowledge_and_resolve(
     assert pd["event_action"] == "trigger" and pd["dedup_key"] == gate.fingerprint
     assert pd["payload"]["severity"] == "error" and pd["routing_key"] == TOKEN
     assert sorted(m["Subject"].split("] ")[1].split(":")[0] for m in mails) == [
-        "check_pass_rate opened",
         "gate_failed opened",
+        "schema_drift opened",
     ]
     mail = next(m for m in mails if "gate_failed" in m["Subject"])
     assert mail["To"] == "data@example.org"
@@ -193,7 +207,7 @@ def test_a_channel_that_is_down_delays_nothing_and_loses_nothing(cli, project: P
     assert failed.exit_code == 1  # the gate's failure, not the alert's
     assert "not delivered to hook after 2 attempts" in failed.stdout
     failures = deliveries(project)
-    assert len(failures) == 2  # the closed gate and the check pass rate
+    assert len(failures) == 1  # the closed gate
     assert {(d.status, d.attempts) for d in failures} == {("failed", 2)}
     assert all(TOKEN not in (d.error or "") for d in failures) and TOKEN not in failed.output
 
@@ -201,11 +215,11 @@ def test_a_channel_that_is_down_delays_nothing_and_loses_nothing(cli, project: P
     try:
         assert cli("monitor", project=project).exit_code in (0, 1)
         sent = up.at("/hook")
-        assert sorted(h["incident"]["kind"] for h in sent) == ["check_pass_rate", "gate_failed"]
+        assert [h["incident"]["kind"] for h in sent] == ["gate_failed"]
         assert {h["action"] for h in sent} == {"trigger"}
-        assert sorted(d.status for d in deliveries(project)) == ["retried"] * 2 + ["sent"] * 2
+        assert sorted(d.status for d in deliveries(project)) == ["retried", "sent"]
         assert cli("monitor", project=project).exit_code in (0, 1)
-        assert len(up.at("/hook")) == 2  # sent once, not again
+        assert len(up.at("/hook")) == 1  # sent once, not again
     finally:
         up.stop()
 
@@ -217,10 +231,7 @@ def test_quiet_hours_hold_warnings_but_not_errors(cli, project: Path, receiver: 
         project,
         f"    hook: {{kind: webhook, url: 'http://127.0.0.1:{receiver.port}/hook', quiet_hours: '{window}'}}\n",
     )
-    import re
-
-    yml = project / "basin.yml"  # columns as the files have them: a new one is drift (warn)
-    yml.write_text(re.sub(r"        columns:\n(          .*\n)+", "", yml.read_text()))
+    _undeclare_columns(project)
     assert cli("run", project=project).exit_code == 0
     (project / "drops/shop/orders_002.csv").write_text(
         "order_id,customer_email,amount,status,ordered_at,channel\n"

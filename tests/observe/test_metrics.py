@@ -95,3 +95,36 @@ def test_the_grafana_dashboard_asks_only_for_metrics_basin_exposes() -> None:
     assert set(METRICS) <= names | {"basin_last_run_end_timestamp_seconds"}  # each one shown
     # The data source is a variable: the file provisions into any Grafana.
     assert {v["name"] for v in dashboard["templating"]["list"]} >= {"datasource", "project", "env"}
+
+
+def test_all_envs_labels_each_environment_and_a_taken_port_is_named(cli, project: Path) -> None:
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            "environments:\n",
+            "environments:\n  ci:\n    warehouse: {engine: duckdb, path: warehouse.duckdb}\n",
+            1,
+        )
+    )
+    assert cli("run", project=project).exit_code == 0
+    assert cli("--env", "ci", "run", project=project).exit_code == 0
+    assert cli("--env", "ci", "run", project=project).exit_code == 0
+    shown = cli("metrics", "--all-envs", project=project)
+    assert shown.exit_code == 0, shown.output
+    runs = {
+        s.labels["env"]: s.value
+        for family in text_string_to_metric_families(shown.stdout)
+        for s in family.samples
+        if s.name == "basin_runs_total"
+    }
+    assert runs == {"dev": 1, "ci": 2}
+
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = cli("metrics", "--serve", "--port", str(port), project=project)
+    assert refused.exit_code != 0
+    assert f"127.0.0.1:{port}" in refused.stderr and "metrics.port" in refused.stderr

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from basin.observe.incidents import GATE
+
 REPO = Path(__file__).resolve().parent.parent.parent
 DAGS = REPO / "examples" / "reference" / "dags"
 
@@ -95,7 +97,8 @@ EXPECTED = {
     },
     "load": ["transform"],
     "transform": ["publish"],
-    "publish": [],
+    "publish": ["monitor"],
+    "monitor": [],
 }
 
 
@@ -114,10 +117,14 @@ def test_example_dag_structure_schedule_retries_and_deadline(tmp_path: Path) -> 
         " 'outlets': [a.name for a in dag.get_task('publish').outlets],"
         " 'retries': t.retries, 'backoff': t.retry_exponential_backoff,"
         " 'max_delay': t.max_retry_delay.total_seconds(), 'deadline': [d.interval.total_seconds() for d in dag.deadline],"
-        " 'callback': t.on_failure_callback[0].__name__ if isinstance(t.on_failure_callback, list) else t.on_failure_callback.__name__}))"
+        " 'callback': t.on_failure_callback[0].__name__ if isinstance(t.on_failure_callback, list) else t.on_failure_callback.__name__,"
+        " 'monitor': [dag.get_task('monitor').is_teardown, bool(dag.get_task('monitor').on_failure_callback)]}))"
     )
     result = in_airflow(code, tmp_path)
     assert result["structure"] == EXPECTED
+    # The monitors run whatever happened (a teardown), without changing the run's state,
+    # and a failure of their own opens no incident.
+    assert result["monitor"] == [True, False]
     assert result["cron"] == "0 5 * * *"
     # A CRM export landing in drops/crm starts a run too; publishing updates an asset.
     assert result["assets"] == ["basin_reference_dev.drops.crm"]
@@ -202,9 +209,28 @@ def test_failing_gate_fails_the_dag_run_and_fires_the_failure_callback(
     from basin.config import load_project
     from basin.pipeline.platform import Platform
 
+    assert result["tasks"]["monitor"].endswith("success")  # it ran, and the run still failed
     platform = Platform(load_project(project))
-    [incident] = [i for i in platform.store.incidents(open_only=True) if i.kind == "task_failed"]
-    assert incident.entity == "basin_proj_dev.transform" and "accepted_values" in incident.message
+    # The same incident a `basin run` opens: a failed gate, naming the task and the test.
+    [incident] = platform.store.incidents(open_only=True)
+    assert incident.kind == "gate_failed" and (incident.source, incident.entity) == GATE
+    assert "accepted_values" in incident.message
+    # The monitors ran after the failure, and the metrics textfile was written.
+    assert platform.store.monitor_results()
+    assert (project / ".basin" / "dev" / "metrics" / "basin.prom").is_file()
+    platform.close()
+
+    # Fixed (the new status is accepted): the next DAG run publishes and resolves it.
+    models = project / "dbt" / "models" / "staging" / "shop" / "_shop__models.yml"
+    models.write_text(
+        models.read_text().replace("[paid, pending, refunded]", "[paid, pending, refunded, lost]")
+    )
+    again = dag_test(tmp_path, project / "dags", "basin_dags.py", "basin_proj_dev")
+    assert again["state"].endswith("success"), again["tasks"]
+    platform = Platform(load_project(project))
+    assert platform.store.incidents(open_only=True) == []
+    [resolved] = platform.store.incidents()
+    assert resolved.id == incident.id and resolved.resolved_by == "basin"
     platform.close()
 
 

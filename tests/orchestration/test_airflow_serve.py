@@ -78,11 +78,12 @@ def wait_for(what: str, check, timeout: float):  # noqa: ANN001, ANN201
 
 
 def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -> None:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     yml = project / "basin.yml"
     yml.write_text(
         yml.read_text() + f"\norchestration:\n  port: {port}\n  retries: 0\n  deadline: 5s\n"
         "  triggers: {poll_interval: 2s}\n"
+        f"metrics:\n  port: {metrics_port}\n"
     )
     # The sample file is extracted before Airflow starts: only the new file may fire.
     subprocess.run([BASIN, "--project", str(project), "run"], check=True, capture_output=True)
@@ -96,7 +97,10 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -
         assert started.returncode == 0, started.stdout + started.stderr
         url = f"http://127.0.0.1:{port}"
         assert url in started.stdout
-        assert listening_addresses(pids) == {f"127.0.0.1:{port}"}
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        assert metrics_url in started.stdout
+        # Airflow and the metrics endpoint, on 127.0.0.1 only.
+        assert listening_addresses(pids) == {f"127.0.0.1:{port}", f"127.0.0.1:{metrics_port}"}
 
         # The admin user created on first start can log in and sees the project's DAG.
         password = json.loads((project / ".basin" / "airflow" / "passwords.json").read_text())
@@ -148,7 +152,29 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -
             return missed[0] if missed else None
 
         incident = wait_for("the deadline callback", deadline_incident, timeout=60)
-        assert incident.entity == "basin_proj_dev"  # type: ignore[attr-defined]
+        assert "basin_proj_dev" in incident.message  # type: ignore[attr-defined]
+
+        # The DAG's monitor task ran after publish; the endpoint serves what the tasks did.
+        def scraped() -> dict | None:
+            from prometheus_client.parser import text_string_to_metric_families
+
+            with urllib.request.urlopen(metrics_url, timeout=30) as response:
+                text = response.read().decode()
+            samples = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+            }
+            breaches = [k for k in samples if k[0] == "basin_monitor_breach"]
+            return samples if breaches else None
+
+        samples = wait_for("the monitors' results in the metrics", scraped, timeout=120)
+        publishes = [
+            v
+            for (name, labels), v in samples.items()
+            if name == "basin_runs_total" and ("command", "publish") in labels
+        ]
+        assert publishes and all(("env", "dev") in k[1] for k in samples)
 
         # The OpenLineage provider wrote START and COMPLETE for every task of the run.
         events = [
@@ -160,7 +186,7 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -
         by_job: dict[str, set[str]] = {}
         for event in events:
             by_job.setdefault(event["job"]["name"], set()).add(event["eventType"])
-        for task in ("extract__shop__orders", "load", "transform", "publish"):
+        for task in ("extract__shop__orders", "load", "transform", "publish", "monitor"):
             assert by_job[f"basin_proj_dev.{task}"] >= {"START", "COMPLETE"}, by_job
     finally:
         stopped = subprocess.run(
@@ -175,8 +201,9 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.killpg(pid, 0)
-    with socket.socket() as s:
-        assert s.connect_ex(("127.0.0.1", port)) != 0
+    for closed in (port, metrics_port):
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", closed)) != 0
 
 
 def _try(fn):  # noqa: ANN001, ANN202

@@ -10,6 +10,7 @@ command runs (``tests/test_imports.py`` checks it).
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,10 +21,11 @@ from rich.console import Console
 
 from basin import __version__
 from basin.cli.reporting import RichReporter
-from basin.common.errors import BasinError
+from basin.common.errors import BasinError, TerminalError
 from basin.common.logging import get_logger
 
 if TYPE_CHECKING:
+    from basin.config import Project
     from basin.pipeline.platform import Platform
 
 T = TypeVar("T")
@@ -149,9 +151,13 @@ def _say(markup: str) -> None:
 
 def _platform(wait: bool = False) -> Platform:
     from basin.config import load_project
+
+    return _platform_of(load_project(state.project, state.env), wait)
+
+
+def _platform_of(project: Project, wait: bool = False) -> Platform:
     from basin.pipeline.platform import Platform
 
-    project = load_project(state.project, state.env)
     return Platform(
         project,
         reporter=reporter if state.log_format == "text" else None,
@@ -453,38 +459,63 @@ def metrics(
     port: Annotated[
         int | None, typer.Option(help="Port to serve on (default: metrics.port, 9464).")
     ] = None,
+    all_envs: Annotated[
+        bool,
+        typer.Option(
+            "--all-envs",
+            help="Every environment the DAGs run (orchestration.environments; default all), "
+            "each labelled env=, instead of --env's.",
+        ),
+    ] = False,
 ) -> None:
     """Print the project's Prometheus metrics (runs, steps, rows, quarantined rows,
     checks, monitors, freshness, open incidents, publication), or serve them for
     Prometheus to scrape. Every `basin run` also writes them to metrics.textfile for
-    node-exporter's textfile collector."""
-    from basin.observe.metrics import exposition, registry
+    node-exporter's textfile collector; `basin serve` serves them with Airflow."""
+    from prometheus_client import generate_latest
 
-    platform = _platform(False)
-    project = platform.project
+    from basin.config import load_project
+    from basin.observe.metrics import registry
+
+    first = _platform(False)
+    platforms = [first]
     try:
+        if all_envs:
+            config = first.project.config
+            names = config.orchestration.environments or list(config.environments)
+            platforms = [_platform_of(load_project(state.project, name)) for name in names]
+            first.close()
+        reg = registry((p.store, p.project.config, p.project.env_name) for p in platforms)
         if not serve:
-            sys.stdout.write(exposition(platform.store, project.config, project.env_name))
+            sys.stdout.write(generate_latest(reg).decode())
             return
-        import threading
-
-        from prometheus_client import start_http_server
-
-        chosen = port or project.config.metrics.port
-        server, _thread = start_http_server(
-            chosen,
-            addr="127.0.0.1",
-            registry=registry(platform.store, project.config, project.env_name),
-        )
-        _say(f"[green]✓[/] metrics on http://127.0.0.1:{chosen}/metrics (Ctrl-C stops)")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.shutdown()
+        _serve_metrics(reg, port or platforms[0].project.config.metrics.port)
     finally:
-        platform.close()
+        for p in platforms:
+            p.close()
+
+
+def _serve_metrics(reg: object, port: int) -> None:
+    import threading
+
+    from prometheus_client import start_http_server
+
+    try:
+        server, _thread = start_http_server(port, addr="127.0.0.1", registry=reg)  # type: ignore[arg-type]
+    except OSError as exc:
+        raise TerminalError(
+            f"cannot serve the metrics on 127.0.0.1:{port}: {exc.strerror or exc}",
+            hint="stop what listens there, or choose another port (--port, metrics.port)",
+        ) from exc
+    _say(f"[green]✓[/] metrics on http://127.0.0.1:{port}/metrics (Ctrl-C stops)")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
 
 
 @app.command()
@@ -617,7 +648,9 @@ def serve(
         bool, typer.Option("--stop", help="Stop the Airflow processes an earlier serve started.")
     ] = False,
 ) -> None:
-    """Start Airflow for this project on 127.0.0.1 (UI, scheduler, DAG processor, triggerer).
+    """Start Airflow for this project on 127.0.0.1 (UI, scheduler, DAG processor, triggerer),
+    and the Prometheus metrics of its environments (metrics.port; metrics.serve: false
+    turns it off).
 
     The DAGs come from the project's dags folder (one per environment, built from
     basin.yml); they run on their schedule, when a file lands in a drop folder, or when
@@ -638,9 +671,13 @@ def serve(
     with console.status(
         "starting Airflow (database, API server, scheduler, DAG processor, triggerer)…"
     ):
-        served = airflow_serve.start(project.root, project.config.orchestration)
+        served = airflow_serve.start(
+            project.root, project.config.orchestration, project.config.metrics
+        )
     verb = "is already running" if served.already_running else "is running"
     _say(f"[green]✓[/] Airflow {verb} at [bold]{served.url}[/]")
+    if served.metrics_url:
+        _say(f"  Prometheus metrics at [bold]{served.metrics_url}[/]")
     _say(f"  user [bold]{served.user}[/], password in {served.password_file}")
     _say(f"  logs in {served.log_dir}; stop with [bold]basin serve --stop[/]")
 

@@ -79,7 +79,7 @@ class ChannelBase(StrictModel):
     kinds: list[str] = Field(default_factory=list)
     """Only these incident kinds (``freshness_breach``, ``volume_anomaly``,
     ``schema_drift``, ``schema_breaking``, ``check_pass_rate``, ``gate_failed``,
-    ``run_failed``, ``task_failed``, ``deadline_missed``); empty: every kind."""
+    ``run_failed``, ``deadline_missed``, ``slo_burn``); empty: every kind."""
     subjects: list[str] = Field(default_factory=list)
     """Only incidents about these subjects, as ``source.entity`` globs (``crm.*``);
     empty: every subject."""
@@ -176,6 +176,9 @@ class MetricsConfig(StrictModel):
     relative to the environment's state folder (``.basin/<env>/``); empty: not written."""
     port: int = Field(default=9464, ge=1, le=65535)
     """Port of ``basin metrics --serve`` on 127.0.0.1."""
+    serve: bool = True
+    """``basin serve`` serves them too, on ``port``, for every environment the DAGs run
+    (each labelled ``env``)."""
 
 
 class SloConfig(StrictModel):

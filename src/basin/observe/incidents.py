@@ -28,6 +28,9 @@ RUN = ("basin", "run")
 """Subject of the incident a failed run opens (``source``, ``entity``)."""
 GATE = ("basin", "gate")
 """Subject of the incident a build that did not pass the gate opens."""
+DEADLINE = ("basin", "deadline")
+"""Subject of the incident a run that did not publish by its deadline opens (Airflow's
+deadline alert)."""
 
 
 @dataclass
@@ -72,11 +75,12 @@ def run_outcome(
     store: MetadataStore, run_id: str, failed_step: str | None, error: str | None, gate: bool
 ) -> Changes:
     """A failed run opens an incident (a failed gate its own); a run that succeeds
-    resolves both."""
+    resolves both, and a missed deadline: the publication it waited for is made."""
     changes = Changes()
     if failed_step is None:
         changes.resolved += store.resolve_incidents("run_failed", *RUN)
         changes.resolved += store.resolve_incidents("gate_failed", *GATE)
+        changes.resolved += store.resolve_incidents("deadline_missed", *DEADLINE)
         return changes
     kind, where, what = (
         ("gate_failed", GATE, "did not pass the quality gate")

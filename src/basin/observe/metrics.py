@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -171,11 +171,13 @@ class StoreCollector:
         yield table_rows
 
 
-def registry(store: MetadataStore, config: ProjectConfig, env: str) -> Any:
+def registry(environments: Iterable[tuple[MetadataStore, ProjectConfig, str]]) -> Any:
+    """A registry reading the stores of these environments (each labelled ``env``)."""
     from prometheus_client import CollectorRegistry
 
     reg = CollectorRegistry(auto_describe=False)
-    reg.register(StoreCollector(store, config.project, env, config))
+    for store, config, env in environments:
+        reg.register(StoreCollector(store, config.project, env, config))
     return reg
 
 
@@ -183,7 +185,7 @@ def exposition(store: MetadataStore, config: ProjectConfig, env: str) -> str:
     """The metrics in Prometheus's text format."""
     from prometheus_client import generate_latest
 
-    return generate_latest(registry(store, config, env)).decode()
+    return generate_latest(registry([(store, config, env)])).decode()
 
 
 def write_textfile(path: Path, text: str) -> None:

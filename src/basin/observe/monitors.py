@@ -74,7 +74,7 @@ def evaluate(config: ProjectConfig, store: MetadataStore, now: datetime) -> list
             if drift is not None:
                 findings.append(drift)
     findings.append(_published_freshness(monitors, config, store, now))
-    checks = _check_pass_rate(monitors, store)
+    checks = _check_pass_rate(monitors, store, block_on_warn=config.quality.block_on_warn)
     if checks is not None:
         findings.append(checks)
     return findings
@@ -238,17 +238,34 @@ def _schema_drift(
     )
 
 
-def _check_pass_rate(monitors: MonitorsConfig, store: MetadataStore) -> Finding | None:
+def _check_pass_rate(
+    monitors: MonitorsConfig, store: MetadataStore, *, block_on_warn: bool
+) -> Finding | None:
+    """The newest build's share of passing checks, of those that ran (a test skipped
+    because its model failed to build is not a failure of its own). A build that did
+    not pass the gate is the gate's incident, not this one: ``unknown`` until a build
+    passes (one problem, one incident)."""
     history = store.build_history()
     if not history:
         return None
     build = history[0]
-    results = store.check_results(build.run_id)
+    results = [r for r in store.check_results(build.run_id) if r.status != "skipped"]
     if not results:
         return None
+    limit = monitors.checks.min_pass_rate
+    blocking = {"fail", "error"} | ({"warn"} if block_on_warn else set())
+    if any(r.status in blocking for r in results):
+        return Finding(
+            "checks",
+            PUBLISHED,
+            "unknown",
+            f"the build of run {build.run_id} did not pass the quality gate "
+            "(its gate_failed incident tells); judged again after a build that passes",
+            expected={"min_pass_rate": limit},
+            severity="warn",
+        )
     passed = sum(1 for r in results if r.status == "pass")
     rate = passed / len(results)
-    limit = monitors.checks.min_pass_rate
     failing = [r.name for r in results if r.status != "pass"]
     return Finding(
         "checks",

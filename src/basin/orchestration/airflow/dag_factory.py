@@ -1,7 +1,10 @@
 """Build one Airflow DAG per environment from basin.yml.
 
 Tasks: one ``extract__<source>__<entity>`` per source entity (in parallel), then
-``load`` → ``transform`` (dbt build with tests: the quality gate) → ``publish``.
+``load`` → ``transform`` (dbt build with tests: the quality gate) → ``publish`` →
+``monitor`` (an Airflow teardown: it runs whatever happened before it — a late or
+failed run is when the monitors matter — and does not change the DAG run's state, so a
+failed gate still fails the run).
 Each task is one call of Basin's façade (``tasks.py``); nothing touches a database or
 the network while the DAG file is parsed.
 
@@ -99,9 +102,12 @@ def _build(root: Path, env: str) -> Any:
         published = task(task_id="publish", outlets=[Asset(name=f"{name}.published")])(
             tasks.publish
         )(str(root), env)
+        watched = task(task_id="monitor", retries=0, on_failure_callback=None)(tasks.monitor)(
+            str(root), env
+        )
         for e in extracts:
             e >> loaded
-        loaded >> built >> published
+        loaded >> built >> published >> watched.as_teardown()
     return dag
 
 

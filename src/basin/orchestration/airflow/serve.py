@@ -2,7 +2,8 @@
 
 Four processes, each in its own process group so that stopping one stops the task
 processes it forked: the API server (UI and REST API), the scheduler (with the
-LocalExecutor), the DAG processor and the triggerer (which watches the drop folders).
+LocalExecutor), the DAG processor and the triggerer (which watches the drop folders);
+and a fifth, ``basin metrics --serve --all-envs``, for Prometheus (``metrics.serve``).
 Not ``airflow standalone``: it binds 0.0.0.0 and forks a worker per core. The log
 servers of the scheduler and the triggerer are not started (they bind every
 interface); the API server reads task logs from the shared log folder instead.
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from basin.common.errors import TerminalError
 from basin.common.processes import process_alive
+from basin.observe.configuration import MetricsConfig
 from basin.orchestration.airflow.environment import (
     HOST,
     airflow_environment,
@@ -56,6 +58,7 @@ class Served:
     log_dir: str
     pids: dict[str, int]
     already_running: bool = False
+    metrics_url: str | None = None
 
 
 def _state_file(root: Path) -> Path:
@@ -78,12 +81,18 @@ def _listening(port: int) -> bool:
         return s.connect_ex((HOST, port)) == 0
 
 
-def _healthy(url: str) -> bool:
+def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=5) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def _healthy(served: Served) -> bool:
+    return _answers(f"{served.url}/api/v2/monitor/health") and (
+        served.metrics_url is None or _answers(served.metrics_url)
+    )
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -104,6 +113,15 @@ def _airflow_command() -> str:
     return str(program)
 
 
+def _basin_command() -> list[str]:
+    """Basin's command line, run by the interpreter running Basin."""
+    return [sys.executable, "-m", "basin"]
+
+
+def _program(name: str) -> str:
+    return "basin metrics" if name == "metrics" else f"airflow {name}"
+
+
 def running(root: Path) -> Served | None:
     """What an earlier ``basin serve`` started and is still alive, if anything."""
     state = _state_file(root)
@@ -116,12 +134,19 @@ def running(root: Path) -> Served | None:
     return None
 
 
-def start(root: Path, orch: OrchestrationConfig, *, timeout: float = 240.0) -> Served:
-    """Start Airflow for the project; return at once if it already runs.
+def start(
+    root: Path,
+    orch: OrchestrationConfig,
+    metrics: MetricsConfig | None = None,
+    *,
+    timeout: float = 240.0,
+) -> Served:
+    """Start Airflow for the project (and its metrics endpoint, if ``metrics.serve``);
+    return at once if it already runs.
 
     Raises:
-        TerminalError: the DAG folder is missing, the port is taken, the database
-            cannot be migrated, or a process exits or the API does not answer in time.
+        TerminalError: the DAG folder is missing, a port is taken, the database
+            cannot be migrated, or a process exits or does not answer in time.
     """
     if (current := running(root)) is not None:
         return Served(**{**asdict(current), "already_running": True})
@@ -133,11 +158,16 @@ def start(root: Path, orch: OrchestrationConfig, *, timeout: float = 240.0) -> S
             hint="create it with a DAG file that calls basin.orchestration.airflow.build_dags "
             "(see `basin init`), or set orchestration.dags_folder in basin.yml",
         )
-    if _listening(orch.port):
-        raise TerminalError(
-            f"port {orch.port} on {HOST} is already in use",
-            hint="stop what listens there, or set orchestration.port in basin.yml",
-        )
+    serve_metrics = metrics is not None and metrics.serve
+    ports = {orch.port: "orchestration.port"}
+    if metrics is not None and serve_metrics:
+        ports[metrics.port] = "metrics.port (or metrics.serve: false)"
+    for port, setting in ports.items():
+        if _listening(port):
+            raise TerminalError(
+                f"port {port} on {HOST} is already in use",
+                hint=f"stop what listens there, or set {setting} in basin.yml",
+            )
     env = {**os.environ, **airflow_environment(root, orch)}
     home = airflow_home(root)
     logs = home / "logs" / "processes"
@@ -147,11 +177,25 @@ def start(root: Path, orch: OrchestrationConfig, *, timeout: float = 240.0) -> S
     _migrate(airflow, env, logs / "db-migrate.log")
     passwords = _admin_password(home / "passwords.json")
     url = f"http://{HOST}:{orch.port}"
+    commands = {name: [airflow, *args] for name, args in PROCESSES.items()}
+    metrics_url = None
+    if metrics is not None and serve_metrics:
+        commands["metrics"] = [
+            *_basin_command(),
+            "--project",
+            str(root),
+            "metrics",
+            "--serve",
+            "--all-envs",
+            "--port",
+            str(metrics.port),
+        ]
+        metrics_url = f"http://{HOST}:{metrics.port}/metrics"
     pids: dict[str, int] = {}
-    for name, args in PROCESSES.items():
+    for name, command in commands.items():
         with (logs / f"{name}.log").open("ab") as out:
             proc = subprocess.Popen(
-                [airflow, *args],
+                command,
                 env=env,
                 cwd=root,
                 stdout=out,
@@ -167,6 +211,7 @@ def start(root: Path, orch: OrchestrationConfig, *, timeout: float = 240.0) -> S
         password_file=str(passwords),
         log_dir=str(logs),
         pids=pids,
+        metrics_url=metrics_url,
     )
     _state_file(root).write_text(json.dumps(asdict(served), indent=2) + "\n")
 
@@ -197,16 +242,17 @@ def _admin_password(path: Path) -> Path:
 def _wait_healthy(root: Path, served: Served, timeout: float) -> None:
     """Wait for the API server to answer; stop everything if a process dies or time runs out."""
     give_up = time.monotonic() + timeout
-    while not _healthy(served.url):
+    while not _healthy(served):
         dead = [name for name, pid in served.pids.items() if not _alive(pid)]
         if dead or time.monotonic() > give_up:
             stop(root)
-            what = (
-                f"airflow {dead[0]} exited"
-                if dead
-                else f"{served.url} did not answer in {timeout:.0f} s"
-            )
-            log = Path(served.log_dir) / f"{dead[0] if dead else 'api-server'}.log"
+            if dead:
+                what, name = f"{_program(dead[0])} exited", dead[0]
+            elif not _answers(f"{served.url}/api/v2/monitor/health"):
+                what, name = f"{served.url} did not answer in {timeout:.0f} s", "api-server"
+            else:
+                what, name = f"{served.metrics_url} did not answer in {timeout:.0f} s", "metrics"
+            log = Path(served.log_dir) / f"{name}.log"
             raise TerminalError(f"Airflow did not start: {what}", hint=f"see {log}:\n{_tail(log)}")
         time.sleep(1)
 
@@ -237,9 +283,13 @@ def stop(root: Path, *, timeout: float = 30.0) -> list[str]:
     while any(_alive(pid) for pid in served.pids.values()) and time.monotonic() < give_up + 10:
         time.sleep(0.2)
     state.unlink()
-    if _listening(served.port):
-        raise TerminalError(
-            f"something still listens on {HOST}:{served.port} after stopping Airflow",
-            hint="find it with `ss -ltnp` and stop it",
-        )
+    ports = [served.port]
+    if served.metrics_url:
+        ports.append(int(served.metrics_url.rsplit(":", 1)[1].split("/")[0]))
+    for port in ports:
+        if _listening(port):
+            raise TerminalError(
+                f"something still listens on {HOST}:{port} after stopping Airflow",
+                hint="find it with `ss -ltnp` and stop it",
+            )
     return list(served.pids)

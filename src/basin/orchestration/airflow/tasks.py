@@ -38,13 +38,25 @@ def _failing_fast() -> Iterator[None]:
 
 
 @contextmanager
-def _task(project: str, env: str) -> Iterator[Any]:
+def opened(project: str, env: str) -> Iterator[Any]:
+    """The project's façade, closed afterwards."""
     platform = _platform(project, env)
     try:
-        with _failing_fast():
-            yield platform
+        yield platform
     finally:
         platform.close()
+
+
+@contextmanager
+def _task(project: str, env: str) -> Iterator[Any]:
+    with opened(project, env) as platform, _failing_fast():
+        yield platform
+
+
+def _airflow_run_id() -> str:
+    from airflow.sdk import get_current_context
+
+    return str(get_current_context().get("run_id") or "?")
 
 
 def extract(project: str, env: str, entity: str) -> dict[str, Any]:
@@ -73,6 +85,34 @@ def transform(project: str, env: str) -> dict[str, Any]:
 
 
 def publish(project: str, env: str) -> dict[str, Any]:
+    """Publish; then the DAG run has succeeded: its failure, gate and deadline incidents
+    are resolved (as a ``basin run`` that succeeds resolves them)."""
+    from basin.pipeline.steps.monitor import after_run
+
     with _task(project, env) as platform:
         result = platform.publish()
+        after_run(platform.resources, _airflow_run_id(), None, monitors=False)
         return {"location": result.location, "tables": result.tables}
+
+
+def monitor(project: str, env: str) -> dict[str, Any]:
+    """The DAG run's last task, whatever happened before it (an Airflow teardown: it
+    does not change the run's state): evaluate the monitors, send the alerts, write the
+    metrics textfile. Observing never fails: errors are logged."""
+    from basin.pipeline.steps.monitor import write_metrics
+
+    with opened(project, env) as platform:
+        counts: dict[str, int] = {}
+        if platform.project.config.monitors.enabled:
+            try:
+                findings, _changes = platform.monitor()
+                for f in findings:
+                    counts[f.status] = counts.get(f.status, 0) + 1
+            except Exception as exc:  # noqa: BLE001 - observing must never fail the run
+                from basin.common.logging import get_logger
+
+                get_logger(__name__).warning(
+                    "monitors not evaluated: %s: %s", type(exc).__name__, exc
+                )
+        write_metrics(platform.resources)
+        return counts

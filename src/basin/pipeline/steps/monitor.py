@@ -48,9 +48,16 @@ def monitor(
     return findings, changes
 
 
-def after_run(res: Resources, run_id: str, failure: StepFailed | None) -> None:
-    """What a ``basin run`` ends with: its outcome as an incident (opened or resolved),
-    then the monitors, if enabled; then one dispatch of the alerts."""
+def after_run(
+    res: Resources, run_id: str, failure: StepFailed | None, *, monitors: bool = True
+) -> None:
+    """What a run ends with: its outcome as an incident (opened or resolved), then the
+    monitors (``monitors`` and enabled in basin.yml); then one dispatch of the alerts.
+
+    Under Airflow each task is a run of its own: a failed task reports its failure here
+    (``monitors=False``), the publish task its success, and the DAG's ``monitor`` task
+    evaluates the monitors whatever the outcome.
+    """
     from basin.observe.alerts import events
     from basin.observe.incidents import run_outcome
 
@@ -62,7 +69,7 @@ def after_run(res: Resources, run_id: str, failure: StepFailed | None) -> None:
         outcome = run_outcome(res.store, run_id, step, error, gate=gate)
         _say(outcome)
         new = events(outcome)
-        if res.project.config.monitors.enabled:
+        if monitors and res.project.config.monitors.enabled:
             new += events(monitor(res, run_id, send=False)[1])
         alert(res, new)
     except Exception as exc:  # noqa: BLE001 - observing must never fail the run

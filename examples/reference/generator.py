@@ -33,6 +33,8 @@ from typing import Any
 HERE = Path(__file__).parent
 EPOCH = datetime(2025, 1, 1)
 HISTORY_DAYS = 365
+TODAY = EPOCH + timedelta(days=HISTORY_DAYS)
+"""Day 1's "now": every row it writes is older; day N writes at TODAY + N - 1 days."""
 CHUNK = 20_000
 
 SEGMENTS = ["retail", "private", "institutional"]
@@ -235,7 +237,13 @@ class Generator:
         status = (
             rng.choices(["active", "dormant", "closed"], [8, 1, 1])[0] if day == 1 else "active"
         )
-        closed = ts(opened + timedelta(days=rng.randrange(1, 200))) if status == "closed" else None
+        # Closed before day 1 ends: a change dated after "today" would hold the
+        # incremental watermark in the future and hide every later day's changes.
+        closed = (
+            ts(min(opened + timedelta(days=rng.randrange(1, 200)), TODAY - timedelta(hours=1)))
+            if status == "closed"
+            else None
+        )
         return (
             aid,
             cid,

@@ -1,10 +1,19 @@
-"""Helpers of the observability tests: read a project's metadata store."""
+"""Helpers of the observability tests: read a project's metadata store, let time pass,
+and real receivers of alerts on 127.0.0.1 (HTTP, and SMTP with aiosmtpd)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 
 def from_store(project: Path, read: Callable[[Any], Any]) -> Any:
@@ -18,6 +27,33 @@ def from_store(project: Path, read: Callable[[Any], Any]) -> Any:
         return read(store)
     finally:
         store.close()
+
+
+def time_passes(project: Path, hours: float) -> None:
+    """As if everything the project's store recorded happened ``hours`` earlier: the
+    same, to the monitors, as waiting that long."""
+    from sqlalchemy import select, update
+
+    from basin.metadata.models import Base, UTCDateTime
+
+    delta = timedelta(hours=hours)
+
+    def shift(store: Any) -> None:
+        with store.session() as s:
+            for table in Base.metadata.sorted_tables:
+                times = [c for c in table.columns if isinstance(c.type, UTCDateTime)]
+                if not times:
+                    continue
+                keys = list(table.primary_key.columns)
+                for row in s.execute(select(*keys, *times)).all():
+                    values = {
+                        c.name: None if v is None else v - delta
+                        for c, v in zip(times, row[len(keys) :], strict=True)
+                    }
+                    where = [k == row[i] for i, k in enumerate(keys)]
+                    s.execute(update(table).where(*where).values(values))
+
+    from_store(project, shift)
 
 
 def open_incidents(project: Path) -> list:
@@ -35,3 +71,78 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class Receiver:
+    """An HTTP server recording every POST; ``/pd`` answers as PagerDuty's Events API
+    v2 does (202, or 400 for an event without routing key or dedup key)."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.posts: list[tuple[str, dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.posts.append((self.path, body))
+                if self.path.startswith("/pd"):
+                    ok = body.get("routing_key") and body.get("event_action") in (
+                        "trigger",
+                        "acknowledge",
+                        "resolve",
+                    )
+                    ok = ok and (body["event_action"] == "trigger" or body.get("dedup_key"))
+                    status, reply = (
+                        (202, {"status": "success", "dedup_key": body.get("dedup_key")})
+                        if ok
+                        else (400, {"status": "invalid event"})
+                    )
+                else:
+                    status, reply = 200, {"ok": True}
+                data = json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def at(self, path: str) -> list[dict]:
+        return [b for p, b in self.posts if p.startswith(path)]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[int, list[Message]]]:
+    """A real SMTP server on 127.0.0.1: (its port, the messages it received)."""
+    from aiosmtpd.controller import Controller
+
+    received: list[Message] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 - aiosmtpd's name
+            received.append(message_from_bytes(envelope.original_content))
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, received
+    controller.stop()

@@ -78,6 +78,25 @@ def test_thirty_normal_days_raise_nothing_and_a_day_with_90_percent_fewer_rows_d
     assert _volume(store, config, START + timedelta(days=31, hours=1)).status == "ok"
 
 
+@pytest.mark.parametrize(
+    ("usual", "today", "verdict"),
+    [
+        (4, 2, "ok"),  # half of a tiny count: noise (MAD 0 alone would call it infinite)
+        (4, 0, "ok"),  # a quiet day of a source delivering ~4 rows
+        (40, 4, "breach"),  # 90% fewer of a count large enough to tell
+        (400, 300, "breach"),  # 5 √400 away and 25% fewer (> min_relative_change 20%)
+    ],
+)
+def test_small_counts_vary_as_counts_do(
+    store: MetadataStore, usual: int, today: int, verdict: str
+) -> None:
+    config = _config({"volume": {"min_relative_change": 0.2}})
+    for day in range(8):  # identical days: MAD 0
+        _batch(store, day, usual)
+    _batch(store, 8, today)
+    assert _volume(store, config, START + timedelta(days=8, hours=1)).status == verdict
+
+
 def test_weekday_seasonality_is_normal_only_with_by_weekday(store: MetadataStore) -> None:
     rng = random.Random(3)
     for day in range(34):  # weekdays ~10k rows, weekends ~2k (START is a Monday)

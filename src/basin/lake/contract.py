@@ -25,6 +25,8 @@ class SchemaDiff:
     widened: list[tuple[str, str, str]] = field(default_factory=list)
     dropped: list[tuple[str, str]] = field(default_factory=list)
     changed: list[tuple[str, str, str]] = field(default_factory=list)
+    missing_from: dict[str, str] = field(default_factory=dict)
+    """Dropped columns that other files of the batch still have: the files without."""
 
     @property
     def breaking(self) -> bool:
@@ -35,7 +37,11 @@ class SchemaDiff:
         return bool(self.added or self.widened)
 
     def describe(self) -> str:
-        parts = [f"dropped column {n} (was {t})" for n, t in self.dropped]
+        parts = [
+            f"dropped column {n} (was {t})"
+            + (f" in {self.missing_from[n]}" if n in self.missing_from else "")
+            for n, t in self.dropped
+        ]
         parts += [f"column {n} changed from {old} to {new}" for n, old, new in self.changed]
         parts += [f"new column {n} {t}" for n, t in self.added]
         parts += [f"column {n} widened from {old} to {new}" for n, old, new in self.widened]
@@ -69,13 +75,21 @@ def is_widening(old: str, new: str) -> bool:
 
 
 def compare(accepted: list[dict[str, str]], batch: list[dict[str, str]]) -> SchemaDiff:
-    """How ``batch`` differs from ``accepted`` (Basin's own columns ignored)."""
+    """How ``batch`` differs from ``accepted`` (Basin's own columns ignored).
+
+    A batch column may carry ``missing_from``: the batch's files without it (the batch
+    holds it because its other files do). For an accepted column that is a drop: those
+    files' rows would land with it empty.
+    """
     old = {c["name"]: c["type"] for c in accepted if c["name"] not in BASIN_COLUMNS}
     new = {c["name"]: c["type"] for c in batch if c["name"] not in BASIN_COLUMNS}
+    partial = {c["name"]: c["missing_from"] for c in batch if c.get("missing_from")}
     diff = SchemaDiff()
     for name, old_type in old.items():
-        if name not in new:
+        if name not in new or name in partial:
             diff.dropped.append((name, old_type))
+            if name in partial:
+                diff.missing_from[name] = partial[name]
         elif new[name] != old_type:
             if is_widening(old_type, new[name]):
                 diff.widened.append((name, old_type, new[name]))
@@ -92,5 +106,5 @@ def merged(accepted: list[dict[str, str]], batch: list[dict[str, str]]) -> list[
     new = {c["name"]: c["type"] for c in batch}
     out = [{"name": c["name"], "type": new.get(c["name"], c["type"])} for c in accepted]
     known = {c["name"] for c in accepted}
-    out += [c for c in batch if c["name"] not in known]
+    out += [{"name": c["name"], "type": c["type"]} for c in batch if c["name"] not in known]
     return out

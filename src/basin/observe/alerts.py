@@ -44,6 +44,11 @@ def events(changes: Changes) -> list[tuple[str, Incident]]:
     return [("trigger", i) for i in changes.opened] + [("resolve", i) for i in changes.resolved]
 
 
+PAGING = ("pagerduty",)
+"""Channels that wake someone: an incident resolved before its page went out is not
+paged at all. The others get it late, followed by its resolution."""
+
+
 def dispatch(
     config: ProjectConfig,
     store: MetadataStore,
@@ -61,42 +66,106 @@ def dispatch(
     outcomes: list[Outcome] = []
     for name, channel in channels.items():
         mine = [d for d in history if d.channel == name]
-        candidates: list[tuple[str, Incident, int | None]] = []
-        # Earlier deliveries that did not go out, oldest first.
-        for d in mine:
-            if d.status in ("failed", "held"):
-                incident = store.incident(d.incident_id)
-                if incident is not None:
-                    candidates.append((d.action, incident, d.id))
-        candidates += [(action, incident, None) for action, incident in new]
-        # Open incidents this channel was never told of (opened by an extract's broken
-        # contract, before the channel was configured, or by a dispatch that crashed).
-        told = {d.incident_id for d in mine if d.action == "trigger"}
-        candidates += [("trigger", i, None) for i in open_now if i.id not in told]
-        candidates += [(a, i, None) for a, i in _reminders(channel, open_now, mine, now)]
-        work: dict[tuple[str, int], tuple[str, Incident, int | None]] = {}
-        for action, incident, earlier in candidates:  # each event once, the oldest record's
-            work.setdefault((action, incident.id), (action, incident, earlier))
-        sent = {(d.incident_id, d.action) for d in mine if d.status == "sent"}
-        for action, incident, earlier in work.values():
-            if action in ("trigger", "renotify") and incident.resolved_at is not None:
-                if earlier is not None:  # resolved meanwhile: nobody needs the page now
-                    store.mark_delivery(earlier, "dropped")
-                continue
-            outcome = _deliver(config, store, name, channel, action, incident, now, sent, env)
-            if outcome is None:
-                continue
-            if outcome.status == "sent":
-                sent.add((incident.id, action))
-            if earlier is not None and outcome.status == "held":
-                continue  # still quiet: the held record stands
-            if earlier is not None:
-                store.mark_delivery(earlier, "retried")
-            store.record_delivery(
-                incident.id, name, action, outcome.status, outcome.attempts, outcome.error
-            )
-            outcomes.append(outcome)
+        outbox = _Outbox(config, store, now, env, name, channel, mine)
+        outbox.send(_work(store, channel, new, mine, open_now, now))
+        outcomes += outbox.outcomes
     return outcomes
+
+
+def _work(
+    store: MetadataStore,
+    channel: Any,
+    new: list[tuple[str, Incident]],
+    mine: list[Any],
+    open_now: list[Incident],
+    now: datetime,
+) -> list[tuple[str, Incident, int | None]]:
+    """A channel's events to send, each once, oldest first: ``(action, incident, the
+    earlier delivery record it retries)``."""
+    candidates: list[tuple[str, Incident, int | None]] = []
+    for d in mine:  # earlier deliveries that did not go out
+        if d.status in ("failed", "held"):
+            incident = store.incident(d.incident_id)
+            if incident is not None:
+                candidates.append((d.action, incident, d.id))
+    candidates += [(action, incident, None) for action, incident in new]
+    # Open incidents this channel was never told of (opened by an extract's broken
+    # contract, before the channel was configured, or by a dispatch that crashed).
+    told = {d.incident_id for d in mine if d.action == "trigger"}
+    candidates += [("trigger", i, None) for i in open_now if i.id not in told]
+    # Incidents it was told of that ended without a reconciliation (an extract's next
+    # good batch ends its broken contract): their end, once.
+    heard = {d.incident_id for d in mine if d.action == "trigger" and d.status == "sent"}
+    ended = heard - {d.incident_id for d in mine if d.action == "resolve"}
+    still_open = {i.id for i in open_now}
+    for incident_id in sorted(ended - still_open):
+        incident = store.incident(incident_id)
+        if incident is not None and incident.resolved_at is not None:
+            candidates.append(("resolve", incident, None))
+    candidates += [(a, i, None) for a, i in _reminders(channel, open_now, mine, now)]
+    work: dict[tuple[str, int], tuple[str, Incident, int | None]] = {}
+    for action, incident, earlier in candidates:  # each event once, the oldest record's
+        work.setdefault((action, incident.id), (action, incident, earlier))
+    return list(work.values())
+
+
+class _Outbox:
+    """One channel's deliveries in one dispatch, recorded as they go."""
+
+    def __init__(
+        self,
+        config: ProjectConfig,
+        store: MetadataStore,
+        now: datetime,
+        env: str,
+        name: str,
+        channel: Any,
+        mine: list[Any],
+    ) -> None:
+        self.config, self.store, self.now, self.env = config, store, now, env
+        self.name, self.channel = name, channel
+        self.sent = {(d.incident_id, d.action) for d in mine if d.status == "sent"}
+        self.outcomes: list[Outcome] = []
+
+    def send(self, work: list[tuple[str, Incident, int | None]]) -> None:
+        for action, incident, earlier in work:
+            over = action in ("trigger", "renotify") and incident.resolved_at is not None
+            if over and (action == "renotify" or self.channel.kind in PAGING):
+                # Resolved before it could be sent: nobody needs to be paged now.
+                if earlier is not None:
+                    self.store.mark_delivery(earlier, "dropped")
+                continue
+            outcome = self.deliver(action, incident, earlier)
+            if over and outcome is not None and outcome.status == "sent":
+                # Told late (the channel was down, or it was quiet hours) of an incident
+                # that is over: its end follows, so the channel's record is whole.
+                self.deliver("resolve", incident, None)
+
+    def deliver(self, action: str, incident: Incident, earlier: int | None) -> Outcome | None:
+        outcome = _deliver(
+            self.config,
+            self.store,
+            self.name,
+            self.channel,
+            action,
+            incident,
+            self.now,
+            self.sent,
+            self.env,
+        )
+        if outcome is None:
+            return None
+        if outcome.status == "sent":
+            self.sent.add((incident.id, action))
+        if earlier is not None and outcome.status == "held":
+            return outcome  # still quiet: the held record stands
+        if earlier is not None:
+            self.store.mark_delivery(earlier, "retried")
+        self.store.record_delivery(
+            incident.id, self.name, action, outcome.status, outcome.attempts, outcome.error
+        )
+        self.outcomes.append(outcome)
+        return outcome
 
 
 def _deliver(

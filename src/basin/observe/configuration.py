@@ -31,9 +31,9 @@ class VolumeConfig(StrictModel):
     The baseline is the median of the previous ``window`` batches (the batch under test
     is never part of its own baseline) and their median absolute deviation (MAD); a
     batch is anomalous when it is more than ``threshold`` robust standard deviations
-    (1.4826 × MAD) away from the median **and** differs from it by more than
-    ``min_relative_change`` — a steady source with a tiny MAD would otherwise alarm on
-    noise."""
+    (1.4826 × MAD, at least √median: counts vary at least as a Poisson count does) away
+    from the median **and** differs from it by more than ``min_relative_change`` — a
+    steady source with a tiny MAD would otherwise alarm on noise."""
 
     window: int = Field(default=14, ge=3, le=365)
     """Batches in the baseline."""

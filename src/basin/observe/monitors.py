@@ -9,6 +9,7 @@ queries, never a scan of a table. Each result is ``ok``, ``breach`` or ``unknown
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -188,7 +189,10 @@ def _volume(monitors: MonitorsConfig, source: str, entity: str, batches: list[Ba
         return found
     median = statistics.median(history)
     mad = statistics.median(abs(x - median) for x in history)
-    spread = 1.4826 * mad
+    # Row counts vary at least as counts do (Poisson: a standard deviation of
+    # √median): a source delivering ~4 rows a day with 2 today is noise, not an anomaly,
+    # even when its earlier days happened to be equal (MAD 0).
+    spread = max(1.4826 * mad, math.sqrt(median))
     z = abs(rows - median) / spread if spread else (0.0 if rows == median else float("inf"))
     relative = abs(rows - median) / median if median else (0.0 if rows == 0 else float("inf"))
     found.expected = {

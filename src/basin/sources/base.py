@@ -252,7 +252,7 @@ class BatchWriter:
         store = self.ctx.store
         accepted = store.entity_schema(self.source, self.entity)
         if accepted is None:
-            return columns, "initial schema"
+            return [{"name": c["name"], "type": c["type"]} for c in columns], "initial schema"
         diff = compare(accepted[1], columns)
         if diff.breaking:
             lake = self.ctx.lake

@@ -226,6 +226,30 @@ def test_a_file_that_drops_a_column_is_quarantined_and_its_file_retried(platform
     assert platform.store.schema_history("crm", "events")[-1].change == "new column extra BOOLEAN"
 
 
+def test_a_column_dropped_in_one_file_of_several_breaks_the_contract(
+    platform: Platform,
+) -> None:
+    """Read together, the batch still has the column (the other file has it): the file
+    without it must not land with it empty."""
+    drops = platform.project.root / "drops"
+    (drops / "events_001.jsonl").write_text('{"id": 1, "kind": "open"}\n')
+    platform.extract(["crm.events"])
+    (drops / "events_002.jsonl").write_text('{"id": 2, "kind": "click"}\n')
+    (drops / "events_003.jsonl").write_text('{"id": 3}\n')  # kind is gone here only
+    from basin.common.errors import ContractError
+
+    with pytest.raises(ContractError, match=r"dropped column kind \(was VARCHAR\) in events_003"):
+        platform.extract(["crm.events"])
+    assert len(platform.lake.complete_batches("crm", "events")) == 1
+    [incident] = platform.store.incidents(open_only=True)
+    assert incident.kind == "schema_breaking" and "events_003.jsonl" in incident.message
+    (drops / "events_003.jsonl").write_text('{"id": 3, "kind": "open"}\n')  # sent again
+    [result] = platform.extract(["crm.events"])
+    assert result.rows == 2
+    assert platform.store.incidents(open_only=True) == []
+    assert platform.store.schema_history("crm", "events")[-1].change == "initial schema"
+
+
 def test_several_files_in_one_batch_keep_their_names_lines_and_rejects(
     platform: Platform,
 ) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from basin.common.errors import (
     BasinError,
+    ContractError,
     ExtractError,
     RowsQuarantined,
     SourceUnavailable,
@@ -56,7 +57,7 @@ def extract(
     ctx = _context(res, run_id, pairs, options)
     results: list[ExtractResult] = []
     failures: list[str] = []
-    transient = 0
+    transient = broken = 0
     workers = max(1, min(len(pairs), res.project.config.extract.parallelism))
     services = running(
         needed(res.project.env.services, {source for source, _ in pairs}),
@@ -76,6 +77,7 @@ def extract(
                     _say(res, result)
                 except BasinError as exc:
                     transient += isinstance(exc, TransientError)
+                    broken += isinstance(exc, ContractError)
                     failures.append(entity_failure(source, entity, exc))
                     log.error(
                         "%s.%s failed: %s",
@@ -86,8 +88,13 @@ def extract(
                     )
                 task.advance(description=f"extracted {source}.{entity}")
     if failures:
-        # Only unreachable sources: worth retrying as a whole (Airflow does).
-        kind = SourceUnavailable if transient == len(failures) else ExtractError
+        # Only unreachable sources: worth retrying as a whole (Airflow does). Only broken
+        # contracts: each batch is quarantined with its own incident already.
+        kind: type[BasinError] = ExtractError
+        if transient == len(failures):
+            kind = SourceUnavailable
+        elif broken == len(failures):
+            kind = ContractError
         raise kind(
             f"{len(failures)} of {len(pairs)} entities failed to extract:\n  "
             + "\n  ".join(failures),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from basin.common.errors import GateClosed, StepFailed
+from basin.common.errors import ContractError, GateClosed, StepFailed
 from basin.common.logging import get_logger
 from basin.pipeline.resources import Resources
 
@@ -59,14 +59,19 @@ def after_run(
     evaluates the monitors whatever the outcome.
     """
     from basin.observe.alerts import events
-    from basin.observe.incidents import run_outcome
+    from basin.observe.incidents import Changes, run_outcome
 
     try:
         step, error, gate = None, None, False
         if failure is not None:
             step, error = failure.step, str(failure.cause)
             gate = _gate_closed(failure.cause)
-        outcome = run_outcome(res.store, run_id, step, error, gate=gate)
+        if failure is not None and isinstance(failure.cause, ContractError):
+            # Each broken contract opened its own incident (naming the batch and the
+            # fix): the run's failure is that problem, not another one.
+            outcome = Changes()
+        else:
+            outcome = run_outcome(res.store, run_id, step, error, gate=gate)
         _say(outcome)
         new = events(outcome)
         if monitors and res.project.config.monitors.enabled:

@@ -329,6 +329,8 @@ class _FileReader:
         """Copies of files that could not be read as a whole, kept in quarantine."""
         self.warnings: list[str] = []
         """What a person should look at, one line per file."""
+        self.part_files: dict[Path, str] = {}
+        """The file each part was read from (one part per file, unless read together)."""
         con.execute(f"CREATE TEMP TABLE basin_rejects ({REJECT_COLUMNS})")
 
     def read(self, names: dict[str, str]) -> tuple[list[tuple[Path, int]], int]:
@@ -347,6 +349,7 @@ class _FileReader:
             rows = self._read_file(url, name, dest)
             if rows is not None:
                 parts.append((dest, rows))
+                self.part_files[dest] = name
         return parts, self._rejected()
 
     def _has_declared(self, url: str, name: str) -> bool:
@@ -764,15 +767,37 @@ class _FileReader:
         )
 
     def columns(self, parts: list[tuple[Path, int]]) -> list[dict[str, str]]:
+        """The batch's columns (all parts by name); a column some files lack names them
+        (``missing_from``), so the contract sees a column dropped in one file of many."""
         if not parts:
             return []
         files = _sql_list([str(p) for p, _ in parts])
-        return [
+        union = [
             {"name": r[0], "type": r[1]}
             for r in self.con.execute(
                 f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)"
             ).fetchall()
         ]
+        if len(parts) > 1:
+            without: dict[str, list[str]] = {}
+            for part, _ in parts:
+                have = {
+                    r[0]
+                    for r in self.con.execute(
+                        f"DESCRIBE SELECT * FROM read_parquet({literal(str(part))})"
+                    ).fetchall()
+                }
+                for c in union:
+                    if c["name"] not in have:
+                        without.setdefault(c["name"], []).append(
+                            self.part_files.get(part, part.name)
+                        )
+            for c in union:
+                if c["name"] in without:
+                    c["missing_from"] = ", ".join(without[c["name"]][:3]) + (
+                        " …" if len(without[c["name"]]) > 3 else ""
+                    )
+        return union
 
     def summary(self) -> list[str]:
         """One line per file with quarantined records: how many, and the first reason."""

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -62,6 +63,31 @@ def own_port(root: Path) -> Path:
     yml = root / "basin.yml"
     yml.write_text(yml.read_text().replace("8765", str(port)))
     return root
+
+
+def shift_times(store: Any, hours: float) -> None:
+    """Move every time a metadata store recorded ``hours`` into the past: to the
+    monitors, the same as waiting that long (days of a platform in minutes)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from basin.metadata.models import Base, UTCDateTime
+
+    delta = timedelta(hours=hours)
+    with store.session() as s:
+        for table in Base.metadata.sorted_tables:
+            times = [c for c in table.columns if isinstance(c.type, UTCDateTime)]
+            if not times:
+                continue
+            keys = list(table.primary_key.columns)
+            for row in s.execute(select(*keys, *times)).all():
+                values = {
+                    c.name: None if v is None else v - delta
+                    for c, v in zip(times, row[len(keys) :], strict=True)
+                }
+                where = [k == row[i] for i, k in enumerate(keys)]
+                s.execute(update(table).where(*where).values(values))
 
 
 def generate(scale: float) -> Path:

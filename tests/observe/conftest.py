@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,28 +31,9 @@ def from_store(project: Path, read: Callable[[Any], Any]) -> Any:
 def time_passes(project: Path, hours: float) -> None:
     """As if everything the project's store recorded happened ``hours`` earlier: the
     same, to the monitors, as waiting that long."""
-    from sqlalchemy import select, update
+    from bench.platform import shift_times
 
-    from basin.metadata.models import Base, UTCDateTime
-
-    delta = timedelta(hours=hours)
-
-    def shift(store: Any) -> None:
-        with store.session() as s:
-            for table in Base.metadata.sorted_tables:
-                times = [c for c in table.columns if isinstance(c.type, UTCDateTime)]
-                if not times:
-                    continue
-                keys = list(table.primary_key.columns)
-                for row in s.execute(select(*keys, *times)).all():
-                    values = {
-                        c.name: None if v is None else v - delta
-                        for c, v in zip(times, row[len(keys) :], strict=True)
-                    }
-                    where = [k == row[i] for i, k in enumerate(keys)]
-                    s.execute(update(table).where(*where).values(values))
-
-    from_store(project, shift)
+    from_store(project, lambda store: shift_times(store, hours))
 
 
 def open_incidents(project: Path) -> list:

@@ -218,6 +218,13 @@ def test_failing_gate_fails_the_dag_run_and_fires_the_failure_callback(
     # The monitors ran after the failure, and the metrics textfile was written.
     assert platform.store.monitor_results()
     assert (project / ".basin" / "dev" / "metrics" / "basin.prom").is_file()
+    # Each task is in the audit log, by Airflow's service identity, with its outcome.
+    from basin.access.audit import entries, verify
+
+    logged = {e.command: (e.actor, e.outcome) for e in entries(platform.store)}
+    assert logged["airflow transform"] == ("service:airflow", "failed")
+    assert logged["airflow load"] == ("service:airflow", "success")
+    assert verify(platform.store)[1] == []
     platform.close()
 
     # Fixed (the new status is accepted): the next DAG run publishes and resolves it.

@@ -101,6 +101,10 @@ class _State:
     env: str | None = None
     verbose: bool = False
     log_format: str = "text"
+    command: str | None = None
+    """The command running (for the audit log)."""
+    error: str | None = None
+    """Its error, as printed (for the audit log)."""
 
 
 state = _State()
@@ -114,6 +118,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     project: ProjectOpt = None,
     env: EnvOpt = None,
     verbose: VerboseOpt = False,
@@ -128,6 +133,7 @@ def _main(
         )
     state.project = project
     state.env = env
+    state.command = ctx.invoked_subcommand
     state.verbose = verbose
     state.log_format = log_format.lower()
     _show_logs()
@@ -532,6 +538,44 @@ def slo() -> None:
     render_slos(console, windows)
 
 
+audit_app = typer.Typer(
+    help="The audit log: every Basin command on this project and environment — who, "
+    "when, the arguments (secrets redacted), the outcome — hash-chained.",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("list")
+def audit_list(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+) -> None:
+    """List the newest entries of the audit log."""
+    from basin.access.audit import entries
+    from basin.cli.render import render_audit
+
+    render_audit(console, _with_platform(lambda p: entries(p.store, limit)))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain: name every entry edited, deleted or
+    inserted since it was written. Exit status 1 if any."""
+    from basin.access.audit import verify
+
+    checked, problems = _with_platform(lambda p: verify(p.store))
+    if not problems:
+        _say(f"[green]✓[/] the audit log is intact: {checked} entries, each chained to the last")
+        return
+    for problem in problems:
+        err_console.print(f"[red]entry {problem.seq}[/]: {problem.what}")
+    err_console.print(
+        f"[red]error[/]: the audit log was changed after it was written "
+        f"({len(problems)} problem(s) in {checked} entries)"
+    )
+    raise typer.Exit(code=1)
+
+
 incidents_app = typer.Typer(
     help="Incidents: opened by a failed run or gate, a breached monitor or a missed "
     "deadline; resolved by hand or when the condition clears.",
@@ -784,13 +828,43 @@ def command() -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app and turn Basin errors into messages and exit codes."""
+    """Entry point: run the app and turn Basin errors into messages and exit codes;
+    then append the command to the project's audit log."""
     from basin.cli.reporting import uninstall
 
+    state.command, state.error = None, None
+    code: int | None = 0
     try:
         _run(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) or exc.code is None else 1
+        raise
     finally:
-        uninstall()
+        try:
+            _audit(list(sys.argv[1:] if argv is None else argv), code or 0)
+        finally:
+            uninstall()
+
+
+UNAUDITED = {"init", "schema"}
+"""Commands without a project to log into."""
+
+
+def _audit(args: list[str], code: int) -> None:
+    """One audit log entry for the command just run (if it ran on a project)."""
+    if state.command is None or state.command in UNAUDITED:
+        return
+    from basin.access.audit import record
+    from basin.config import load_project
+
+    try:
+        project = load_project(state.project, state.env)
+    except BasinError:
+        return  # no project (or no valid one): nothing to log into
+    outcome = {0: "success", 1: "failed", 2: "usage error", 130: "interrupted"}.get(
+        code, f"failed (exit {code})"
+    )
+    record(project, state.command, args, outcome, detail=state.error)
 
 
 def _run(argv: list[str] | None) -> None:
@@ -843,6 +917,7 @@ def _print_error(exc: BasinError) -> None:
         hint = cause.hint or hint
     from basin.common.redaction import redact
 
+    state.error = redact(message)
     if state.log_format == "json":
         log.error(
             message, extra={"hint": redact(hint) if hint else None, "exit_code": exc.exit_code}

@@ -373,3 +373,27 @@ def render_slos(console: Console, windows: list[Any]) -> None:
     console.print(table)
     if not any(w.slo == "freshness" for w in windows):
         console.print("[dim]freshness needs orchestration.schedule: it counts scheduled times[/]")
+
+
+def render_audit(console: Console, entries: list[Any]) -> None:
+    if not entries:
+        console.print("the audit log is empty")
+        return
+    import json
+
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("#", no_wrap=True)
+    for col in ("when (UTC)", "who", "command", "outcome"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        style = "green" if e.outcome in ("success", "recorded") else "red"
+        args = " ".join(json.loads(e.arguments or "[]"))
+        table.add_row(
+            str(e.seq),
+            _when(e.at),
+            escape(e.actor),
+            escape(f"{e.command}: {args}" if e.command == "config changed" else f"basin {args}"),
+            f"[{style}]{escape(e.outcome)}[/]" + (f"\n{escape(e.detail)}" if e.detail else ""),
+        )
+    console.print(table)
+    console.print("[dim]`basin audit verify` checks that no entry was changed since[/]")

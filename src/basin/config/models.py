@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from basin.common.types import Identifier, StrictModel
 from basin.lineage.configuration import LineageConfig
@@ -163,6 +163,9 @@ class PublishConfig(StrictModel):
 
 class ProjectConfig(StrictModel):
     """The whole ``basin.yml``."""
+
+    _secrets: list[tuple[str, str, str]] = PrivateAttr(default_factory=list)
+    """``(where, ${provider:reference}, provider)`` of each secret resolved at load."""
 
     project: Identifier
     """Project name."""

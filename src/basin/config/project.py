@@ -13,7 +13,7 @@ import difflib
 import os
 import re
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from basin.common.errors import ConfigError, ProjectNotFoundError
-from basin.common.redaction import MIN_SUBSTITUTED, register, secrets_of
+from basin.common.redaction import MIN_SUBSTITUTED, redact, register, secrets_of
 from basin.config.models import EnvironmentConfig, ProjectConfig
 
 PROJECT_FILE = "basin.yml"
@@ -84,8 +84,6 @@ class Project:
 
 # --- loading ---------------------------------------------------------------------
 
-_ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
 
 def find_project_file(start: Path | None = None) -> Path:
     """Find ``basin.yml`` in ``start`` or its parents."""
@@ -117,28 +115,61 @@ def _substitute(
     environ: dict[str, str],
     path: tuple[Any, ...],
     problems: list[tuple[tuple[Any, ...], str]],
+    *,
+    root: Path | None = None,
+    skip: Callable[[tuple[Any, ...]], bool] = lambda _: False,
+    resolved: list[tuple[str, str, str]] | None = None,
 ) -> Any:
+    """``data`` with every ``${provider:reference}`` replaced by its value (see
+    :mod:`basin.config.secrets`); what does not resolve is a problem at its path.
+    Subtrees ``skip`` names (other environments' settings) are left as written:
+    running ``dev`` needs neither ``prod``'s variables nor its secret store."""
+    from basin.config.secrets import REFERENCE, SecretUnavailable, resolve
+
+    if skip(path):
+        return data
     if isinstance(data, dict):
-        return {k: _substitute(v, environ, (*path, k), problems) for k, v in data.items()}
+        return {
+            k: _substitute(
+                v, environ, (*path, k), problems, root=root, skip=skip, resolved=resolved
+            )
+            for k, v in data.items()
+        }
     if isinstance(data, list):
-        return [_substitute(v, environ, (*path, i), problems) for i, v in enumerate(data)]
+        return [
+            _substitute(v, environ, (*path, i), problems, root=root, skip=skip, resolved=resolved)
+            for i, v in enumerate(data)
+        ]
     if isinstance(data, str) and "${" in data:
 
         def repl(m: re.Match[str]) -> str:
-            name, default = m.group(1), m.group(2)
-            if name in environ:
-                # A value from the environment may be a secret: never shown again.
-                register([environ[name]], min_length=MIN_SUBSTITUTED)
-                return environ[name]
-            if default is not None:
-                return default
-            problems.append(
-                (path, f"environment variable {name} is not set (export it or add it to .env)")
-            )
-            return ""
+            provider, reference = m.group(1), m.group(2)
+            try:
+                value = resolve(provider, reference, environ, root)
+            except SecretUnavailable as exc:
+                problems.append((path, redact(str(exc))))
+                return ""
+            if provider != "env" or reference.split(":-")[0] in environ:
+                # A value from outside the file may be a secret: never shown again.
+                register([value], min_length=MIN_SUBSTITUTED if provider == "env" else 1)
+            if resolved is not None and provider != "env":
+                resolved.append((_format_loc(path), m.group(0), provider))
+            return value
 
-        return _ENV_REF.sub(repl, data)
+        return REFERENCE.sub(repl, data)
     return data
+
+
+def _selected_env(data: dict[str, Any], env: str | None, environ: dict[str, str]) -> str | None:
+    """The environment a load selects, from the raw file (before substitution)."""
+    envs = data.get("environments")
+    names = list(envs) if isinstance(envs, dict) else ["dev"]
+    name = env or environ.get(ENV_VAR) or data.get("default_env")
+    if isinstance(name, str):
+        return name
+    if not names:
+        return None
+    return "dev" if "dev" in names else str(names[0])
 
 
 OVERRIDE_PREFIX = "BASIN__"
@@ -303,9 +334,12 @@ def parse_config(
     source: str = PROJECT_FILE,
     environ: dict[str, str] | None = None,
     overrides: dict[str, Any] | None = None,
+    env: str | None = None,
+    root: Path | None = None,
 ) -> ProjectConfig:
     """Parse and validate the text of a ``basin.yml``; ``overrides`` (from
-    :func:`environment_overrides`) win over the file.
+    :func:`environment_overrides`) win over the file. Secrets are resolved for the
+    environment ``env`` selects (and the settings outside ``environments:``) only.
 
     Raises:
         ConfigError: with one line per problem, each naming its path and line.
@@ -327,7 +361,17 @@ def parse_config(
     # Top-level `x-…` keys hold YAML anchors to reuse (as in Compose files).
     data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
     env_problems: list[tuple[tuple[Any, ...], str]] = []
-    data = _substitute(data, environ, (), env_problems)
+    selected = _selected_env(data, env, environ)
+    resolved: list[tuple[str, str, str]] = []
+    data = _substitute(
+        data,
+        environ,
+        (),
+        env_problems,
+        root=root,
+        skip=lambda p: len(p) == 2 and p[0] == "environments" and p[1] != selected,
+        resolved=resolved,
+    )
     overridden: list[tuple[Any, ...]] = []
     in_file = data
     if overrides:
@@ -358,6 +402,7 @@ def parse_config(
     if problems:
         raise ConfigError(source, problems)
     register(secrets_of(config))
+    config._secrets = resolved
     return config
 
 
@@ -375,6 +420,8 @@ def load_project(start: Path | None = None, env: str | None = None) -> Project:
         source=str(path),
         environ=environ,
         overrides=environment_overrides(root / ".env"),
+        env=env,
+        root=root,
     )
     name = env or environ.get(ENV_VAR) or config.default_env
     if name is None:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -308,3 +318,38 @@ class EntityConfig(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     settings: Mapped[str | None] = mapped_column(Text)  # JSON, for the error message
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One line of the audit log: who ran which command with which arguments (secrets
+    redacted), when, and how it ended. Hash-chained: each entry's hash covers its
+    fields and the previous entry's hash, so an edited or deleted entry is found."""
+
+    __tablename__ = "basin_audit_log"
+    __table_args__ = (UniqueConstraint("env", "seq", name="uq_basin_audit_log_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    env: Mapped[str] = mapped_column(ENV)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(256))
+    command: Mapped[str] = mapped_column(String(128))
+    arguments: Mapped[str] = mapped_column(Text)  # JSON list, secrets redacted
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    config_sha: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The newest entry of each environment's audit log: deleting the last entries
+    leaves a chain that is whole, but no longer ends where the head says."""
+
+    __tablename__ = "basin_audit_head"
+
+    env: Mapped[str] = mapped_column(ENV, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    config_sha: Mapped[str | None] = mapped_column(String(64))
+    """basin.yml's hash at the newest entry (a change is logged before the next)."""

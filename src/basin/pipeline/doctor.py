@@ -68,6 +68,7 @@ def run_checks(start: Path | None, env: str | None) -> list[Check]:
             f"{project.root / 'basin.yml'} (project {project.config.project}, env {project.env_name})",
         )
     )
+    checks += _secrets(project)
     checks += _versions(project.env.warehouse.engine)
     checks.append(_metadata(project))
     checks.append(_warehouse(project))
@@ -78,6 +79,15 @@ def run_checks(start: Path | None, env: str | None) -> list[Check]:
     if schema is not None:
         checks.append(schema)
     return checks
+
+
+def _secrets(project: Project) -> list[Check]:
+    """Each secret from a file or a secret store that resolved (a reference that did not
+    fails the config check, naming it). Where and what, never the value."""
+    return [
+        Check(f"secret {where}", "ok", f"{reference} resolves ({provider})")
+        for where, reference, provider in project.config._secrets
+    ]
 
 
 def _editor_schema(project: Project) -> Check | None:

@@ -49,14 +49,43 @@ def opened(project: str, env: str) -> Iterator[Any]:
 
 @contextmanager
 def _task(project: str, env: str) -> Iterator[Any]:
-    with opened(project, env) as platform, _failing_fast():
-        yield platform
+    """A task's façade; the task is appended to the audit log as ``airflow <task>``,
+    by ``BASIN_ACTOR`` or else ``service:airflow``."""
+    import os
+
+    from basin.access.audit import record
+
+    with opened(project, env) as platform:
+        outcome, detail = "failed", None
+        try:
+            with _failing_fast():
+                yield platform
+            outcome = "success"
+        except BaseException as exc:
+            from basin.common.redaction import redact
+
+            detail = redact(str(exc))
+            raise
+        finally:
+            task_id, run_id = _airflow_ids()
+            record(
+                platform.project,
+                f"airflow {task_id}",
+                [f"run_id={run_id}"],
+                outcome,
+                detail=detail,
+                who=os.environ.get("BASIN_ACTOR") or "service:airflow",
+                store=platform.store,
+            )
 
 
-def _airflow_run_id() -> str:
+def _airflow_ids() -> tuple[str, str]:
+    """The running task's id and its DAG run's id."""
     from airflow.sdk import get_current_context
 
-    return str(get_current_context().get("run_id") or "?")
+    context = get_current_context()
+    ti = context.get("ti") or context.get("task_instance")
+    return str(getattr(ti, "task_id", "?")), str(context.get("run_id") or "?")
 
 
 def extract(project: str, env: str, entity: str) -> dict[str, Any]:
@@ -91,7 +120,7 @@ def publish(project: str, env: str) -> dict[str, Any]:
 
     with _task(project, env) as platform:
         result = platform.publish()
-        after_run(platform.resources, _airflow_run_id(), None, monitors=False)
+        after_run(platform.resources, _airflow_ids()[1], None, monitors=False)
         return {"location": result.location, "tables": result.tables}
 
 

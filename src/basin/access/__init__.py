@@ -1,0 +1,1 @@
+"""Access and governance: the audit log (and, next, roles, grants, masking, row policies)."""

@@ -538,6 +538,51 @@ def slo() -> None:
     render_slos(console, windows)
 
 
+access_app = typer.Typer(
+    help="Access: the roles, users and grants of `access:` in basin.yml, on the "
+    "PostgreSQL warehouse — plan, apply, check.",
+    no_args_is_help=True,
+)
+app.add_typer(access_app, name="access")
+
+
+@access_app.command("plan")
+def access_plan() -> None:
+    """Show what `basin access apply` would change: roles and users to create, roles
+    to grant or revoke, privileges to grant or revoke (the difference between the
+    policy and the server; nothing when they agree)."""
+    from basin.access.manage import plan
+    from basin.cli.render import render_access_plan
+
+    policy, changes = _with_platform(lambda p: plan(p.project))
+    render_access_plan(console, policy, changes, applied=False)
+
+
+@access_app.command("apply")
+def access_apply() -> None:
+    """Bring the warehouse's roles and grants to the policy, in one transaction, and
+    revoke what the policy no longer grants to Basin's roles."""
+    from basin.access.manage import apply
+    from basin.cli.render import render_access_plan
+
+    policy, changes = _with_platform(lambda p: apply(p.project), wait=True)
+    render_access_plan(console, policy, changes, applied=True)
+
+
+@access_app.command("check")
+def access_check() -> None:
+    """Least privilege: privileges on Basin's schemas that the policy does not give
+    (a manual grant), roles nobody holds, changes not applied yet. Exit status 1 if any
+    privilege exceeds the policy."""
+    from basin.access.manage import check
+    from basin.cli.render import render_access_check
+
+    report = _with_platform(lambda p: check(p.project))
+    render_access_check(console, report)
+    if report.beyond:
+        raise typer.Exit(code=1)
+
+
 audit_app = typer.Typer(
     help="The audit log: every Basin command on this project and environment — who, "
     "when, the arguments (secrets redacted), the outcome — hash-chained.",

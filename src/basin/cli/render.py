@@ -397,3 +397,39 @@ def render_audit(console: Console, entries: list[Any]) -> None:
         )
     console.print(table)
     console.print("[dim]`basin audit verify` checks that no entry was changed since[/]")
+
+
+def render_access_plan(console: Console, policy: Any, changes: list[Any], applied: bool) -> None:
+    for note in policy.notes:
+        console.print(f"[yellow]note[/]: {escape(note)}")
+    if not changes:
+        console.print("[green]✓[/] the warehouse matches the policy: nothing to change")
+        return
+    verb = "applied" if applied else "to apply"
+    console.print(f"[bold]{len(changes)} change(s) {verb}[/]")
+    for change in changes:
+        sign = (
+            "[red]-[/]"
+            if change.sql.startswith("revoke") or " revoke " in change.sql
+            else "[green]+[/]"
+        )
+        console.print(f"  {sign} {escape(change.says)}")
+    if not applied:
+        console.print("[dim]`basin access apply` runs them in one transaction[/]")
+
+
+def render_access_check(console: Console, report: Any) -> None:
+    for note in report.notes:
+        console.print(f"[yellow]note[/]: {escape(note)}")
+    if report.beyond:
+        console.print(f"[red]{len(report.beyond)} privilege(s) beyond the policy[/]:")
+        for line in report.beyond:
+            console.print(f"  [red]![/] {escape(line)}")
+    else:
+        console.print("[green]✓[/] no privilege beyond the policy")
+    if report.unused:
+        console.print(f"[yellow]roles nobody holds[/]: {escape(', '.join(report.unused))}")
+    if report.pending:
+        console.print(
+            f"[yellow]{report.pending} change(s) not applied[/]: `basin access plan` lists them"
+        )

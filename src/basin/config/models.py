@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from basin.access.configuration import AccessConfig
 from basin.common.types import Identifier, StrictModel
 from basin.lineage.configuration import LineageConfig
 from basin.observe.configuration import AlertsConfig, MetricsConfig, MonitorsConfig, SloConfig
@@ -197,6 +198,8 @@ class ProjectConfig(StrictModel):
     """Freshness, volume, schema-drift and check monitors, evaluated after each run."""
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     """Channels incidents are sent to: Slack, e-mail, PagerDuty, webhooks."""
+    access: AccessConfig = Field(default_factory=AccessConfig)
+    """Roles, users and what they may read and write (``basin access plan|apply``)."""
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     """Prometheus metrics: the textfile written after each run, the port served on."""
     slos: SloConfig = Field(default_factory=SloConfig)

@@ -49,6 +49,10 @@ ReplayPlan = list[tuple[str, str, list[tuple["Manifest", list[str]]]]]
 """``(source, entity, [(manifest, data file URLs), …])`` per entity, oldest batch first."""
 
 
+Governance = dict[str, tuple[list[str], list[str]]]
+"""Published schema → (statements before its swap, statements after it)."""
+
+
 class Warehouse(ABC):
     """A warehouse engine: loads lake batches, hosts dbt, publishes audited marts."""
 
@@ -112,8 +116,12 @@ class Warehouse(ABC):
         leaves the warehouse as it was."""
 
     @abstractmethod
-    def publish(self, schemas: list[str], run_id: str) -> PublishResult:
-        """Make the audited ``schemas`` what consumers read, atomically."""
+    def publish(
+        self, schemas: list[str], run_id: str, governance: Governance | None = None
+    ) -> PublishResult:
+        """Make the audited ``schemas`` what consumers read, atomically; ``governance``:
+        per schema, statements to run in the same transaction before and after the
+        swap (the grants that must never be missing from a published table)."""
 
     @abstractmethod
     def published_tables(self) -> dict[str, int] | None:

@@ -34,7 +34,9 @@ def publish(res: Resources, run_id: str, accept: str | None = None) -> StepOutco
         res.reporter.task("publish", total=None),
         res.lineage.step("publish", run_id, res.command) as step,
     ):
-        result = res.warehouse.publish(schemas, run_id)
+        from basin.access.manage import publish_governance
+
+        result = res.warehouse.publish(schemas, run_id, publish_governance(res.project, schemas))
         faults.point("publish.before_record")
         audit = {s: s + res.warehouse.audit_suffix for s in schemas}
         res.track("published", step, run_id, result.tables, audit)

@@ -13,9 +13,9 @@ from typing import Any
 
 import duckdb
 
-from basin.common.errors import LoadError
+from basin.common.errors import LoadError, PublishError
 from basin.lake.manifest import Manifest
-from basin.warehouses.base import LoadResult, PublishResult, ReplayPlan, Warehouse
+from basin.warehouses.base import Governance, LoadResult, PublishResult, ReplayPlan, Warehouse
 from basin.warehouses.duckdb import load, profile, publish
 from basin.warehouses.duckdb.configuration import DuckDBWarehouse as DuckDBConfig
 
@@ -168,7 +168,14 @@ class DuckDBWarehouse(Warehouse):
                 con.execute(statement)
             con.execute("COMMIT")
 
-    def publish(self, schemas: list[str], run_id: str) -> PublishResult:
+    def publish(
+        self, schemas: list[str], run_id: str, governance: Governance | None = None
+    ) -> PublishResult:
+        if governance:
+            raise PublishError(
+                f"{self.identity}: publishing with grants is built for PostgreSQL only",
+                hint="remove access: from basin.yml for this environment, or publish to PostgreSQL",
+            )
         with self.connect() as con:
             return publish.publish_snapshot(
                 con,

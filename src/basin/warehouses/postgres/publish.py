@@ -15,7 +15,7 @@ from psycopg import sql
 
 from basin.common import faults
 from basin.common.errors import PublishError
-from basin.warehouses.base import LEDGER_SCHEMA, PublishResult
+from basin.warehouses.base import LEDGER_SCHEMA, Governance, PublishResult
 
 SWAP = "__basin_swap"
 
@@ -44,7 +44,12 @@ def counts(conn: psycopg.Connection, schemas: list[str]) -> dict[str, int]:
 
 
 def swap_schemas(
-    conninfo: str, schemas: list[str], suffix: str, run_id: str, location: str
+    conninfo: str,
+    schemas: list[str],
+    suffix: str,
+    run_id: str,
+    location: str,
+    governance: Governance,
 ) -> PublishResult:
     try:
         with psycopg.connect(conninfo) as conn:
@@ -62,11 +67,16 @@ def swap_schemas(
                 published, audit, swap = (
                     sql.Identifier(n) for n in (schema, schema + suffix, schema + SWAP)
                 )
+                before, after = governance.get(schema, ([], []))
+                for statement in before:  # the grants, on the tables about to be published
+                    conn.execute(statement.encode())
                 if schema in present:
                     conn.execute(sql.SQL("alter schema {} rename to {}").format(published, swap))
                 conn.execute(sql.SQL("alter schema {} rename to {}").format(audit, published))
                 if schema in present:
                     conn.execute(sql.SQL("alter schema {} rename to {}").format(swap, audit))
+                    for statement in after:  # readers lose the publication swapped out
+                        conn.execute(statement.encode())
             conn.execute(
                 sql.SQL("create schema if not exists {}").format(sql.Identifier(LEDGER_SCHEMA))
             )

@@ -15,6 +15,7 @@ from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
     LEDGER_SCHEMA,
     RAW_SCHEMA,
+    Governance,
     LoadResult,
     PublishResult,
     ReplayPlan,
@@ -169,13 +170,16 @@ class PostgresWarehouse(Warehouse):
             for statement in statements:
                 conn.execute(statement.encode())
 
-    def publish(self, schemas: list[str], run_id: str) -> PublishResult:
+    def publish(
+        self, schemas: list[str], run_id: str, governance: Governance | None = None
+    ) -> PublishResult:
         return publish.swap_schemas(
             self.cfg.conninfo(),
             schemas,
             self.audit_suffix,
             run_id,
             f"{self.identity} schemas {', '.join(schemas)}",
+            governance or {},
         )
 
     def published_tables(self) -> dict[str, int] | None:

@@ -1,0 +1,138 @@
+"""``basin access plan|apply|check``: the project's access policy against the
+warehouse (PostgreSQL), and the grants each publish carries across its swap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from basin.common.errors import TerminalError
+
+if TYPE_CHECKING:
+    from basin.access.policy import Policy
+    from basin.access.postgres import Change
+    from basin.config import Project
+
+
+@dataclass
+class Report:
+    """What ``basin access check`` found."""
+
+    beyond: list[str] = field(default_factory=list)
+    """Privileges on managed schemas that the policy does not give."""
+    unused: list[str] = field(default_factory=list)
+    """Roles nobody holds."""
+    pending: int = 0
+    """Statements an apply would run."""
+    notes: list[str] = field(default_factory=list)
+
+
+def _postgres(project: Project) -> str:
+    from basin.warehouses.postgres.configuration import PostgresWarehouse
+
+    wh = project.env.warehouse
+    if not isinstance(wh, PostgresWarehouse):
+        raise TerminalError(
+            f"`basin access` manages PostgreSQL warehouses; environment {project.env_name} "
+            f"uses {wh.engine}",
+            hint="run it with --env <a PostgreSQL environment>. DuckDB has no roles (its "
+            "published file is read by whoever can read the file); Snowflake's grants are "
+            "not managed yet",
+        )
+    return wh.conninfo()
+
+
+def policy(project: Project) -> Policy:
+    from basin.access.policy import compile_policy
+    from basin.transform.runner import built_relations
+    from basin.warehouses.postgres.configuration import PostgresWarehouse
+
+    target = project.state_path("dbt") / "target"
+    built = {s for s, _ in built_relations(target)} if (target / "manifest.json").exists() else None
+    wh = project.env.warehouse
+    suffix = wh.audit_suffix if isinstance(wh, PostgresWarehouse) else "_audit"
+    return compile_policy(project, built, suffix)
+
+
+def _connect(conninfo: str) -> Any:
+    import psycopg
+
+    try:
+        return psycopg.connect(conninfo)
+    except psycopg.OperationalError as exc:
+        from basin.common.errors import WarehouseUnavailable
+        from basin.common.redaction import redact
+
+        raise WarehouseUnavailable(
+            f"cannot reach the PostgreSQL warehouse: {redact(str(exc).strip().splitlines()[0])}",
+            hint="check environments.<env>.warehouse.dsn and that the server runs",
+        ) from None
+
+
+def plan(project: Project) -> tuple[Policy, list[Change]]:
+    """The statements that would bring the warehouse to the policy."""
+    from basin.access import postgres
+
+    conninfo = _postgres(project)
+    wanted = policy(project)
+    with _connect(conninfo) as conn:
+        owner = conn.execute("select current_user").fetchone()[0]
+        return wanted, postgres.plan(wanted, postgres.live(conn, wanted), owner)
+
+
+def apply(project: Project) -> tuple[Policy, list[Change]]:
+    """Run the plan in one transaction (all or nothing); returns what ran."""
+    from basin.access import postgres
+
+    conninfo = _postgres(project)
+    wanted = policy(project)
+    with _connect(conninfo) as conn:
+        owner = conn.execute("select current_user").fetchone()[0]
+        changes = postgres.plan(wanted, postgres.live(conn, wanted), owner)
+        try:
+            for change in changes:
+                conn.execute(change.sql.encode())
+        except Exception as exc:
+            conn.rollback()
+            from basin.common.redaction import redact
+
+            raise TerminalError(
+                f"access apply failed, nothing was changed: {redact(str(exc).strip())}",
+                hint="the warehouse user needs CREATEROLE and to own (or be granted with "
+                "GRANT OPTION on) the schemas; `basin access plan` shows the statements",
+            ) from None
+    return wanted, changes
+
+
+def check(project: Project) -> Report:
+    """Least privilege: grants beyond the policy, roles nobody holds, pending changes."""
+    from basin.access import postgres
+
+    conninfo = _postgres(project)
+    wanted = policy(project)
+    with _connect(conninfo) as conn:
+        owner = conn.execute("select current_user").fetchone()[0]
+        server = postgres.live(conn, wanted)
+        report = Report(
+            beyond=postgres.beyond(wanted, server),
+            pending=len(postgres.plan(wanted, server, owner)),
+            notes=list(wanted.notes),
+        )
+    held = {role for roles in wanted.members.values() for role in roles}
+    report.unused = sorted(set(wanted.roles.values()) - held)
+    return report
+
+
+def publish_governance(
+    project: Project, schemas: list[str]
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Per published schema, the statements its swap runs before and after renaming
+    (PostgreSQL; each acts only on roles that exist); empty for other engines."""
+    from basin.access import postgres
+    from basin.warehouses.postgres.configuration import PostgresWarehouse
+
+    wh = project.env.warehouse
+    if not isinstance(wh, PostgresWarehouse):
+        return {}
+    wanted = policy(project)
+    return {s: postgres.publish_statements(wanted, s, s + wh.audit_suffix) for s in schemas}

@@ -1,0 +1,275 @@
+"""Access on PostgreSQL: roles, memberships and schema/table privileges, compared with
+the server's catalogs so that a plan holds only the difference and revokes what the
+policy no longer grants.
+
+- a reader of a schema gets ``USAGE`` on it and ``SELECT`` on its tables; a writer
+  ``USAGE, CREATE`` and ``SELECT, INSERT, UPDATE, DELETE, TRUNCATE``;
+- tables created later follow through default privileges (``ALTER DEFAULT PRIVILEGES
+  FOR ROLE <the warehouse user>``), except in published schemas: those are swapped in
+  at each publish, and their readers are granted on the audit schema inside the swap's
+  transaction, then revoked from the schema swapped out (:func:`publish_statements`);
+- roles are ``NOLOGIN`` groups; users log in and hold them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from basin.common.sql import literal, quote_ident
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from basin.access.policy import Policy
+
+READ_SCHEMA = {"USAGE"}
+WRITE_SCHEMA = {"USAGE", "CREATE"}
+READ_TABLE = {"SELECT"}
+WRITE_TABLE = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"}
+
+
+@dataclass
+class Live:
+    """What the server has, for the policy's roles and users."""
+
+    roles: set[str] = field(default_factory=set)
+    logins: set[str] = field(default_factory=set)
+    members: set[tuple[str, str]] = field(default_factory=set)  # (role, member)
+    schemas: set[tuple[str, str, str]] = field(default_factory=set)  # (schema, grantee, priv)
+    tables: set[tuple[str, str, str, str]] = field(default_factory=set)  # + table
+    defaults: set[tuple[str, str, str]] = field(default_factory=set)  # (schema, grantee, priv)
+    existing_schemas: set[str] = field(default_factory=set)
+    table_names: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One statement of a plan, and what it does in words (secrets masked)."""
+
+    sql: str
+    says: str
+
+
+def _q(name: str) -> str:
+    return quote_ident(name)
+
+
+def live(conn: psycopg.Connection[Any], policy: Policy) -> Live:
+    """The server's roles, memberships and privileges of the policy's roles and users
+    on the schemas it manages."""
+    names = sorted(set(policy.roles.values()) | set(policy.members))
+    like = policy.prefix.replace("_", r"\_").replace("%", r"\%") + "%"
+    out = Live()
+    for name, login in conn.execute(
+        "select rolname, rolcanlogin from pg_roles where rolname = any(%s) or rolname like %s",
+        (names, like),
+    ):
+        out.roles.add(name)
+        if login:
+            out.logins.add(name)
+    grantees = sorted(out.roles)
+    out.members = {
+        (r, m)
+        for r, m in conn.execute(
+            """
+            select r.rolname, m.rolname from pg_auth_members a
+            join pg_roles r on r.oid = a.roleid join pg_roles m on m.oid = a.member
+            where r.rolname = any(%s)
+            """,
+            (grantees,),
+        )
+    }
+    schemas = sorted(policy.managed)
+    out.existing_schemas = {
+        r[0]
+        for r in conn.execute(
+            "select nspname from pg_namespace where nspname = any(%s)", (schemas,)
+        )
+    }
+    out.schemas = {
+        (s, g, p)
+        for s, g, p in conn.execute(
+            """
+            select n.nspname, pg_get_userbyid(a.grantee), a.privilege_type
+            from pg_namespace n, aclexplode(n.nspacl) a
+            where n.nspname = any(%s) and pg_get_userbyid(a.grantee) = any(%s)
+            """,
+            (schemas, grantees),
+        )
+    }
+    tabled = sorted(policy.managed - policy.audits)  # audit tables come and go per build
+    for s, t, g, p in conn.execute(
+        """
+        select n.nspname, c.relname, pg_get_userbyid(a.grantee), a.privilege_type
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace,
+             aclexplode(c.relacl) a
+        where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p', 'f')
+          and pg_get_userbyid(a.grantee) = any(%s)
+        """,
+        (tabled, grantees),
+    ):
+        out.tables.add((s, t, g, p))
+    for s, t in conn.execute(
+        """
+        select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p', 'f') order by 1, 2
+        """,
+        (schemas,),
+    ):
+        out.table_names.setdefault(s, []).append(t)
+    out.defaults = {
+        (s, g, p)
+        for s, g, p in conn.execute(
+            """
+            select n.nspname, pg_get_userbyid(a.grantee), a.privilege_type
+            from pg_default_acl d join pg_namespace n on n.oid = d.defaclnamespace,
+                 aclexplode(d.defaclacl) a
+            where d.defaclobjtype = 'r' and d.defaclrole = (select oid from pg_roles where rolname = current_user)
+              and n.nspname = any(%s) and pg_get_userbyid(a.grantee) = any(%s)
+            """,
+            (schemas, grantees),
+        )
+    }
+    return out
+
+
+def plan(policy: Policy, server: Live, owner: str) -> list[Change]:
+    """The statements that bring the server to the policy (empty: nothing to do)."""
+    changes: list[Change] = []
+    for role in sorted(set(policy.roles.values()) - server.roles):
+        changes.append(Change(f"create role {_q(role)} nologin", f"create role {role}"))
+    for user in sorted(policy.members):
+        if user not in server.roles:
+            password = policy.services.get(user)
+            text = f"create role {_q(user)} login"
+            says = f"create {'service' if user in policy.services else 'user'} {user} (login)"
+            if password:
+                text += " password " + literal(password)
+                says += " with its password from basin.yml's secret"
+            changes.append(Change(text, says))
+        elif user not in server.logins:
+            changes.append(Change(f"alter role {_q(user)} login", f"let {user} log in"))
+    want_members = {(r, u) for u, roles in policy.members.items() for r in roles}
+    managed_roles = set(policy.roles.values())
+    for role, user in sorted(want_members - server.members):
+        changes.append(Change(f"grant {_q(role)} to {_q(user)}", f"{user} holds {role}"))
+    for role, user in sorted(server.members - want_members):
+        if role in managed_roles:
+            changes.append(
+                Change(f"revoke {_q(role)} from {_q(user)}", f"{user} no longer holds {role}")
+            )
+    changes += _privileges(policy, server, owner)
+    return changes
+
+
+def _wanted(policy: Policy, server: Live) -> tuple[set[Any], set[Any], set[Any]]:
+    schemas: set[tuple[str, str, str]] = set()
+    tables: set[tuple[str, str, str, str]] = set()
+    defaults: set[tuple[str, str, str]] = set()
+    for role in policy.roles.values():
+        for level, granted in (("read", policy.read[role]), ("write", policy.write[role])):
+            on_schema = WRITE_SCHEMA if level == "write" else READ_SCHEMA
+            on_table = WRITE_TABLE if level == "write" else READ_TABLE
+            for schema in granted:
+                if schema not in server.existing_schemas:
+                    continue
+                schemas |= {(schema, role, p) for p in on_schema}
+                if schema in policy.audits:
+                    continue  # its tables are the next build's: granted at publish
+                for table in server.table_names.get(schema, []):
+                    tables |= {(schema, table, role, p) for p in on_table}
+                if schema not in policy.published:  # swapped in whole: granted at publish
+                    defaults |= {(schema, role, p) for p in on_table}
+    return schemas, tables, defaults
+
+
+def _privileges(policy: Policy, server: Live, owner: str) -> list[Change]:
+    schemas, tables, defaults = _wanted(policy, server)
+    managed = set(policy.roles.values())
+    out: list[Change] = []
+    for s, g, p in sorted(schemas - server.schemas):
+        out.append(Change(f"grant {p.lower()} on schema {_q(s)} to {_q(g)}", f"{g}: {p} on {s}"))
+    for s, t, g, p in sorted(tables - server.tables):
+        out.append(
+            Change(f"grant {p.lower()} on {_q(s)}.{_q(t)} to {_q(g)}", f"{g}: {p} on {s}.{t}")
+        )
+    for s, g, p in sorted(defaults - server.defaults):
+        out.append(
+            Change(
+                f"alter default privileges for role {_q(owner)} in schema {_q(s)} "
+                f"grant {p.lower()} on tables to {_q(g)}",
+                f"{g}: {p} on tables {owner} creates in {s} later",
+            )
+        )
+    # Revoke what the policy does not grant (from Basin's roles only; a user's own
+    # grants are reported by `basin access check`, never touched).
+    for s, g, p in sorted(server.schemas - schemas):
+        if g in managed:
+            out.append(
+                Change(f"revoke {p.lower()} on schema {_q(s)} from {_q(g)}", f"{g}: no {p} on {s}")
+            )
+    for s, t, g, p in sorted(server.tables - tables):
+        if g in managed:
+            out.append(
+                Change(
+                    f"revoke {p.lower()} on {_q(s)}.{_q(t)} from {_q(g)}", f"{g}: no {p} on {s}.{t}"
+                )
+            )
+    for s, g, p in sorted(server.defaults - defaults):
+        if g in managed:
+            out.append(
+                Change(
+                    f"alter default privileges for role {_q(owner)} in schema {_q(s)} "
+                    f"revoke {p.lower()} on tables from {_q(g)}",
+                    f"{g}: no {p} on tables {owner} creates in {s} later",
+                )
+            )
+    return out
+
+
+def beyond(policy: Policy, server: Live) -> list[str]:
+    """Privileges on managed schemas the policy does not give: held by users directly
+    (a manual grant), or by Basin's roles before an apply."""
+    schemas, tables, _ = _wanted(policy, server)
+    out = [f"{g} has {p} on schema {s}" for s, g, p in sorted(server.schemas - schemas)]
+    out += [f"{g} has {p} on {s}.{t}" for s, t, g, p in sorted(server.tables - tables)]
+    return out
+
+
+def publish_statements(policy: Policy, schema: str, audit: str) -> tuple[list[str], list[str]]:
+    """``(before, after)`` the swap of ``audit`` into ``schema``, in its transaction: its
+    readers are granted on the audit schema's tables before it is renamed — never a
+    moment without them — and lose the schema swapped out (which becomes the next
+    build's audit schema: unpublished data)."""
+    before, after = [], []
+    for role in sorted(policy.readers(schema)):
+        writes = schema in policy.write.get(role, set())
+        on_schema = "usage, create" if writes else "usage"
+        on_tables = "select, insert, update, delete, truncate" if writes else "select"
+        before.append(
+            _if_role(
+                role,
+                f"grant {on_schema} on schema {_q(audit)} to {_q(role)}",
+                f"grant {on_tables} on all tables in schema {_q(audit)} to {_q(role)}",
+            )
+        )
+        if not writes:  # writers build the next publication there
+            after.append(
+                _if_role(
+                    role,
+                    f"revoke all on schema {_q(audit)} from {_q(role)}",
+                    f"revoke all on all tables in schema {_q(audit)} from {_q(role)}",
+                )
+            )
+    return before, after
+
+
+def _if_role(role: str, *statements: str) -> str:
+    """The statements, run only if ``role`` exists (``basin access apply`` creates it:
+    a project that never applied its policy publishes as before)."""
+    body = " ".join(f"execute {literal(s)};" for s in statements)
+    return (
+        f"do $basin$ begin if exists (select from pg_roles where rolname = {literal(role)}) "
+        f"then {body} end if; end $basin$"
+    )

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.harness import machine, write_result
-from bench.platform import EXAMPLE, own_port, shift_times
+from bench.platform import EXAMPLE, own_port, run_generator, shift_times
 
 
 def _platform(root: Path):  # noqa: ANN202
@@ -43,19 +42,7 @@ def measure(scale: float, days: int) -> dict:
     yml.write_text(yml.read_text().replace('  schedule: "0 5 * * *"     # daily at 05:00\n', ""))
 
     def generate(*args: str) -> None:
-        subprocess.run(
-            [
-                sys.executable,
-                str(root / "generator.py"),
-                "--root",
-                str(root),
-                "--scale",
-                str(scale),
-                *args,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        run_generator(root, scale, *args)
 
     out: list[dict] = []
     try:

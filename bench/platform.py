@@ -65,6 +65,23 @@ def own_port(root: Path) -> Path:
     return root
 
 
+def run_generator(root: Path, scale: float | str, *args: str, quiet: bool = True) -> None:
+    """The copy's ``generator.py`` at ``scale`` (``--add-day`` for the next day)."""
+    subprocess.run(
+        [
+            sys.executable,
+            str(root / "generator.py"),
+            "--root",
+            str(root),
+            "--scale",
+            str(scale),
+            *args,
+        ],
+        check=True,
+        capture_output=quiet,
+    )
+
+
 def shift_times(store: Any, hours: float) -> None:
     """Move every time a metadata store recorded ``hours`` into the past: to the
     monitors, the same as waiting that long (days of a platform in minutes). The audit
@@ -103,10 +120,7 @@ def generate(scale: float) -> Path:
     shutil.copytree(EXAMPLE, root, ignore=code)
     own_port(root)
     started = time.monotonic()
-    subprocess.run(
-        [sys.executable, str(root / "generator.py"), "--root", str(root), "--scale", str(scale)],
-        check=True,
-    )
+    run_generator(root, scale, quiet=False)
     print(f"generated scale {scale} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return root
 
@@ -422,19 +436,7 @@ def arm_incremental(scale: float, mode: str) -> dict[str, float]:
     platform.store  # noqa: B018
     if mode == "increment":
         platform.run()
-        subprocess.run(
-            [
-                sys.executable,
-                str(root / "generator.py"),
-                "--root",
-                str(root),
-                "--scale",
-                str(scale),
-                "--add-day",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        run_generator(root, scale, "--add-day")
     started = time.monotonic()
     platform.run()
     seconds = time.monotonic() - started

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from email.message import Message
 from pathlib import Path
 
 import pytest
+from bench.platform import run_generator
 
 from tests.observe.conftest import Receiver, deliveries, free_port, from_store, time_passes
 
@@ -24,11 +23,7 @@ TOKEN = "scenario-T0KEN-9f8e7d"
 
 
 def _generate(root: Path, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, str(root / "generator.py"), "--root", str(root), "--scale", SCALE, *args],
-        check=True,
-        capture_output=True,
-    )
+    run_generator(root, SCALE, *args)
 
 
 def _day(root: Path) -> int:

@@ -77,8 +77,13 @@ class AccessConfig(StrictModel):
         for name, user in self.users.items():
             unknown = [r for r in user.roles if r not in known]
             if unknown:
+                import difflib
+
+                near = difflib.get_close_matches(unknown[0], sorted(known), n=1)
                 raise ValueError(
-                    f"user {name} holds unknown role(s) {', '.join(unknown)}; roles: "
+                    f"user {name} holds unknown role(s) {', '.join(unknown)}"
+                    + (f" (did you mean {near[0]}?)" if near else "")
+                    + "; roles: "
                     + ", ".join(sorted(known))
                 )
         return self

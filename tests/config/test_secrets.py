@@ -84,6 +84,12 @@ environments:
         assert result.rows == 2
     finally:
         platform.close()
+    from basin.common.redaction import redact
+
+    # The password is a secret everywhere; the user name is not (masking `postgres`
+    # would mangle every postgresql:// Basin shows).
+    assert redact(f"login failed: {PASSWORD}") == "login failed: ***"
+    assert redact("postgresql://postgres@db/x") == "postgresql://postgres@db/x"
     doctor = cli("doctor", project=tmp_path)
     assert "${aws-sm:basin/finance#password} resolves (aws-sm)" in doctor.stdout
     assert PASSWORD not in doctor.output

@@ -18,7 +18,9 @@ import getpass
 import hashlib
 import json
 import os
+import random
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,11 +114,14 @@ def append(
     who = who or actor()
     args = json.dumps([redact(a) for a in arguments])
     detail = redact(detail) if detail else None
-    for _ in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
         try:
             return _append_once(store, command, args, outcome, detail, who, config_sha)
         except (IntegrityError, _Raced):
-            continue  # another process took this position: read the head again
+            # Another process took this position (the environment's first entry, or a
+            # head moved under us): read the head again, after a short random wait.
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+            continue
         except OperationalError as exc:
             if "locked" not in str(exc):  # SQLite's writer lock, held by another append
                 raise
@@ -152,10 +157,12 @@ def _append_once(
     entries_t = Base.metadata.tables["basin_audit_log"]
     head_t = Base.metadata.tables["basin_audit_head"]
     with store.engine.begin() as conn:
+        # The head row, locked (PostgreSQL): concurrent appends queue here instead of
+        # racing for the same position. SQLite's writer lock does the same.
         head = conn.execute(
-            select(head_t.c.seq, head_t.c.hash, head_t.c.config_sha).where(
-                head_t.c.env == store.env
-            )
+            select(head_t.c.seq, head_t.c.hash, head_t.c.config_sha)
+            .where(head_t.c.env == store.env)
+            .with_for_update()
         ).first()
         seq, prev, last_sha = (head.seq, head.hash, head.config_sha) if head else (0, GENESIS, None)
         now = utcnow()

@@ -149,7 +149,7 @@ def _substitute(
             except SecretUnavailable as exc:
                 problems.append((path, redact(str(exc))))
                 return ""
-            if provider != "env" or reference.split(":-")[0] in environ:
+            if _secret_like(provider, reference, environ):
                 # A value from outside the file may be a secret: never shown again.
                 register([value], min_length=MIN_SUBSTITUTED if provider == "env" else 1)
             if resolved is not None and provider != "env":
@@ -158,6 +158,18 @@ def _substitute(
 
         return REFERENCE.sub(repl, data)
     return data
+
+
+NOT_SECRET_KEYS = {"user", "username", "host", "port", "dbname", "database", "engine"}
+"""Keys of a secret store's JSON that name, not protect (AWS's database secrets hold
+``username``, ``host``, ``port``, ``dbname`` beside ``password``): masking a user
+name such as ``postgres`` everywhere would mangle every ``postgresql://`` shown."""
+
+
+def _secret_like(provider: str, reference: str, environ: dict[str, str]) -> bool:
+    if provider == "env":
+        return reference.split(":-")[0] in environ  # a default written in the file is not
+    return reference.rpartition("#")[2].lower() not in NOT_SECRET_KEYS
 
 
 def _selected_env(data: dict[str, Any], env: str | None, environ: dict[str, str]) -> str | None:

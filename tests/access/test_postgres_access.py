@@ -33,7 +33,7 @@ def names(pg_url: str, pg_database: str) -> Iterator[dict[str, str]]:
             r[0]
             for r in conn.execute(
                 "select rolname from pg_roles where rolname like %s or rolname = any(%s)",
-                (f"t{tag}\\_%", [out["analyst"], out["bi"], out["loader"]]),
+                (f"t{tag}\\_%", [v for k, v in out.items() if k != "prefix"]),
             )
         ]
     if not roles:
@@ -172,3 +172,57 @@ def test_no_swap_leaves_an_analyst_without_the_published_tables(
         platform.close()
     assert refused == []
     assert _as(db, names["analyst"], "select * from marts_audit.daily_revenue").startswith("denied")
+
+
+def test_pii_is_masked_in_the_published_marts_for_those_it_is_not_revealed_to(
+    cli, project: Path, pg_database: str, names: dict[str, str]
+) -> None:
+    db = pg_database
+    marts = project / "dbt" / "models" / "marts"
+    (marts / "customers.sql").write_text(
+        "select customer_email, count(*) as orders from {{ ref('stg_shop__orders') }} group by 1\n"
+    )
+    (marts / "_customers.yml").write_text(
+        "version: 2\nmodels:\n  - name: customers\n    columns:\n"
+        "      - name: customer_email\n        meta: {pii: email}\n"
+        "      - name: orders\n"
+    )
+    _configure(project, db, names)
+    engineer = f"eng_{names['prefix'].strip('_')}"
+    names["engineer"] = engineer  # dropped with the others
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text()
+        + f"    {engineer}: {{roles: [engineer]}}\n"
+        + "  masking:\n    default: {rule: hash}\n"
+    )
+    # Applied before anything was built: the first publication is masked already;
+    # applied again once dbt's schemas exist (the plan said so).
+    assert cli("--env", "pg", "access", "apply", project=project).exit_code == 0
+    assert cli("--env", "pg", "run", project=project).exit_code == 0
+    assert cli("--env", "pg", "access", "apply", project=project).exit_code == 0
+
+    def emails(user: str) -> list[str]:
+        with psycopg.connect(db, user=user, autocommit=True) as conn:
+            rows = conn.execute("select customer_email from marts.customers order by 1").fetchall()
+        return [r[0] for r in rows]
+
+    clear = emails(engineer)
+    assert clear and all("@" in e for e in clear)
+    masked = emails(names["analyst"])
+    assert len(masked) == len(clear) and not any("@" in e for e in masked)
+    import hashlib
+
+    assert sorted(masked) == sorted(hashlib.md5(e.encode()).hexdigest() for e in clear)
+    private = "select * from marts.customers__basin_pii"
+    assert _as(db, names["analyst"], private).startswith("denied")
+    assert _as(db, names["bi"], private).startswith("denied")
+    # Consumers see the view by the table's name; the private data is not "published".
+    status = cli("--env", "pg", "status", project=project).stdout
+    assert "marts.customers" in status and "__basin_pii" not in status
+
+    # Published again (a new build, the old publication's view swapped out): the same.
+    assert cli("--env", "pg", "run", project=project).exit_code == 0
+    assert emails(names["analyst"]) == masked and emails(engineer) == clear
+    assert "nothing to change" in cli("--env", "pg", "access", "plan", project=project).stdout
+    assert cli("--env", "pg", "access", "check", project=project).exit_code == 0

@@ -57,6 +57,16 @@ class UserConfig(StrictModel):
         return self
 
 
+class MaskRule(StrictModel):
+    """How a PII column reads for those it is not revealed to."""
+
+    rule: Literal["hash", "partial", "null"] = "hash"
+    """``hash``: MD5 of the value (joins and counts still work); ``partial``: the
+    first and last two characters, the rest as ``*``; ``null``: nothing."""
+    reveal_to: list[str] = Field(default_factory=lambda: ["admin", "engineer"])
+    """Roles that read the value as it is."""
+
+
 class AccessConfig(StrictModel):
     """Who may read and write what in the warehouse (``basin access plan|apply|check``).
 
@@ -70,10 +80,20 @@ class AccessConfig(StrictModel):
     """Role name → what it may do; adds to (or overrides) the built-in roles."""
     users: dict[str, UserConfig] = Field(default_factory=dict)
     """Login name → kind and roles."""
+    masking: dict[str, MaskRule] = Field(default_factory=dict)
+    """PII tag (a published column's dbt ``meta: {pii: <tag>}``) → how it is masked;
+    ``default`` for every other tag (and ``pii: true``). Empty: nothing is masked."""
 
     @model_validator(mode="after")
     def _known_roles(self) -> AccessConfig:
         known = set(BUILT_IN) | set(self.roles)
+        for tag, rule in self.masking.items():
+            unknown_roles = [r for r in rule.reveal_to if r not in known]
+            if unknown_roles:
+                raise ValueError(
+                    f"masking.{tag}.reveal_to names unknown role(s) {', '.join(unknown_roles)}"
+                    "; roles: " + ", ".join(sorted(known))
+                )
         for name, user in self.users.items():
             unknown = [r for r in user.roles if r not in known]
             if unknown:
@@ -87,6 +107,10 @@ class AccessConfig(StrictModel):
                     + ", ".join(sorted(known))
                 )
         return self
+
+    def mask_for(self, tag: str) -> MaskRule | None:
+        """The rule of a PII tag (``default`` when it has none of its own)."""
+        return self.masking.get(tag) or self.masking.get("default")
 
     def all_roles(self) -> dict[str, RoleConfig]:
         """The built-in roles with the project's additions and overrides."""

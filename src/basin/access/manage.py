@@ -134,5 +134,14 @@ def publish_governance(
     wh = project.env.warehouse
     if not isinstance(wh, PostgresWarehouse):
         return {}
+    from basin.transform.runner import pii_columns
+
     wanted = policy(project)
-    return {s: postgres.publish_statements(wanted, s, s + wh.audit_suffix) for s in schemas}
+    pii = pii_columns(project.state_path("dbt") / "target") if wanted.masks else {}
+    out = {}
+    for s in schemas:
+        audit = s + wh.audit_suffix
+        before, after = postgres.publish_statements(wanted, s, audit)
+        tables = {t: cols for (schema, t), cols in pii.items() if schema == audit.lower()}
+        out[s] = (postgres.masking_statements(wanted, audit, tables) + before, after)
+    return out

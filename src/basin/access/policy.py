@@ -39,7 +39,12 @@ class Policy:
     managed: set[str]
     """Every schema the policy speaks for."""
     prefix: str
+    masks: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    """PII tag (or ``default``) → (rule, engine roles it is revealed to)."""
     notes: list[str] = field(default_factory=list)
+
+    def mask(self, tag: str) -> tuple[str, list[str]] | None:
+        return self.masks.get(tag) or self.masks.get("default")
 
     def readers(self, schema: str) -> set[str]:
         """Engine roles that read (or write) ``schema``."""
@@ -109,5 +114,9 @@ def compile_policy(project: Project, built: set[str] | None, suffix: str) -> Pol
         audits={s + suffix for s in published},
         managed=managed | {s + suffix for s in published},
         prefix=prefix,
+        masks={
+            tag: (rule.rule, [roles[r] for r in rule.reveal_to])
+            for tag, rule in access.masking.items()
+        },
         notes=notes,
     )

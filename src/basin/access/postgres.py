@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from basin.common.sql import literal, quote_ident
+from basin.warehouses.base import MASKED_SUFFIX
 
 if TYPE_CHECKING:
     import psycopg
 
     from basin.access.policy import Policy
 
+PRIVATE = MASKED_SUFFIX
+"""Suffix of a published table whose PII is masked: the table keeps its data under
+this name, readable by nobody but its owner; its name is a view that masks."""
 READ_SCHEMA = {"USAGE"}
 WRITE_SCHEMA = {"USAGE", "CREATE"}
 READ_TABLE = {"SELECT"}
@@ -113,9 +117,11 @@ def live(conn: psycopg.Connection[Any], policy: Policy) -> Live:
     for s, t in conn.execute(
         """
         select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p', 'f') order by 1, 2
+        where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p', 'f')
+          and c.relname not like %s
+        order by 1, 2
         """,
-        (schemas,),
+        (schemas, "%" + PRIVATE.replace("_", r"\_")),
     ):
         out.table_names.setdefault(s, []).append(t)
     out.defaults = {
@@ -251,7 +257,13 @@ def publish_statements(policy: Policy, schema: str, audit: str) -> tuple[list[st
             _if_role(
                 role,
                 f"grant {on_schema} on schema {_q(audit)} to {_q(role)}",
-                f"grant {on_tables} on all tables in schema {_q(audit)} to {_q(role)}",
+                # every relation but the masked tables' private data
+                f"do $each$ declare r record; begin for r in select c.relname from pg_class c "
+                f"join pg_namespace n on n.oid = c.relnamespace where n.nspname = {literal(audit)} "
+                f"and c.relkind in ('r', 'v', 'm', 'p', 'f') and c.relname not like "
+                f"{literal('%' + PRIVATE.replace('_', chr(92) + '_'))} loop execute "
+                f"format('grant {on_tables} on %I.%I to %I', {literal(audit)}, r.relname, "
+                f"{literal(role)}); end loop; end $each$",
             )
         )
         if not writes:  # writers build the next publication there
@@ -273,3 +285,58 @@ def _if_role(role: str, *statements: str) -> str:
         f"do $basin$ begin if exists (select from pg_roles where rolname = {literal(role)}) "
         f"then {body} end if; end $basin$"
     )
+
+
+def masking_statements(policy: Policy, audit: str, pii: dict[str, dict[str, str]]) -> list[str]:
+    """Before the swap: each table of ``audit`` with PII columns (``table → {column:
+    tag}``) keeps its data as ``<table>__basin_pii`` and its name becomes a view that
+    masks each PII column for whoever its rule does not reveal it to (evaluated per
+    reader, as Snowflake's masking policies are). The view reads the table as its owner;
+    nobody is granted the table."""
+    out = []
+    for table, columns in sorted(pii.items()):
+        cases = []
+        for column, tag in sorted(columns.items()):
+            found = policy.mask(tag)
+            if found is None:
+                continue
+            rule, reveal = found
+            expression = _masked(column, rule, reveal)
+            cases.append(f"when {literal(column)} then {literal(expression)}")
+        if not cases:
+            continue
+        private = table + PRIVATE
+        out.append(
+            "do $mask$ declare cols text; begin "
+            f"select string_agg(case column_name {' '.join(cases)} else quote_ident(column_name) "
+            "end, ', ' order by ordinal_position) into cols from information_schema.columns "
+            f"where table_schema = {literal(audit)} and table_name = {literal(table)}; "
+            "if cols is null then return; end if; "
+            f"execute format('drop table if exists %I.%I', {literal(audit)}, {literal(private)}); "
+            f"execute format('alter table %I.%I rename to %I', {literal(audit)}, {literal(table)}, "
+            f"{literal(private)}); "
+            f"execute format('create view %I.%I as select ' || cols || ' from %I.%I', "
+            f"{literal(audit)}, {literal(table)}, {literal(audit)}, {literal(private)}); "
+            "end $mask$"
+        )
+    return out
+
+
+def _masked(column: str, rule: str, reveal: list[str]) -> str:
+    """The view's expression for one PII column."""
+    col = _q(column)
+    names = ", ".join(literal(r) for r in reveal) or "null"
+    # Roles that do not exist reveal nothing (and do not fail the view).
+    shown = (
+        f"exists (select from pg_roles r where r.rolname in ({names}) "
+        f"and pg_has_role(current_user, r.oid, 'MEMBER'))"
+    )
+    if rule == "null":
+        return f"case when {shown} then {col} end as {col}"
+    if rule == "partial":
+        hidden = (
+            f"overlay({col}::text placing repeat('*', greatest(length({col}::text) - 4, 0)) from 3)"
+        )
+    else:
+        hidden = f"md5({col}::text)"
+    return f"case when {shown} then {col}::text else {hidden} end as {col}"

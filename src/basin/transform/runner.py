@@ -75,6 +75,29 @@ def built_relations(target_dir: Path) -> set[tuple[str, str]]:
     }
 
 
+def pii_columns(target_dir: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """``(schema, relation)`` → ``{column: PII tag}`` of the models in ``target_dir``'s
+    manifest whose columns carry dbt ``meta: {pii: <tag>}`` (``pii: true`` → ``true``),
+    lower-cased names."""
+    manifest = target_dir / "manifest.json"
+    if not manifest.exists():
+        return {}
+    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for n in nodes.values():
+        if n.get("resource_type") not in ("model", "snapshot", "seed") or not _makes_relation(n):
+            continue
+        tags = {}
+        for name, column in (n.get("columns") or {}).items():
+            meta = {**(column.get("config", {}).get("meta") or {}), **(column.get("meta") or {})}
+            tag = meta.get("pii")
+            if tag not in (None, False):
+                tags[str(name).lower()] = str(tag).lower()
+        if tags:
+            out[(str(n["schema"]).lower(), str(n.get("alias") or n["name"]).lower())] = tags
+    return out
+
+
 def _makes_relation(node: dict[str, Any]) -> bool:
     config = node.get("config", {})
     if node.get("resource_type") in ("test", "unit_test"):

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 RAW_SCHEMA = "raw"
 LEDGER_SCHEMA = "_basin"
+MASKED_SUFFIX = "__basin_pii"
+"""A published table whose PII is masked keeps its data under ``<table>__basin_pii``
+(readable by its owner only) behind a view of its name (``basin.access``)."""
 
 
 def raw_table_name(source: str, entity: str) -> str:

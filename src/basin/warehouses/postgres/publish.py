@@ -15,7 +15,7 @@ from psycopg import sql
 
 from basin.common import faults
 from basin.common.errors import PublishError
-from basin.warehouses.base import LEDGER_SCHEMA, Governance, PublishResult
+from basin.warehouses.base import LEDGER_SCHEMA, MASKED_SUFFIX, Governance, PublishResult
 
 SWAP = "__basin_swap"
 
@@ -29,9 +29,9 @@ def counts(conn: psycopg.Connection, schemas: list[str]) -> dict[str, int]:
     rows = conn.execute(
         """
         select table_schema, table_name from information_schema.tables
-        where table_schema = any(%s) order by 1, 2
+        where table_schema = any(%s) and table_name not like %s order by 1, 2
         """,
-        (schemas,),
+        (schemas, "%" + MASKED_SUFFIX.replace("_", "\\_")),
     ).fetchall()
     for schema, name in rows:
         n = conn.execute(

@@ -226,3 +226,66 @@ def test_pii_is_masked_in_the_published_marts_for_those_it_is_not_revealed_to(
     assert emails(names["analyst"]) == masked and emails(engineer) == clear
     assert "nothing to change" in cli("--env", "pg", "access", "plan", project=project).stdout
     assert cli("--env", "pg", "access", "check", project=project).exit_code == 0
+
+
+def test_a_row_policy_shows_each_reader_only_its_rows(
+    cli, project: Path, pg_database: str, names: dict[str, str]
+) -> None:
+    db = pg_database
+    marts = project / "dbt" / "models" / "marts"
+    (marts / "by_status.sql").write_text(
+        "select order_status, customer_email, count(*) as orders\n"
+        "from {{ ref('stg_shop__orders') }} group by 1, 2\n"
+    )
+    (marts / "_by_status.yml").write_text(
+        "version: 2\nmodels:\n  - name: by_status\n    columns:\n"
+        "      - name: customer_email\n        meta: {pii: email}\n"
+    )
+    # No PII: readers query the table itself, under CREATE POLICY … FORCE RLS.
+    (marts / "status_counts.sql").write_text(
+        "select order_status, count(*) as orders from {{ ref('stg_shop__orders') }} group by 1\n"
+    )
+    _configure(project, db, names)
+    engineer = f"eng_{names['prefix'].strip('_')}"
+    names["engineer"] = engineer
+    ana = names["analyst"]
+    yml = project / "basin.yml"
+    text = yml.read_text().replace(
+        f"    {ana}: {{roles: [analyst]}}\n",
+        f"    {ana}: {{roles: [analyst], attributes: {{status: [paid]}}}}\n",
+    )
+    yml.write_text(
+        text
+        + f"    {engineer}: {{roles: [engineer]}}\n"
+        + "  row_policies:\n"
+        + "    - {table: marts.by_status, column: order_status, attribute: status}\n"
+        + "    - {table: marts.status_counts, column: order_status, attribute: status}\n"
+        + "  masking:\n    default: {rule: hash}\n"
+    )
+    assert cli("--env", "pg", "access", "apply", project=project).exit_code == 0
+    assert cli("--env", "pg", "run", project=project).exit_code == 0
+    assert cli("--env", "pg", "access", "apply", project=project).exit_code == 0
+
+    def statuses(user: str, table: str = "by_status") -> set[str]:
+        with psycopg.connect(db, user=user, autocommit=True) as conn:
+            rows = conn.execute(f"select distinct order_status from marts.{table}").fetchall()
+        return {r[0] for r in rows}
+
+    everything = statuses(engineer)
+    assert "paid" in everything and len(everything) > 1
+    assert statuses(ana) == {"paid"}  # its rows, through the masking view
+    assert statuses(ana, "status_counts") == {"paid"}  # its rows, row-level security
+    assert statuses(engineer, "status_counts") == everything
+    assert statuses(names["bi"]) == set()  # no attribute: no rows
+    # The published row counts are the whole table's (the publisher sees every row).
+    with psycopg.connect(db, autocommit=True) as conn:
+        total = conn.execute("select count(*) from marts.by_status__basin_pii").fetchone()[0]
+    status = cli("--env", "pg", "status", project=project).stdout
+    assert "marts.by_status" in status and str(total) in status
+
+    # Another region for the analyst: apply changes only the attribute rows.
+    yml.write_text(yml.read_text().replace("status: [paid]", "status: [paid, pending]"))
+    planned = cli("--env", "pg", "access", "plan", project=project).stdout
+    assert f"{ana}: status = pending" in planned and "1 change(s)" in planned
+    assert cli("--env", "pg", "access", "apply", project=project).exit_code == 0
+    assert statuses(ana) == {"paid", "pending"} & everything

@@ -46,6 +46,8 @@ class UserConfig(StrictModel):
     password: SecretStr | None = None
     """A service's password, from a secret provider (``${aws-sm:…}``); set on apply.
     Humans set their own: Basin never sets a person's password."""
+    attributes: dict[str, list[str]] = Field(default_factory=dict)
+    """Values row policies compare with (``region: [EU, UK]``)."""
 
     @model_validator(mode="after")
     def _only_services_get_a_password(self) -> UserConfig:
@@ -67,6 +69,20 @@ class MaskRule(StrictModel):
     """Roles that read the value as it is."""
 
 
+class RowPolicy(StrictModel):
+    """Rows of a published table a reader sees: those whose ``column`` is one of the
+    reader's ``attribute`` values (``users.<name>.attributes``)."""
+
+    table: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+    """``schema.table`` of a published table."""
+    column: str
+    """The column compared."""
+    attribute: str
+    """The user attribute it must match."""
+    exempt: list[str] = Field(default_factory=lambda: ["admin", "engineer"])
+    """Roles that see every row."""
+
+
 class AccessConfig(StrictModel):
     """Who may read and write what in the warehouse (``basin access plan|apply|check``).
 
@@ -80,6 +96,8 @@ class AccessConfig(StrictModel):
     """Role name → what it may do; adds to (or overrides) the built-in roles."""
     users: dict[str, UserConfig] = Field(default_factory=dict)
     """Login name → kind and roles."""
+    row_policies: list[RowPolicy] = Field(default_factory=list)
+    """Row-level security on published tables."""
     masking: dict[str, MaskRule] = Field(default_factory=dict)
     """PII tag (a published column's dbt ``meta: {pii: <tag>}``) → how it is masked;
     ``default`` for every other tag (and ``pii: true``). Empty: nothing is masked."""
@@ -93,6 +111,12 @@ class AccessConfig(StrictModel):
                 raise ValueError(
                     f"masking.{tag}.reveal_to names unknown role(s) {', '.join(unknown_roles)}"
                     "; roles: " + ", ".join(sorted(known))
+                )
+        for i, policy in enumerate(self.row_policies):
+            stray = [r for r in policy.exempt if r not in known]
+            if stray:
+                raise ValueError(
+                    f"row_policies[{i}].exempt names unknown role(s) {', '.join(stray)}"
                 )
         for name, user in self.users.items():
             unknown = [r for r in user.roles if r not in known]

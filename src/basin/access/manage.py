@@ -143,5 +143,10 @@ def publish_governance(
         audit = s + wh.audit_suffix
         before, after = postgres.publish_statements(wanted, s, audit)
         tables = {t: cols for (schema, t), cols in pii.items() if schema == audit.lower()}
-        out[s] = (postgres.masking_statements(wanted, audit, tables) + before, after)
+        masking = postgres.masking_statements(
+            wanted, audit, tables, postgres.row_filters(wanted, s)
+        )
+        masked = {t for t, cols in tables.items() if any(wanted.mask(g) for g in cols.values())}
+        rows = postgres.row_policy_statements(wanted, s, audit, masked)
+        out[s] = (masking + rows + before, after)
     return out

@@ -39,6 +39,10 @@ class Policy:
     managed: set[str]
     """Every schema the policy speaks for."""
     prefix: str
+    rows: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)
+    """Row policies: (schema, table, column, attribute, exempt engine roles)."""
+    attributes: set[tuple[str, str, str]] = field(default_factory=set)
+    """(user, attribute, value) the row policies compare with."""
     masks: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     """PII tag (or ``default``) → (rule, engine roles it is revealed to)."""
     notes: list[str] = field(default_factory=list)
@@ -114,6 +118,22 @@ def compile_policy(project: Project, built: set[str] | None, suffix: str) -> Pol
         audits={s + suffix for s in published},
         managed=managed | {s + suffix for s in published},
         prefix=prefix,
+        rows=[
+            (
+                p.table.split(".", 1)[0],
+                p.table.split(".", 1)[1],
+                p.column,
+                p.attribute,
+                [roles[r] for r in p.exempt],
+            )
+            for p in access.row_policies
+        ],
+        attributes={
+            (user, name, value)
+            for user, cfg in access.users.items()
+            for name, values in cfg.attributes.items()
+            for value in values
+        },
         masks={
             tag: (rule.rule, [roles[r] for r in rule.reveal_to])
             for tag, rule in access.masking.items()

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 PRIVATE = MASKED_SUFFIX
 """Suffix of a published table whose PII is masked: the table keeps its data under
 this name, readable by nobody but its owner; its name is a view that masks."""
+ATTRIBUTES = "_basin.access_attributes"
+"""The users' attribute values row policies compare with (written by apply)."""
+VALUES_FUNCTION = "_basin.access_values"
+"""``access_values(attribute)``: the logged-in user's values (security definer: nobody
+reads the table itself)."""
 READ_SCHEMA = {"USAGE"}
 WRITE_SCHEMA = {"USAGE", "CREATE"}
 READ_TABLE = {"SELECT"}
@@ -45,6 +50,8 @@ class Live:
     defaults: set[tuple[str, str, str]] = field(default_factory=set)  # (schema, grantee, priv)
     existing_schemas: set[str] = field(default_factory=set)
     table_names: dict[str, list[str]] = field(default_factory=dict)
+    attributes: set[tuple[str, str, str]] | None = None
+    """(user, attribute, value) rows of the row policies' table; None: no table yet."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,12 @@ def live(conn: psycopg.Connection[Any], policy: Policy) -> Live:
         (schemas, "%" + PRIVATE.replace("_", r"\_")),
     ):
         out.table_names.setdefault(s, []).append(t)
+    found = conn.execute("select to_regclass(%s)", (ATTRIBUTES,)).fetchone()
+    if found is not None and found[0] is not None:
+        out.attributes = {
+            (u, a, v)
+            for u, a, v in conn.execute(f"select user_name, attribute, value from {ATTRIBUTES}")
+        }
     out.defaults = {
         (s, g, p)
         for s, g, p in conn.execute(
@@ -166,7 +179,95 @@ def plan(policy: Policy, server: Live, owner: str) -> list[Change]:
                 Change(f"revoke {_q(role)} from {_q(user)}", f"{user} no longer holds {role}")
             )
     changes += _privileges(policy, server, owner)
+    changes += _attributes(policy, server)
     return changes
+
+
+def _attributes(policy: Policy, server: Live) -> list[Change]:
+    """The attributes table and its function (when a row policy needs them), and the
+    rows that differ."""
+    if not policy.rows and not policy.attributes:
+        return []
+    out = []
+    if server.attributes is None:
+        out.append(
+            Change(
+                "create schema if not exists _basin; "
+                f"create table {ATTRIBUTES} (user_name text, attribute text, value text, "
+                "primary key (user_name, attribute, value)); "
+                f"create or replace function {VALUES_FUNCTION}(attribute text) returns setof text "
+                "language sql stable security definer set search_path = pg_catalog as "
+                f"$f$ select value from {ATTRIBUTES} where user_name = session_user "
+                "and attribute = $1 $f$; "
+                f"revoke all on function {VALUES_FUNCTION}(text) from public; "
+                f"grant execute on function {VALUES_FUNCTION}(text) to public; "
+                "grant usage on schema _basin to public",
+                "create the table of user attributes row policies compare with",
+            )
+        )
+    have = server.attributes or set()
+    for user, attribute, value in sorted(policy.attributes - have):
+        out.append(
+            Change(
+                f"insert into {ATTRIBUTES} values ({literal(user)}, {literal(attribute)}, "
+                f"{literal(value)})",
+                f"{user}: {attribute} = {value}",
+            )
+        )
+    for user, attribute, value in sorted(have - policy.attributes):
+        out.append(
+            Change(
+                f"delete from {ATTRIBUTES} where user_name = {literal(user)} and attribute = "
+                f"{literal(attribute)} and value = {literal(value)}",
+                f"{user}: no longer {attribute} = {value}",
+            )
+        )
+    return out
+
+
+def row_filter(column: str, attribute: str, exempt: list[str]) -> str:
+    """The rows a reader sees: exempt roles and the publishing user (``%L``, filled in
+    with ``format`` at publish) all of them, others those whose ``column`` is one of
+    their ``attribute`` values."""
+    names = ", ".join(literal(r) for r in exempt) or "null"
+    return (
+        f"exists (select from pg_roles r where r.rolname in ({names}) and "
+        f"pg_has_role(current_user, r.oid, 'MEMBER')) or current_user = %L or "
+        f"{_q(column)}::text in (select {VALUES_FUNCTION}({literal(attribute)}))"
+    )
+
+
+def row_filters(policy: Policy, schema: str) -> dict[str, str]:
+    """Published table → its row filter (masked tables' views apply it: a view reads
+    as its owner, who may bypass row-level security as a superuser)."""
+    return {
+        table: row_filter(column, attribute, exempt)
+        for where, table, column, attribute, exempt in policy.rows
+        if where == schema
+    }
+
+
+def row_policy_statements(policy: Policy, schema: str, audit: str, masked: set[str]) -> list[str]:
+    """Before the swap: row-level security on the published tables of ``schema`` that
+    have a row policy (on a masked table, on its private data behind the view). The
+    publishing user sees every row (its own counts); exempt roles too."""
+    out = []
+    for where, table, column, attribute, exempt in policy.rows:
+        if where != schema:
+            continue
+        target = table + PRIVATE if table in masked else table
+        using = row_filter(column, attribute, exempt)
+        relation = f"{_q(audit)}.{_q(target)}"
+        out.append(
+            "do $rows$ begin "
+            f"if to_regclass({literal(relation)}) is null then return; end if; "
+            f"execute 'alter table {relation.replace(chr(39), chr(39) * 2)} enable row level security'; "
+            f"execute 'alter table {relation.replace(chr(39), chr(39) * 2)} force row level security'; "
+            f"execute 'drop policy if exists basin_rows on {relation.replace(chr(39), chr(39) * 2)}'; "
+            f"execute format({literal('create policy basin_rows on ' + relation + ' using (' + using + ')')}, "
+            "current_user); end $rows$"
+        )
+    return out
 
 
 def _wanted(policy: Policy, server: Live) -> tuple[set[Any], set[Any], set[Any]]:
@@ -287,7 +388,12 @@ def _if_role(role: str, *statements: str) -> str:
     )
 
 
-def masking_statements(policy: Policy, audit: str, pii: dict[str, dict[str, str]]) -> list[str]:
+def masking_statements(
+    policy: Policy,
+    audit: str,
+    pii: dict[str, dict[str, str]],
+    filters: dict[str, str] | None = None,
+) -> list[str]:
     """Before the swap: each table of ``audit`` with PII columns (``table → {column:
     tag}``) keeps its data as ``<table>__basin_pii`` and its name becomes a view that
     masks each PII column for whoever its rule does not reveal it to (evaluated per
@@ -316,8 +422,13 @@ def masking_statements(policy: Policy, audit: str, pii: dict[str, dict[str, str]
             f"execute format('alter table %I.%I rename to %I', {literal(audit)}, {literal(table)}, "
             f"{literal(private)}); "
             f"execute format('create view %I.%I as select ' || cols || ' from %I.%I', "
-            f"{literal(audit)}, {literal(table)}, {literal(audit)}, {literal(private)}); "
-            "end $mask$"
+            f"{literal(audit)}, {literal(table)}, {literal(audit)}, {literal(private)})"
+            + (
+                f" || ' where ' || format({literal(filters[table])}, current_user)"
+                if filters and table in filters
+                else ""
+            )
+            + "; end $mask$"
         )
     return out
 

@@ -22,6 +22,8 @@ class Report:
     """Privileges on managed schemas that the policy does not give."""
     unused: list[str] = field(default_factory=list)
     """Roles nobody holds."""
+    pii: dict[str, list[str]] = field(default_factory=dict)
+    """Role → the PII columns it reads unmasked (``schema.table.column (pii: tag)``)."""
     pending: int = 0
     """Statements an apply would run."""
     notes: list[str] = field(default_factory=list)
@@ -120,7 +122,31 @@ def check(project: Project) -> Report:
         )
     held = {role for roles in wanted.members.values() for role in roles}
     report.unused = sorted(set(wanted.roles.values()) - held)
+    report.pii = _pii_readers(project, wanted)
     return report
+
+
+def _pii_readers(project: Project, wanted: Policy) -> dict[str, list[str]]:
+    """Who reads PII as it is: readers of a schema with PII columns (dbt ``meta: {pii}``),
+    except in published tables whose masking hides it from them."""
+    from basin.transform.runner import pii_columns
+    from basin.warehouses.postgres.configuration import PostgresWarehouse
+
+    wh = project.env.warehouse
+    suffix = wh.audit_suffix if isinstance(wh, PostgresWarehouse) else "_audit"
+    out: dict[str, list[str]] = {}
+    for (schema, table), columns in sorted(
+        pii_columns(project.state_path("dbt") / "target").items()
+    ):
+        base = schema.removesuffix(suffix) if schema in wanted.audits else schema
+        for column, tag in sorted(columns.items()):
+            readers = wanted.readers(base)
+            mask = wanted.mask(tag) if base in wanted.published else None
+            if mask is not None:
+                readers &= set(mask[1])
+            for role in readers:
+                out.setdefault(role, []).append(f"{base}.{table}.{column} (pii: {tag})")
+    return out
 
 
 def publish_governance(

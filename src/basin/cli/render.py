@@ -429,6 +429,11 @@ def render_access_check(console: Console, report: Any) -> None:
         console.print("[green]✓[/] no privilege beyond the policy")
     if report.unused:
         console.print(f"[yellow]roles nobody holds[/]: {escape(', '.join(report.unused))}")
+    for role, columns in sorted(report.pii.items()):
+        shown = ", ".join(columns[:4]) + (
+            f" and {len(columns) - 4} more" if len(columns) > 4 else ""
+        )
+        console.print(f"[yellow]{escape(role)} reads PII unmasked[/]: {escape(shown)}")
     if report.pending:
         console.print(
             f"[yellow]{report.pending} change(s) not applied[/]: `basin access plan` lists them"

@@ -4,6 +4,7 @@ warehouse (PostgreSQL), and the grants each publish carries across its swap."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from basin.common.errors import TerminalError
@@ -176,3 +177,29 @@ def publish_governance(
         rows = postgres.row_policy_statements(wanted, s, audit, masked)
         out[s] = (masking + rows + before, after)
     return out
+
+
+MASKED_FILE = "masked.duckdb"
+"""Beside the published DuckDB snapshot: the same tables with PII masked."""
+
+
+def publish_masked_copy(project: Project, published: Path, run_id: str) -> Path | None:
+    """DuckDB: the published snapshot again with every PII column masked
+    (``access.masking``), for readers PII is not revealed to; None without masking."""
+    from basin.transform.runner import pii_columns
+    from basin.warehouses.duckdb.publish import publish_masked
+
+    access = project.config.access
+    if not access.masking:
+        return None
+    masks: dict[tuple[str, str], dict[str, str]] = {}
+    for (schema, table), columns in pii_columns(project.state_path("dbt") / "target").items():
+        if schema not in project.config.publish.schemas:
+            continue
+        for column, tag in columns.items():
+            rule = access.mask_for(tag)
+            if rule is not None:
+                masks.setdefault((schema, table), {})[column] = rule.rule
+    target = published.with_name(MASKED_FILE)
+    publish_masked(published, target, masks, run_id)
+    return target

@@ -446,7 +446,8 @@ def _masked(column: str, rule: str, reveal: list[str]) -> str:
         return f"case when {shown} then {col} end as {col}"
     if rule == "partial":
         hidden = (
-            f"overlay({col}::text placing repeat('*', greatest(length({col}::text) - 4, 0)) from 3)"
+            f"case when length({col}::text) <= 4 then repeat('*', length({col}::text)) "
+            f"else overlay({col}::text placing repeat('*', length({col}::text) - 4) from 3) end"
         )
     else:
         hidden = f"md5({col}::text)"

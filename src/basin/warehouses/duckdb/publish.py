@@ -138,3 +138,63 @@ def published_tables(target: Path) -> dict[str, int] | None:
         return counts(con, catalog, schemas)
     finally:
         con.close()
+
+
+MASKS = {
+    "hash": "md5(CAST({c} AS VARCHAR))",
+    "partial": (
+        "CASE WHEN length(CAST({c} AS VARCHAR)) <= 4 THEN repeat('*', length(CAST({c} AS VARCHAR))) "
+        "ELSE left(CAST({c} AS VARCHAR), 2) || repeat('*', length(CAST({c} AS VARCHAR)) - 4) "
+        "|| right(CAST({c} AS VARCHAR), 2) END"
+    ),
+    "null": "CAST(NULL AS VARCHAR)",
+}
+"""DuckDB expressions of the masking rules (``basin.access``), ``{c}`` the column."""
+
+
+def publish_masked(
+    published: Path, target: Path, masks: dict[tuple[str, str], dict[str, str]], run_id: str
+) -> dict[str, int]:
+    """A copy of the ``published`` snapshot with each PII column (``(schema, table) →
+    {column: rule}``) masked, swapped in as ``target`` in one rename. DuckDB has no
+    roles: whoever opens a file reads all of it, so the masked data is its own file."""
+    tmp = target.with_name(f".{target.name}.{run_id}.tmp")
+    remove_partial_snapshots(target)
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH {literal(str(published))} AS basin_source (READ_ONLY)")
+        con.execute(f"ATTACH {literal(str(tmp))} AS basin_masked")
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = "
+            "'basin_source' ORDER BY 1, 2"
+        ).fetchall()
+        for schema, name in tables:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS basin_masked.{quote_ident(schema)}")
+            rules = masks.get((schema.lower(), name.lower()), {})
+            columns = [
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE database_name = 'basin_source' "
+                    "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                    [schema, name],
+                ).fetchall()
+            ]
+            select = ", ".join(
+                MASKS[rules[c.lower()]].format(c=quote_ident(c)) + f" AS {quote_ident(c)}"
+                if c.lower() in rules
+                else quote_ident(c)
+                for c in columns
+            )
+            con.execute(
+                f"CREATE TABLE basin_masked.{quote_ident(schema)}.{quote_ident(name)} AS "
+                f"SELECT {select} FROM basin_source.{quote_ident(schema)}.{quote_ident(name)}"
+            )
+        con.execute("CHECKPOINT basin_masked")
+        con.execute("DETACH basin_masked")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return {f"{s}.{t}": len(masks.get((s.lower(), t.lower()), {})) for s, t in tables}

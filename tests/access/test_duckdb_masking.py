@@ -7,15 +7,15 @@ from pathlib import Path
 
 import duckdb
 
+from tests.access.conftest import add_pii_mart
+
 
 def _customers_mart(project: Path) -> None:
-    marts = project / "dbt" / "models" / "marts"
-    (marts / "customers.sql").write_text(
-        "select customer_email, count(*) as orders from {{ ref('stg_shop__orders') }} group by 1\n"
-    )
-    (marts / "_customers.yml").write_text(
-        "version: 2\nmodels:\n  - name: customers\n    columns:\n"
-        "      - name: customer_email\n        meta: {pii: email}\n"
+    add_pii_mart(
+        project,
+        "customers",
+        "select customer_email, count(*) as orders from {{ ref('stg_shop__orders') }} group by 1",
+        {"customer_email": "email"},
     )
 
 

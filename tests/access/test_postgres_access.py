@@ -13,6 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.access.conftest import add_pii_mart
+
 pytestmark = pytest.mark.postgres
 
 
@@ -178,14 +180,11 @@ def test_pii_is_masked_in_the_published_marts_for_those_it_is_not_revealed_to(
     cli, project: Path, pg_database: str, names: dict[str, str]
 ) -> None:
     db = pg_database
-    marts = project / "dbt" / "models" / "marts"
-    (marts / "customers.sql").write_text(
-        "select customer_email, count(*) as orders from {{ ref('stg_shop__orders') }} group by 1\n"
-    )
-    (marts / "_customers.yml").write_text(
-        "version: 2\nmodels:\n  - name: customers\n    columns:\n"
-        "      - name: customer_email\n        meta: {pii: email}\n"
-        "      - name: orders\n"
+    add_pii_mart(
+        project,
+        "customers",
+        "select customer_email, count(*) as orders from {{ ref('stg_shop__orders') }} group by 1",
+        {"customer_email": "email"},
     )
     _configure(project, db, names)
     engineer = f"eng_{names['prefix'].strip('_')}"
@@ -240,15 +239,14 @@ def test_a_row_policy_shows_each_reader_only_its_rows(
     cli, project: Path, pg_database: str, names: dict[str, str]
 ) -> None:
     db = pg_database
-    marts = project / "dbt" / "models" / "marts"
-    (marts / "by_status.sql").write_text(
+    add_pii_mart(
+        project,
+        "by_status",
         "select order_status, customer_email, count(*) as orders\n"
-        "from {{ ref('stg_shop__orders') }} group by 1, 2\n"
+        "from {{ ref('stg_shop__orders') }} group by 1, 2",
+        {"customer_email": "email"},
     )
-    (marts / "_by_status.yml").write_text(
-        "version: 2\nmodels:\n  - name: by_status\n    columns:\n"
-        "      - name: customer_email\n        meta: {pii: email}\n"
-    )
+    marts = project / "dbt" / "models" / "marts"
     # No PII: readers query the table itself, under CREATE POLICY … FORCE RLS.
     (marts / "status_counts.sql").write_text(
         "select order_status, count(*) as orders from {{ ref('stg_shop__orders') }} group by 1\n"

@@ -126,6 +126,17 @@ class Warehouse(ABC):
         per schema, statements to run in the same transaction before and after the
         swap (the grants that must never be missing from a published table)."""
 
+    def refuse_governance(self, governance: Governance | None) -> None:
+        """For engines whose publish carries no grants: refuse rather than publish
+        ungoverned tables."""
+        if governance:
+            from basin.common.errors import PublishError
+
+            raise PublishError(
+                f"{self.identity}: publishing with grants is built for PostgreSQL only",
+                hint="remove access: from basin.yml for this environment, or publish to PostgreSQL",
+            )
+
     @abstractmethod
     def published_tables(self) -> dict[str, int] | None:
         """What consumers can read now (``schema.table`` → rows), None if nothing."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from basin.common.errors import LoadError, PublishError
+from basin.common.errors import LoadError
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import Governance, LoadResult, PublishResult, ReplayPlan, Warehouse
 from basin.warehouses.duckdb import load, profile, publish
@@ -171,11 +171,7 @@ class DuckDBWarehouse(Warehouse):
     def publish(
         self, schemas: list[str], run_id: str, governance: Governance | None = None
     ) -> PublishResult:
-        if governance:
-            raise PublishError(
-                f"{self.identity}: publishing with grants is built for PostgreSQL only",
-                hint="remove access: from basin.yml for this environment, or publish to PostgreSQL",
-            )
+        self.refuse_governance(governance)
         with self.connect() as con:
             return publish.publish_snapshot(
                 con,

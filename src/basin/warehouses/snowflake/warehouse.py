@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from basin.common.errors import LoadError, PublishError
+from basin.common.errors import LoadError
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
     LEDGER_SCHEMA,
@@ -176,11 +176,7 @@ class SnowflakeWarehouse(Warehouse):
     def publish(
         self, schemas: list[str], run_id: str, governance: Governance | None = None
     ) -> PublishResult:
-        if governance:
-            raise PublishError(
-                f"{self.identity}: publishing with grants is built for PostgreSQL only",
-                hint="remove access: from basin.yml for this environment, or publish to PostgreSQL",
-            )
+        self.refuse_governance(governance)
         self._run(
             publish.publish_statements(
                 schemas, self.audit_suffix, run_id, self.cfg.compute.transform

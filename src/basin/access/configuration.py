@@ -46,6 +46,8 @@ class UserConfig(StrictModel):
     password: SecretStr | None = None
     """A service's password, from a secret provider (``${aws-sm:…}``); set on apply.
     Humans set their own: Basin never sets a person's password."""
+    public_key: str | None = None
+    """Snowflake: the RSA public key of a service's key pair (``RSA_PUBLIC_KEY``)."""
     attributes: dict[str, list[str]] = Field(default_factory=dict)
     """Values row policies compare with (``region: [EU, UK]``)."""
 

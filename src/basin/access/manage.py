@@ -30,6 +30,25 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
+def _snowflake(project: Project, wh: Any) -> tuple[Policy, list[Change]]:
+    from basin.access import snowflake
+    from basin.access.policy import compile_policy
+    from basin.transform.runner import built_relations, pii_columns
+
+    target = project.state_path("dbt") / "target"
+    built = {s for s, _ in built_relations(target)} if (target / "manifest.json").exists() else None
+    wanted = compile_policy(project, built, wh.audit_suffix)
+    wanted.notes.append(
+        "Snowflake: the whole policy, not compared with the account (none is reachable "
+        "here); run it in a worksheet as a role with MANAGE GRANTS — `basin access apply` "
+        "does not run it yet"
+    )
+    keys = {
+        user: cfg.public_key for user, cfg in project.config.access.users.items() if cfg.public_key
+    }
+    return wanted, snowflake.plan(wanted, wh.database, keys, pii_columns(target))
+
+
 def _postgres(project: Project) -> str:
     from basin.warehouses.postgres.configuration import PostgresWarehouse
 
@@ -39,8 +58,8 @@ def _postgres(project: Project) -> str:
             f"`basin access` manages PostgreSQL warehouses; environment {project.env_name} "
             f"uses {wh.engine}",
             hint="run it with --env <a PostgreSQL environment>. DuckDB has no roles (its "
-            "published file is read by whoever can read the file); Snowflake's grants are "
-            "not managed yet",
+            "published file is read by whoever can read the file; access.masking writes a "
+            "masked copy); on Snowflake `basin access plan` prints the policy's SQL",
         )
     return wh.conninfo()
 
@@ -73,9 +92,14 @@ def _connect(conninfo: str) -> Any:
 
 
 def plan(project: Project) -> tuple[Policy, list[Change]]:
-    """The statements that would bring the warehouse to the policy."""
+    """The statements that would bring the warehouse to the policy (Snowflake: the
+    whole policy, compiled: there is no account to compare with)."""
     from basin.access import postgres
+    from basin.warehouses.snowflake.configuration import SnowflakeWarehouse
 
+    wh = project.env.warehouse
+    if isinstance(wh, SnowflakeWarehouse):
+        return _snowflake(project, wh)
     conninfo = _postgres(project)
     wanted = policy(project)
     with _connect(conninfo) as conn:
@@ -157,8 +181,11 @@ def publish_governance(
     (PostgreSQL; each acts only on roles that exist); empty for other engines."""
     from basin.access import postgres
     from basin.warehouses.postgres.configuration import PostgresWarehouse
+    from basin.warehouses.snowflake.configuration import SnowflakeWarehouse
 
     wh = project.env.warehouse
+    if isinstance(wh, SnowflakeWarehouse):
+        return _snowflake_governance(project, wh, schemas)
     if not isinstance(wh, PostgresWarehouse):
         return {}
     from basin.transform.runner import pii_columns
@@ -203,3 +230,24 @@ def publish_masked_copy(project: Project, published: Path, run_id: str) -> Path 
     target = published.with_name(MASKED_FILE)
     publish_masked(published, target, masks, run_id)
     return target
+
+
+def _snowflake_governance(
+    project: Project, wh: Any, schemas: list[str]
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Snowflake: masking and row access policies and the readers' grants on the
+    incoming schema, when ``access:`` names users (SQL only: not run against an account
+    in Basin's tests)."""
+    from basin.access import snowflake
+    from basin.transform.runner import pii_columns
+
+    if not project.config.access.users:
+        return {}
+    wanted = _snowflake(project, wh)[0]
+    pii = pii_columns(project.state_path("dbt") / "target") if wanted.masks else {}
+    out = {}
+    for s in schemas:
+        audit = s + wh.audit_suffix
+        tables = {t: c for (schema, t), c in pii.items() if schema == audit.lower()}
+        out[s] = snowflake.publish_statements(wanted, wh.database, s, audit, tables)
+    return out

@@ -547,15 +547,20 @@ app.add_typer(access_app, name="access")
 
 
 @access_app.command("plan")
-def access_plan() -> None:
+def access_plan(
+    show_sql: Annotated[
+        bool, typer.Option("--sql", help="Print the SQL statements (secrets masked).")
+    ] = False,
+) -> None:
     """Show what `basin access apply` would change: roles and users to create, roles
     to grant or revoke, privileges to grant or revoke (the difference between the
-    policy and the server; nothing when they agree)."""
+    policy and the server; nothing when they agree). On Snowflake: the whole policy's
+    SQL, for a worksheet (no account is compared)."""
     from basin.access.manage import plan
     from basin.cli.render import render_access_plan
 
     policy, changes = _with_platform(lambda p: plan(p.project))
-    render_access_plan(console, policy, changes, applied=False)
+    render_access_plan(console, policy, changes, applied=False, show_sql=show_sql)
 
 
 @access_app.command("apply")

@@ -399,7 +399,9 @@ def render_audit(console: Console, entries: list[Any]) -> None:
     console.print("[dim]`basin audit verify` checks that no entry was changed since[/]")
 
 
-def render_access_plan(console: Console, policy: Any, changes: list[Any], applied: bool) -> None:
+def render_access_plan(
+    console: Console, policy: Any, changes: list[Any], applied: bool, show_sql: bool = False
+) -> None:
     for note in policy.notes:
         console.print(f"[yellow]note[/]: {escape(note)}")
     if not changes:
@@ -407,15 +409,21 @@ def render_access_plan(console: Console, policy: Any, changes: list[Any], applie
         return
     verb = "applied" if applied else "to apply"
     console.print(f"[bold]{len(changes)} change(s) {verb}[/]")
+    if show_sql:
+        from basin.common.redaction import redact
+
+        for change in changes:
+            console.print(escape(redact(change.sql)) + ";", soft_wrap=True)
+        return
     for change in changes:
-        sign = (
-            "[red]-[/]"
-            if change.sql.startswith("revoke") or " revoke " in change.sql
-            else "[green]+[/]"
-        )
-        console.print(f"  {sign} {escape(change.says)}")
+        if not change.says:
+            continue
+        revoke = change.sql.lower().startswith("revoke") or " revoke " in change.sql.lower()
+        console.print(f"  {'[red]-[/]' if revoke else '[green]+[/]'} {escape(change.says)}")
     if not applied:
-        console.print("[dim]`basin access apply` runs them in one transaction[/]")
+        console.print(
+            "[dim]`basin access apply` runs them in one transaction; --sql shows the SQL[/]"
+        )
 
 
 def render_access_check(console: Console, report: Any) -> None:

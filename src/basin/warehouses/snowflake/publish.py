@@ -6,15 +6,24 @@ so several published schemas swap one after the other, not all at once.
 
 from __future__ import annotations
 
-from basin.warehouses.base import LEDGER_SCHEMA
+from basin.warehouses.base import LEDGER_SCHEMA, Governance
 
 
-def publish_statements(schemas: list[str], suffix: str, run_id: str, warehouse: str) -> list[str]:
+def publish_statements(
+    schemas: list[str],
+    suffix: str,
+    run_id: str,
+    warehouse: str,
+    governance: Governance | None = None,
+) -> list[str]:
     out = [f"USE WAREHOUSE {warehouse}"]
     for schema in schemas:
+        before, after = (governance or {}).get(schema, ([], []))
+        out += before  # policies and grants on the tables about to be published
         # The first publication swaps with an empty schema, which becomes the audit one.
         out.append(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         out.append(f"ALTER SCHEMA {schema}{suffix} SWAP WITH {schema}")
+        out += after
     out.append(
         f"CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.publications "
         "(run_id VARCHAR PRIMARY KEY, published_at TIMESTAMP_TZ NOT NULL, schemas ARRAY)"

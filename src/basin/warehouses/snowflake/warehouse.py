@@ -176,10 +176,9 @@ class SnowflakeWarehouse(Warehouse):
     def publish(
         self, schemas: list[str], run_id: str, governance: Governance | None = None
     ) -> PublishResult:
-        self.refuse_governance(governance)
         self._run(
             publish.publish_statements(
-                schemas, self.audit_suffix, run_id, self.cfg.compute.transform
+                schemas, self.audit_suffix, run_id, self.cfg.compute.transform, governance
             ),
             self.cfg.compute.transform,
         )

@@ -32,12 +32,8 @@ class Report:
 
 def _snowflake(project: Project, wh: Any) -> tuple[Policy, list[Change]]:
     from basin.access import snowflake
-    from basin.access.policy import compile_policy
-    from basin.transform.runner import built_relations, pii_columns
 
-    target = project.state_path("dbt") / "target"
-    built = {s for s, _ in built_relations(target)} if (target / "manifest.json").exists() else None
-    wanted = compile_policy(project, built, wh.audit_suffix)
+    wanted = policy(project)
     wanted.notes.append(
         "Snowflake: the whole policy, not compared with the account (none is reachable "
         "here); run it in a worksheet as a role with MANAGE GRANTS — `basin access apply` "
@@ -46,7 +42,7 @@ def _snowflake(project: Project, wh: Any) -> tuple[Policy, list[Change]]:
     keys = {
         user: cfg.public_key for user, cfg in project.config.access.users.items() if cfg.public_key
     }
-    return wanted, snowflake.plan(wanted, wh.database, keys, pii_columns(target))
+    return wanted, snowflake.plan(wanted, wh.database, keys)
 
 
 def _postgres(project: Project) -> str:
@@ -64,16 +60,18 @@ def _postgres(project: Project) -> str:
     return wh.conninfo()
 
 
+def _audit_suffix(project: Project) -> str:
+    """The suffix of the schemas published ones are built in (engines that swap)."""
+    return str(getattr(project.env.warehouse, "audit_suffix", "_audit"))
+
+
 def policy(project: Project) -> Policy:
     from basin.access.policy import compile_policy
     from basin.transform.runner import built_relations
-    from basin.warehouses.postgres.configuration import PostgresWarehouse
 
     target = project.state_path("dbt") / "target"
     built = {s for s, _ in built_relations(target)} if (target / "manifest.json").exists() else None
-    wh = project.env.warehouse
-    suffix = wh.audit_suffix if isinstance(wh, PostgresWarehouse) else "_audit"
-    return compile_policy(project, built, suffix)
+    return compile_policy(project, built, _audit_suffix(project))
 
 
 def _connect(conninfo: str) -> Any:
@@ -155,10 +153,8 @@ def _pii_readers(project: Project, wanted: Policy) -> dict[str, list[str]]:
     """Who reads PII as it is: readers of a schema with PII columns (dbt ``meta: {pii}``),
     except in published tables whose masking hides it from them."""
     from basin.transform.runner import pii_columns
-    from basin.warehouses.postgres.configuration import PostgresWarehouse
 
-    wh = project.env.warehouse
-    suffix = wh.audit_suffix if isinstance(wh, PostgresWarehouse) else "_audit"
+    suffix = _audit_suffix(project)
     out: dict[str, list[str]] = {}
     for (schema, table), columns in sorted(
         pii_columns(project.state_path("dbt") / "target").items()
@@ -212,12 +208,13 @@ MASKED_FILE = "masked.duckdb"
 
 def publish_masked_copy(project: Project, published: Path, run_id: str) -> Path | None:
     """DuckDB: the published snapshot again with every PII column masked
-    (``access.masking``), for readers PII is not revealed to; None without masking."""
+    (``access.masking``), for readers PII is not revealed to; None without masking or
+    on other engines (they mask per reader: :func:`publish_governance`)."""
     from basin.transform.runner import pii_columns
     from basin.warehouses.duckdb.publish import publish_masked
 
     access = project.config.access
-    if not access.masking:
+    if project.env.warehouse.engine != "duckdb" or not access.masking:
         return None
     masks: dict[tuple[str, str], dict[str, str]] = {}
     for (schema, table), columns in pii_columns(project.state_path("dbt") / "target").items():
@@ -243,7 +240,7 @@ def _snowflake_governance(
 
     if not project.config.access.users:
         return {}
-    wanted = _snowflake(project, wh)[0]
+    wanted = policy(project)
     pii = pii_columns(project.state_path("dbt") / "target") if wanted.masks else {}
     out = {}
     for s in schemas:

@@ -32,10 +32,10 @@ def plan(
     policy: Policy,
     database: str,
     public_keys: dict[str, str],
-    pii: dict[tuple[str, str], dict[str, str]],
 ) -> list[Change]:
     """Every statement of the policy on ``database`` (``public_keys``: service user →
-    its RSA public key; ``pii``: ``(schema, table) → {column: tag}`` of the build)."""
+    its RSA public key). Which columns get which masking policy is decided at each
+    publish (:func:`publish_statements`), from the build's PII tags."""
     db = database
     out = [
         _change(f"CREATE ROLE IF NOT EXISTS {r}", f"role {r}")

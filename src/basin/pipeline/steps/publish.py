@@ -35,15 +35,12 @@ def publish(res: Resources, run_id: str, accept: str | None = None) -> StepOutco
         res.reporter.task("publish", total=None),
         res.lineage.step("publish", run_id, res.command) as step,
     ):
-        from basin.access.manage import publish_governance
+        from basin.access.manage import publish_governance, publish_masked_copy
 
         result = res.warehouse.publish(schemas, run_id, publish_governance(res.project, schemas))
-        if res.project.env.warehouse.engine == "duckdb":
-            from basin.access.manage import publish_masked_copy
-
-            masked = publish_masked_copy(res.project, Path(result.location), run_id)
-            if masked is not None:
-                log.info("published with PII masked to %s", masked)
+        masked = publish_masked_copy(res.project, Path(result.location), run_id)
+        if masked is not None:
+            log.info("published with PII masked to %s", masked)
         faults.point("publish.before_record")
         audit = {s: s + res.warehouse.audit_suffix for s in schemas}
         res.track("published", step, run_id, result.tables, audit)

@@ -48,3 +48,18 @@ def test_without_masking_there_is_no_masked_file(cli, project: Path) -> None:
     _customers_mart(project)
     assert cli("run", project=project).exit_code == 0
     assert not (project / ".basin" / "dev" / "published" / "masked.duckdb").exists()
+
+
+def test_a_corrupt_manifest_fails_publish_before_anything_is_replaced(cli, project: Path) -> None:
+    _customers_mart(project)
+    yml = project / "basin.yml"
+    yml.write_text(yml.read_text() + "\naccess:\n  masking:\n    default: {rule: hash}\n")
+    assert cli("run", project=project).exit_code == 0
+    folder = project / ".basin" / "dev" / "published"
+    before = {f.name: f.read_bytes() for f in folder.glob("*.duckdb")}
+    (project / ".basin" / "dev" / "dbt" / "target" / "manifest.json").write_text('{"nodes": {')
+    failed = cli("publish", project=project)
+    assert failed.exit_code != 0
+    assert "manifest" in failed.stderr and "cannot be read" in failed.stderr
+    assert "internal error" not in failed.stderr
+    assert {f.name: f.read_bytes() for f in folder.glob("*.duckdb")} == before

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from basin.common.errors import TerminalError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from basin.access.policy import Policy
     from basin.access.postgres import Change
     from basin.config import Project
@@ -206,10 +208,12 @@ MASKED_FILE = "masked.duckdb"
 """Beside the published DuckDB snapshot: the same tables with PII masked."""
 
 
-def publish_masked_copy(project: Project, published: Path, run_id: str) -> Path | None:
-    """DuckDB: the published snapshot again with every PII column masked
-    (``access.masking``), for readers PII is not revealed to; None without masking or
-    on other engines (they mask per reader: :func:`publish_governance`)."""
+def publish_masked_copy(project: Project) -> Callable[[Path, str], Path] | None:
+    """DuckDB: what writes, after a publish, the published snapshot again with every
+    PII column masked (``access.masking``) for readers PII is not revealed to — called
+    ``(published file, run id)``; None without masking or on other engines (they mask
+    per reader: :func:`publish_governance`). The build's PII tags are read now, before
+    anything is published."""
     from basin.transform.runner import pii_columns
     from basin.warehouses.duckdb.publish import publish_masked
 
@@ -224,9 +228,13 @@ def publish_masked_copy(project: Project, published: Path, run_id: str) -> Path 
             rule = access.mask_for(tag)
             if rule is not None:
                 masks.setdefault((schema, table), {})[column] = rule.rule
-    target = published.with_name(MASKED_FILE)
-    publish_masked(published, target, masks, run_id)
-    return target
+
+    def write(published: Path, run_id: str) -> Path:
+        target = published.with_name(MASKED_FILE)
+        publish_masked(published, target, masks, run_id)
+        return target
+
+    return write
 
 
 def _snowflake_governance(

@@ -60,14 +60,26 @@ class DbtRun:
         return out
 
 
+def _manifest_nodes(target_dir: Path) -> dict[str, Any]:
+    """The nodes of dbt's ``manifest.json`` in ``target_dir`` (none without one)."""
+    manifest = target_dir / "manifest.json"
+    if not manifest.exists():
+        return {}
+    try:
+        nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+    except (ValueError, AttributeError) as exc:
+        raise TransformError(
+            f"dbt's manifest {manifest} cannot be read: {exc}",
+            hint="it is rewritten by the next build: run `basin transform` (or delete it)",
+        ) from None
+    return nodes if isinstance(nodes, dict) else {}
+
+
 def built_relations(target_dir: Path) -> set[tuple[str, str]]:
     """``(schema, name)`` of every relation the project in ``target_dir``'s manifest
     makes (models, seeds, snapshots, stored test failures; ephemeral models make none),
     lower-cased."""
-    manifest = target_dir / "manifest.json"
-    if not manifest.exists():
-        return set()
-    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+    nodes = _manifest_nodes(target_dir)
     return {
         (str(n["schema"]).lower(), str(n.get("alias") or n["name"]).lower())
         for n in nodes.values()
@@ -79,10 +91,7 @@ def pii_columns(target_dir: Path) -> dict[tuple[str, str], dict[str, str]]:
     """``(schema, relation)`` → ``{column: PII tag}`` of the models in ``target_dir``'s
     manifest whose columns carry dbt ``meta: {pii: <tag>}`` (``pii: true`` → ``true``),
     lower-cased names."""
-    manifest = target_dir / "manifest.json"
-    if not manifest.exists():
-        return {}
-    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+    nodes = _manifest_nodes(target_dir)
     out: dict[tuple[str, str], dict[str, str]] = {}
     for n in nodes.values():
         if n.get("resource_type") not in ("model", "snapshot", "seed") or not _makes_relation(n):

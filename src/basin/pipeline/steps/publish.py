@@ -37,10 +37,10 @@ def publish(res: Resources, run_id: str, accept: str | None = None) -> StepOutco
     ):
         from basin.access.manage import publish_governance, publish_masked_copy
 
+        masked_copy = publish_masked_copy(res.project)  # reads the build before publishing
         result = res.warehouse.publish(schemas, run_id, publish_governance(res.project, schemas))
-        masked = publish_masked_copy(res.project, Path(result.location), run_id)
-        if masked is not None:
-            log.info("published with PII masked to %s", masked)
+        if masked_copy is not None:
+            log.info("published with PII masked to %s", masked_copy(Path(result.location), run_id))
         faults.point("publish.before_record")
         audit = {s: s + res.warehouse.audit_suffix for s in schemas}
         res.track("published", step, run_id, result.tables, audit)

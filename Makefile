@@ -10,7 +10,7 @@ SCALE ?= 0.01
 # Two workers (pytest-xdist): the suite is safe in parallel and the machine has 2 cores.
 PYTEST_ARGS ?= -n 2 --durations=15
 
-.PHONY: help install run test lint format docs constraints clean
+.PHONY: help install web-assets run test lint format docs constraints clean
 
 help:
 	@echo "make run    install Basin, generate the reference platform's sources and run it end to end"
@@ -25,20 +25,25 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) web-assets
 
-run: $(STAMP)
+# The web UI's browser files, from npm packages pinned in src/basin/web/assets.json
+# (the wheel build does the same); nothing to do when they are there.
+web-assets: $(STAMP)
+	$(BIN)/python scripts/vendor_web_assets.py
+
+run: install
 	$(BIN)/python $(EXAMPLE)/generator.py --scale $(SCALE)
 	$(BIN)/basin --project $(EXAMPLE) run
 	$(BIN)/basin --project $(EXAMPLE) status
 
-test: $(STAMP) lint
+test: install lint
 	bash scripts/ensure-services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts setup.py
+	$(BIN)/ruff format --check src tests bench scripts setup.py
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
@@ -46,8 +51,8 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:8000
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench scripts setup.py
+	$(BIN)/ruff check --fix src tests bench scripts setup.py
 
 # Re-pin after changing dependencies in pyproject.toml.
 constraints: $(STAMP)

@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
-# Make sure the services the tests talk to are up: PostgreSQL on 127.0.0.1:5432.
-# Starts the local cluster if it is installed but stopped; installs it from Debian's
-# packages when it is missing and we are root (a fresh CI machine).
+# Make sure what the tests talk to is there: PostgreSQL on 127.0.0.1:5432 (started if
+# installed but stopped; installed from Debian's packages when missing and we are root,
+# as on a fresh CI machine), and Debian's Chromium for the web UI's browser tests.
 set -euo pipefail
+
+apt_install() {
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
+  else
+    return 1
+  fi
+}
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing Chromium (Debian's package) for the web UI's browser tests"
+  apt_install chromium || echo "warning: cannot install Chromium (not root, or no apt-get): the browser tests will say so" >&2
+fi
 
 pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
 
@@ -11,12 +25,10 @@ if pg_up; then
 fi
 echo "PostgreSQL is not answering on 127.0.0.1:5432; starting it"
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  else
+  apt_install postgresql || {
     echo "error: PostgreSQL is not installed; install it (apt-get install postgresql) and start it" >&2
     exit 1
-  fi
+  }
 fi
 version="$(ls /etc/postgresql | sort -V | tail -1)"
 pg_ctlcluster --skip-systemctl-redirect "$version" main start || true

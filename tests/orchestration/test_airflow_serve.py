@@ -78,12 +78,13 @@ def wait_for(what: str, check, timeout: float):  # noqa: ANN001, ANN201
 
 
 def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -> None:
-    port, metrics_port = free_port(), free_port()
+    port, metrics_port, web_port = free_port(), free_port(), free_port()
     yml = project / "basin.yml"
     yml.write_text(
         yml.read_text() + f"\norchestration:\n  port: {port}\n  retries: 0\n  deadline: 5s\n"
         "  triggers: {poll_interval: 2s}\n"
         f"metrics:\n  port: {metrics_port}\n"
+        f"web:\n  port: {web_port}\n"
     )
     # The sample file is extracted before Airflow starts: only the new file may fire.
     subprocess.run([BASIN, "--project", str(project), "run"], check=True, capture_output=True)
@@ -99,8 +100,14 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -
         assert url in started.stdout
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         assert metrics_url in started.stdout
-        # Airflow and the metrics endpoint, on 127.0.0.1 only.
-        assert listening_addresses(pids) == {f"127.0.0.1:{port}", f"127.0.0.1:{metrics_port}"}
+        web_url = f"http://127.0.0.1:{web_port}/"
+        assert web_url in started.stdout
+        # Airflow, the metrics endpoint and Basin's UI, on 127.0.0.1 only.
+        assert listening_addresses(pids) == {
+            f"127.0.0.1:{port}",
+            f"127.0.0.1:{metrics_port}",
+            f"127.0.0.1:{web_port}",
+        }
 
         # The admin user created on first start can log in and sees the project's DAG.
         password = json.loads((project / ".basin" / "airflow" / "passwords.json").read_text())
@@ -176,6 +183,11 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -
         ]
         assert publishes and all(("env", "dev") in k[1] for k in samples)
 
+        # Basin's UI shows the run the DAG's tasks made, with a link into Airflow.
+        with urllib.request.urlopen(f"{web_url}runs?command=publish", timeout=30) as response:
+            page = response.read().decode()
+        assert "success" in page and f"http://127.0.0.1:{port}" in page
+
         # The OpenLineage provider wrote START and COMPLETE for every task of the run.
         events = [
             json.loads(line)
@@ -201,7 +213,7 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.killpg(pid, 0)
-    for closed in (port, metrics_port):
+    for closed in (port, metrics_port, web_port):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", closed)) != 0
 

@@ -743,8 +743,8 @@ def serve(
     ] = False,
 ) -> None:
     """Start Airflow for this project on 127.0.0.1 (UI, scheduler, DAG processor, triggerer),
-    and the Prometheus metrics of its environments (metrics.port; metrics.serve: false
-    turns it off).
+    Basin's web UI (web.port; web.serve: false turns it off) and the Prometheus metrics
+    of its environments (metrics.port; metrics.serve: false turns it off).
 
     The DAGs come from the project's dags folder (one per environment, built from
     basin.yml); they run on their schedule, when a file lands in a drop folder, or when
@@ -766,14 +766,60 @@ def serve(
         "starting Airflow (database, API server, scheduler, DAG processor, triggerer)…"
     ):
         served = airflow_serve.start(
-            project.root, project.config.orchestration, project.config.metrics
+            project.root,
+            project.config.orchestration,
+            project.config.metrics,
+            project.config.web.port if project.config.web.serve else None,
         )
     verb = "is already running" if served.already_running else "is running"
     _say(f"[green]✓[/] Airflow {verb} at [bold]{served.url}[/]")
+    if served.web_url:
+        _say(f"  Basin's web UI at [bold]{served.web_url}[/]")
     if served.metrics_url:
         _say(f"  Prometheus metrics at [bold]{served.metrics_url}[/]")
     _say(f"  user [bold]{served.user}[/], password in {served.password_file}")
     _say(f"  logs in {served.log_dir}; stop with [bold]basin serve --stop[/]")
+
+
+@app.command()
+def web(
+    port: Annotated[int | None, typer.Option(help="Port (default: web.port, 8090).")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on (default: web.host, 127.0.0.1). Any other address "
+            "requires a login: admin, password in .basin/web/passwords.json."
+        ),
+    ] = None,
+    all_envs: Annotated[
+        bool,
+        typer.Option(
+            "--all-envs/--one-env",
+            help="Show every environment of the project (chosen in the page), or only --env's.",
+        ),
+    ] = True,
+) -> None:
+    """Serve Basin's web UI until interrupted: runs with their steps and timeline,
+    published tables with freshness and rows, quality results with failing rows and
+    history, the lineage graph down to columns, catalog search and incidents.
+
+    Read-only, from the metadata store; `basin serve` starts it too (web.serve)."""
+    from basin.config import load_project
+    from basin.web.serve import password_file, serve, site_for
+
+    first = load_project(state.project, state.env)
+    config = first.config.web
+    names = [n for n in first.config.environments if n != first.env_name] if all_envs else []
+    projects = [first, *(load_project(state.project, name) for name in names)]
+    bind = host or config.host
+    site = site_for(projects, host=bind)
+    where = f"http://{'[' + bind + ']' if ':' in bind else bind}:{port or config.port}/"
+    _say(f"[green]✓[/] Basin's web UI at [bold]{where}[/] (Ctrl-C stops)")
+    if site.password is not None:
+        _say(
+            f"  listening beyond this machine: log in as admin, password in {password_file(first.root)}"
+        )
+    serve(site, host=bind, port=port or config.port)
 
 
 @app.command()

@@ -25,6 +25,7 @@ from basin.sources.sqlite.configuration import SQLiteSource
 from basin.warehouses.duckdb.configuration import DuckDBWarehouse
 from basin.warehouses.postgres.configuration import PostgresWarehouse
 from basin.warehouses.snowflake.configuration import SnowflakeWarehouse
+from basin.web.configuration import WebConfig
 
 SourceConfig = Annotated[
     FilesSource | PostgresSource | SQLiteSource | RestSource, Field(discriminator="kind")
@@ -204,6 +205,8 @@ class ProjectConfig(StrictModel):
     """Prometheus metrics: the textfile written after each run, the port served on."""
     slos: SloConfig = Field(default_factory=SloConfig)
     """Service-level objectives: job success, freshness, data quality."""
+    web: WebConfig = Field(default_factory=WebConfig)
+    """Basin's web UI: runs, tables, quality, lineage, catalog, incidents."""
 
     @model_validator(mode="after")
     def _default_env_exists(self) -> ProjectConfig:

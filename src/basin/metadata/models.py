@@ -53,6 +53,7 @@ class Run(Base):
     """One invocation of a Basin command that does work (``run``, ``extract`` …)."""
 
     __tablename__ = "basin_runs"
+    __table_args__ = (Index("ix_basin_runs_env_started", "env", "started_at"),)
 
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     env: Mapped[str] = mapped_column(ENV)
@@ -86,7 +87,10 @@ class Batch(Base):
     """A lake batch: one extraction of one entity. Complete once its manifest exists."""
 
     __tablename__ = "basin_batches"
-    __table_args__ = (Index("ix_basin_batches_entity", "env", "source", "entity", "status"),)
+    __table_args__ = (
+        Index("ix_basin_batches_entity", "env", "source", "entity", "status", "completed_at"),
+        Index("ix_basin_batches_run", "run_id"),
+    )
 
     batch_id: Mapped[str] = mapped_column(String(96), primary_key=True)
     env: Mapped[str] = mapped_column(ENV)
@@ -249,7 +253,11 @@ class CheckResult(Base):
     """One quality check's outcome in one run (dbt tests and Basin's own)."""
 
     __tablename__ = "basin_check_results"
-    __table_args__ = (Index("ix_basin_check_results_model", "model", "checked_at"),)
+    __table_args__ = (
+        Index("ix_basin_check_results_model", "model", "checked_at"),
+        Index("ix_basin_check_results_check", "env", "unique_id", "id"),
+        Index("ix_basin_check_results_env", "env", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     env: Mapped[str] = mapped_column(ENV)

@@ -37,7 +37,7 @@ from basin.metadata.models import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 """The newest migration. Opening a store already there skips Alembic (≈0.2 s of
 imports and script loading on every command); tests check it matches the files."""
 

@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ class NodeResult:
     execution_time: float
     rows_affected: int | None = None
     compiled_code: str | None = None
+    started_at: str | None = None
+    """When dbt began executing the node (ISO 8601, UTC), for run timelines."""
 
 
 @dataclass
@@ -235,4 +238,16 @@ def _node_result(r: Any) -> NodeResult:
         execution_time=float(getattr(r, "execution_time", 0.0) or 0.0),
         rows_affected=adapter.get("rows_affected") if isinstance(adapter, dict) else None,
         compiled_code=getattr(node, "compiled_code", None),
+        started_at=_execute_started(r),
     )
+
+
+def _execute_started(r: Any) -> str | None:
+    """The start of the node's ``execute`` phase, as dbt timed it."""
+    for timing in getattr(r, "timing", None) or []:
+        if getattr(timing, "name", None) == "execute" and getattr(timing, "started_at", None):
+            started = timing.started_at
+            if started.tzinfo is None:  # dbt records naive UTC times
+                started = started.replace(tzinfo=UTC)
+            return str(started.isoformat())
+    return None

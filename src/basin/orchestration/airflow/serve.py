@@ -3,7 +3,8 @@
 Four processes, each in its own process group so that stopping one stops the task
 processes it forked: the API server (UI and REST API), the scheduler (with the
 LocalExecutor), the DAG processor and the triggerer (which watches the drop folders);
-and a fifth, ``basin metrics --serve --all-envs``, for Prometheus (``metrics.serve``).
+a fifth, ``basin metrics --serve --all-envs``, for Prometheus (``metrics.serve``), and
+a sixth, ``basin web``, Basin's own UI (``web.serve``).
 Not ``airflow standalone``: it binds 0.0.0.0 and forks a worker per core. The log
 servers of the scheduler and the triggerer are not started (they bind every
 interface); the API server reads task logs from the shared log folder instead.
@@ -59,6 +60,7 @@ class Served:
     pids: dict[str, int]
     already_running: bool = False
     metrics_url: str | None = None
+    web_url: str | None = None
 
 
 def _state_file(root: Path) -> Path:
@@ -90,8 +92,10 @@ def _answers(url: str) -> bool:
 
 
 def _healthy(served: Served) -> bool:
-    return _answers(f"{served.url}/api/v2/monitor/health") and (
-        served.metrics_url is None or _answers(served.metrics_url)
+    return (
+        _answers(f"{served.url}/api/v2/monitor/health")
+        and (served.metrics_url is None or _answers(served.metrics_url))
+        and (served.web_url is None or _answers(f"{served.web_url}healthz"))
     )
 
 
@@ -119,7 +123,7 @@ def _basin_command() -> list[str]:
 
 
 def _program(name: str) -> str:
-    return "basin metrics" if name == "metrics" else f"airflow {name}"
+    return f"basin {name}" if name in ("metrics", "web") else f"airflow {name}"
 
 
 def running(root: Path) -> Served | None:
@@ -138,11 +142,12 @@ def start(
     root: Path,
     orch: OrchestrationConfig,
     metrics: MetricsConfig | None = None,
+    web_port: int | None = None,
     *,
     timeout: float = 240.0,
 ) -> Served:
-    """Start Airflow for the project (and its metrics endpoint, if ``metrics.serve``);
-    return at once if it already runs.
+    """Start Airflow for the project (and its metrics endpoint, if ``metrics.serve``, and
+    Basin's web UI on ``web_port``, if given); return at once if it already runs.
 
     Raises:
         TerminalError: the DAG folder is missing, a port is taken, the database
@@ -162,6 +167,8 @@ def start(
     ports = {orch.port: "orchestration.port"}
     if metrics is not None and serve_metrics:
         ports[metrics.port] = "metrics.port (or metrics.serve: false)"
+    if web_port is not None:
+        ports[web_port] = "web.port (or web.serve: false)"
     for port, setting in ports.items():
         if _listening(port):
             raise TerminalError(
@@ -191,6 +198,17 @@ def start(
             str(metrics.port),
         ]
         metrics_url = f"http://{HOST}:{metrics.port}/metrics"
+    web_url = None
+    if web_port is not None:
+        commands["web"] = [
+            *_basin_command(),
+            "--project",
+            str(root),
+            "web",
+            "--port",
+            str(web_port),
+        ]
+        web_url = f"http://{HOST}:{web_port}/"
     pids: dict[str, int] = {}
     for name, command in commands.items():
         with (logs / f"{name}.log").open("ab") as out:
@@ -212,6 +230,7 @@ def start(
         log_dir=str(logs),
         pids=pids,
         metrics_url=metrics_url,
+        web_url=web_url,
     )
     _state_file(root).write_text(json.dumps(asdict(served), indent=2) + "\n")
 
@@ -250,8 +269,10 @@ def _wait_healthy(root: Path, served: Served, timeout: float) -> None:
                 what, name = f"{_program(dead[0])} exited", dead[0]
             elif not _answers(f"{served.url}/api/v2/monitor/health"):
                 what, name = f"{served.url} did not answer in {timeout:.0f} s", "api-server"
-            else:
+            elif served.metrics_url and not _answers(served.metrics_url):
                 what, name = f"{served.metrics_url} did not answer in {timeout:.0f} s", "metrics"
+            else:
+                what, name = f"{served.web_url} did not answer in {timeout:.0f} s", "web"
             log = Path(served.log_dir) / f"{name}.log"
             raise TerminalError(f"Airflow did not start: {what}", hint=f"see {log}:\n{_tail(log)}")
         time.sleep(1)
@@ -284,8 +305,9 @@ def stop(root: Path, *, timeout: float = 30.0) -> list[str]:
         time.sleep(0.2)
     state.unlink()
     ports = [served.port]
-    if served.metrics_url:
-        ports.append(int(served.metrics_url.rsplit(":", 1)[1].split("/")[0]))
+    for url in (served.metrics_url, served.web_url):
+        if url:
+            ports.append(int(url.rsplit(":", 1)[1].split("/")[0]))
     for port in ports:
         if _listening(port):
             raise TerminalError(

@@ -173,8 +173,22 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
         run,
         rows=sum(a for a in affected if a is not None) if affected else None,
         # The gate publishes only builds of the whole project: it reads "select".
-        detail={"nodes": counts, "select": list(call.select) if call.select else None},
+        detail={
+            "nodes": counts,
+            "select": list(call.select) if call.select else None,
+            "models": _timeline(run),
+        },
     )
+
+
+def _timeline(run: DbtRun) -> list[list[Any]]:
+    """What dbt built, for the run's timeline: ``[unique_id, status, started_at,
+    seconds, rows]`` per model, snapshot and seed (tests are in the check results)."""
+    return [
+        [n.unique_id, n.status, n.started_at, round(n.execution_time, 3), n.rows_affected]
+        for n in run.nodes
+        if n.resource_type not in ("test", "unit_test")
+    ]
 
 
 def _track(

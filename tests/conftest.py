@@ -124,10 +124,57 @@ ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that uses the PostgreSQL server carries the ``postgres`` marker, so
     ``-m "not postgres"`` leaves out exactly those (their fixture skips them outside
-    CI and fails them in CI when the server is missing)."""
+    CI and fails them in CI when the server is missing).
+
+    Tests that need Superset run last, and its virtualenv is installed in the
+    background from the start, while the rest of the suite runs."""
     for item in items:
         if PG_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
+    superset = [item for item in items if item.get_closest_marker("superset")]
+    if superset:
+        items[:] = [item for item in items if not item.get_closest_marker("superset")] + superset
+        _install_superset_ahead(config)
+
+
+SUPERSET_INSTALL: list[object] = []
+
+
+def superset_venv(config: pytest.Config) -> Path:
+    """Superset's virtualenv for the tests, kept in pytest's cache folder."""
+    cache = getattr(config, "cache", None)  # None with -p no:cacheprovider
+    folder = Path(cache.mkdir("superset")) if cache else REPO / ".pytest_cache/d/superset"
+    return folder / "venv"
+
+
+def _install_superset_ahead(config: pytest.Config) -> None:
+    import subprocess
+    import sys
+
+    from basin.bi.superset.install import installed
+
+    venv = superset_venv(config)
+    if installed(venv):
+        return
+    log = venv.parent / "install.log"
+    SUPERSET_INSTALL.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "basin.bi.superset.install", str(venv), str(log)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop a background Superset install the session started and no test waited for."""
+    import signal
+
+    for proc in SUPERSET_INSTALL:
+        if proc.poll() is None:  # type: ignore[attr-defined]
+            os.killpg(proc.pid, signal.SIGTERM)  # type: ignore[attr-defined]
+            proc.wait(timeout=60)  # type: ignore[attr-defined]

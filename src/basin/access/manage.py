@@ -204,7 +204,6 @@ def publish_governance(
     return out
 
 
-MASKED_FILE = "masked.duckdb"
 """Beside the published DuckDB snapshot: the same tables with PII masked."""
 
 
@@ -215,7 +214,7 @@ def publish_masked_copy(project: Project) -> Callable[[Path, str], Path] | None:
     per reader: :func:`publish_governance`). The build's PII tags are read now, before
     anything is published."""
     from basin.transform.runner import pii_columns
-    from basin.warehouses.duckdb.publish import publish_masked
+    from basin.warehouses.duckdb.publish import MASKED_FILE, publish_masked
 
     access = project.config.access
     if project.env.warehouse.engine != "duckdb" or not access.masking:

@@ -741,6 +741,12 @@ def serve(
     stop: Annotated[
         bool, typer.Option("--stop", help="Stop the Airflow processes an earlier serve started.")
     ] = False,
+    bi: Annotated[
+        bool,
+        typer.Option(
+            "--bi", help="Start Superset too (as basin bi serve; bi.serve: true does it always)."
+        ),
+    ] = False,
 ) -> None:
     """Start Airflow for this project on 127.0.0.1 (UI, scheduler, DAG processor, triggerer),
     Basin's web UI (web.port; web.serve: false turns it off) and the Prometheus metrics
@@ -755,8 +761,12 @@ def serve(
     from basin.orchestration.airflow import serve as airflow_serve
 
     project = load_project(state.project, state.env)
+    from basin.bi.superset import server as superset
+
     if stop:
         stopped = airflow_serve.stop(project.root)
+        if superset.stop(project.root):
+            stopped.append("superset")
         if stopped:
             _say(f"[green]✓[/] stopped Airflow ({', '.join(stopped)})")
         else:
@@ -779,6 +789,13 @@ def serve(
         _say(f"  Prometheus metrics at [bold]{served.metrics_url}[/]")
     _say(f"  user [bold]{served.user}[/], password in {served.password_file}")
     _say(f"  logs in {served.log_dir}; stop with [bold]basin serve --stop[/]")
+    if bi or project.config.bi.serve:
+        with console.status("starting Superset (installing it on first use)…"):
+            bi_served = superset.start(project)
+        _say(
+            f"[green]✓[/] Superset at [bold]{bi_served.url}[/] (admin, password in "
+            f"{superset.password_file(project.root)}); `basin bi apply` imports the dashboards"
+        )
 
 
 @app.command()
@@ -820,6 +837,124 @@ def web(
             f"  listening beyond this machine: log in as admin, password in {password_file(first.root)}"
         )
     serve(site, host=bind, port=port or config.port)
+
+
+bi_app = typer.Typer(
+    help="Apache Superset over the published marts: serve it, keep its dashboards as code.",
+    no_args_is_help=True,
+)
+app.add_typer(bi_app, name="bi")
+
+
+def _bi_project() -> tuple[Project, Project]:
+    """The project, and the environment Superset reads (--env, else bi.env, else default)."""
+    from basin.config import load_project
+
+    project = load_project(state.project, state.env)
+    if state.env is None and project.config.bi.env not in (None, project.env_name):
+        return project, load_project(state.project, project.config.bi.env)
+    return project, project
+
+
+@bi_app.command("serve")
+def bi_serve(
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the Superset it started.")] = False,
+) -> None:
+    """Start Superset on 127.0.0.1 (bi.port) for the published marts, installing it into
+    its own virtualenv on first use (.basin/superset/venv; a few minutes once).
+
+    The admin user is `admin`, its password generated into .basin/superset/admin-password.
+    Then `basin bi apply` imports the project's dashboards. `basin bi serve --stop` ends it."""
+    from basin.bi.superset import server
+
+    project, _ = _bi_project()
+    if stop:
+        _say(
+            "[green]✓[/] stopped Superset"
+            if server.stop(project.root)
+            else "Superset is not running"
+        )
+        return
+    with console.status("starting Superset (installing it on first use)…"):
+        served = server.start(project)
+    verb = "is already running" if served.already_running else "is running"
+    _say(f"[green]✓[/] Superset {verb} at [bold]{served.url}[/]")
+    _say(f"  user [bold]admin[/], password in {server.password_file(project.root)}")
+    _say(f"  log in {served.log}; stop with [bold]basin bi serve --stop[/]")
+
+
+@bi_app.command("check")
+def bi_check() -> None:
+    """Check the dashboards against the published marts without Superset: every chart's
+    table is published and has every column the chart and the dashboard filters use.
+    Run it in CI after `basin run` so a mart change cannot break a dashboard unseen."""
+    from basin.bi.superset.assets import bundle
+
+    project, env = _bi_project()
+    platform = _platform_of(env)
+    try:
+        files, _ = bundle(project, env, platform.store)
+    finally:
+        platform.close()
+    charts = sum(p.startswith("charts/") for p in files)
+    dashboards = sum(p.startswith("dashboards/") for p in files)
+    _say(
+        f"[green]✓[/] {dashboards} dashboard(s) and {charts} chart(s) fit the published marts of {env.env_name}"
+    )
+
+
+@bi_app.command("apply")
+def bi_apply() -> None:
+    """Import the dashboards (the project's dashboards/ folder, plus a dataset per
+    published table with the dbt descriptions) into the running Superset, overwriting
+    what has the same uuids: run it again any time, it converges. Checks first, as
+    `basin bi check` does, and imports nothing if a chart does not fit."""
+    from basin.bi.superset import server
+    from basin.bi.superset.assets import bundle
+    from basin.bi.superset.client import Superset
+
+    project, env = _bi_project()
+    served = server.running(project.root)
+    if served is None:
+        raise TerminalError(
+            "Superset is not running for this project", hint="start it with: basin bi serve"
+        )
+    platform = _platform_of(env)
+    try:
+        files, passwords = bundle(project, env, platform.store)
+    finally:
+        platform.close()
+    with Superset(served.url, server.ADMIN, server.admin_password(project.root)) as client:
+        client.import_assets(files, passwords)
+    counts = {
+        k: sum(p.startswith(k + "/") for p in files) for k in ("dashboards", "charts", "datasets")
+    }
+    _say(
+        f"[green]✓[/] imported {counts['dashboards']} dashboard(s), {counts['charts']} chart(s) "
+        f"and {counts['datasets']} dataset(s) into {served.url}"
+    )
+
+
+@bi_app.command("export")
+def bi_export() -> None:
+    """Write Superset's dashboards, charts and your own datasets into the project's
+    dashboards/ folder (files of the same uuid rewritten in place), so what was built in
+    the UI goes into git. Basin's generated database and datasets are left out."""
+    from basin.bi.superset import server
+    from basin.bi.superset.assets import write_export
+    from basin.bi.superset.client import Superset
+
+    project, _ = _bi_project()
+    served = server.running(project.root)
+    if served is None:
+        raise TerminalError(
+            "Superset is not running for this project", hint="start it with: basin bi serve"
+        )
+    with Superset(served.url, server.ADMIN, server.admin_password(project.root)) as client:
+        written = write_export(project, client.export_assets())
+    _say(
+        f"[green]✓[/] wrote {len(written)} file(s) into {project.project_path(project.config.bi.dashboards)}"
+    )
 
 
 @app.command()

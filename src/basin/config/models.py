@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from basin.access.configuration import AccessConfig
+from basin.bi.configuration import BiConfig
 from basin.common.types import Identifier, StrictModel
 from basin.lineage.configuration import LineageConfig
 from basin.observe.configuration import AlertsConfig, MetricsConfig, MonitorsConfig, SloConfig
@@ -207,6 +208,17 @@ class ProjectConfig(StrictModel):
     """Service-level objectives: job success, freshness, data quality."""
     web: WebConfig = Field(default_factory=WebConfig)
     """Basin's web UI: runs, tables, quality, lineage, catalog, incidents."""
+    bi: BiConfig = Field(default_factory=BiConfig)
+    """Apache Superset over the published marts, dashboards kept as code."""
+
+    @model_validator(mode="after")
+    def _bi_env_exists(self) -> ProjectConfig:
+        if self.bi.env is not None and self.bi.env not in self.environments:
+            raise ValueError(
+                f"bi.env '{self.bi.env}' is not one of the environments: "
+                f"{', '.join(self.environments)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _default_env_exists(self) -> ProjectConfig:

@@ -31,6 +31,8 @@ def links(project: Project) -> dict[str, str]:
     """The other tools Basin serves for this project, for the UI's footer."""
     config = project.config
     found = {"Airflow": f"http://127.0.0.1:{config.orchestration.port}"}
+    if config.bi.serve:
+        found["Superset"] = f"http://127.0.0.1:{config.bi.port}"
     if config.metrics.serve:
         found["Prometheus metrics"] = f"http://127.0.0.1:{config.metrics.port}/metrics"
     return found

@@ -18,18 +18,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from basin.common.errors import TerminalError
-from basin.common.processes import process_alive
+from basin.common.processes import answers, child_alive, listening, stop_groups, tail
 from basin.observe.configuration import MetricsConfig
 from basin.orchestration.airflow.environment import (
     HOST,
@@ -67,43 +63,12 @@ def _state_file(root: Path) -> Path:
     return airflow_home(root) / "serve.json"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        # Reap it if it is our child (tests start and stop in one process).
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    return process_alive(pid)
-
-
-def _listening(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((HOST, port)) == 0
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
 def _healthy(served: Served) -> bool:
     return (
-        _answers(f"{served.url}/api/v2/monitor/health")
-        and (served.metrics_url is None or _answers(served.metrics_url))
-        and (served.web_url is None or _answers(f"{served.web_url}healthz"))
+        answers(f"{served.url}/api/v2/monitor/health")
+        and (served.metrics_url is None or answers(served.metrics_url))
+        and (served.web_url is None or answers(f"{served.web_url}healthz"))
     )
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def _airflow_command() -> str:
@@ -132,7 +97,7 @@ def running(root: Path) -> Served | None:
     if not state.exists():
         return None
     served = Served(**json.loads(state.read_text()))
-    if any(_alive(pid) for pid in served.pids.values()):
+    if any(child_alive(pid) for pid in served.pids.values()):
         return served
     state.unlink()
     return None
@@ -170,7 +135,7 @@ def start(
     if web_port is not None:
         ports[web_port] = "web.port (or web.serve: false)"
     for port, setting in ports.items():
-        if _listening(port):
+        if listening(HOST, port):
             raise TerminalError(
                 f"port {port} on {HOST} is already in use",
                 hint=f"stop what listens there, or set {setting} in basin.yml",
@@ -246,7 +211,7 @@ def _migrate(airflow: str, env: dict[str, str], log: Path) -> None:
         )
     if migrated.returncode != 0:
         raise TerminalError(
-            "Airflow could not set up its database", hint=f"see {log}:\n{_tail(log)}"
+            "Airflow could not set up its database", hint=f"see {log}:\n{tail(log)}"
         )
 
 
@@ -262,19 +227,19 @@ def _wait_healthy(root: Path, served: Served, timeout: float) -> None:
     """Wait for the API server to answer; stop everything if a process dies or time runs out."""
     give_up = time.monotonic() + timeout
     while not _healthy(served):
-        dead = [name for name, pid in served.pids.items() if not _alive(pid)]
+        dead = [name for name, pid in served.pids.items() if not child_alive(pid)]
         if dead or time.monotonic() > give_up:
             stop(root)
             if dead:
                 what, name = f"{_program(dead[0])} exited", dead[0]
-            elif not _answers(f"{served.url}/api/v2/monitor/health"):
+            elif not answers(f"{served.url}/api/v2/monitor/health"):
                 what, name = f"{served.url} did not answer in {timeout:.0f} s", "api-server"
-            elif served.metrics_url and not _answers(served.metrics_url):
+            elif served.metrics_url and not answers(served.metrics_url):
                 what, name = f"{served.metrics_url} did not answer in {timeout:.0f} s", "metrics"
             else:
                 what, name = f"{served.web_url} did not answer in {timeout:.0f} s", "web"
             log = Path(served.log_dir) / f"{name}.log"
-            raise TerminalError(f"Airflow did not start: {what}", hint=f"see {log}:\n{_tail(log)}")
+            raise TerminalError(f"Airflow did not start: {what}", hint=f"see {log}:\n{tail(log)}")
         time.sleep(1)
 
 
@@ -288,28 +253,14 @@ def stop(root: Path, *, timeout: float = 30.0) -> list[str]:
     if not state.exists():
         return []
     served = Served(**json.loads(state.read_text()))
-    for pid in served.pids.values():
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    give_up = time.monotonic() + timeout
-    while any(_alive(pid) for pid in served.pids.values()) and time.monotonic() < give_up:
-        time.sleep(0.2)
-    for pid in served.pids.values():
-        try:
-            os.killpg(pid, signal.SIGKILL)  # the group: task processes the executor forked
-        except ProcessLookupError:
-            pass
-    while any(_alive(pid) for pid in served.pids.values()) and time.monotonic() < give_up + 10:
-        time.sleep(0.2)
+    stop_groups(list(served.pids.values()), timeout)  # the groups: what the executor forked
     state.unlink()
     ports = [served.port]
     for url in (served.metrics_url, served.web_url):
         if url:
             ports.append(int(url.rsplit(":", 1)[1].split("/")[0]))
     for port in ports:
-        if _listening(port):
+        if listening(HOST, port):
             raise TerminalError(
                 f"something still listens on {HOST}:{port} after stopping Airflow",
                 hint="find it with `ss -ltnp` and stop it",

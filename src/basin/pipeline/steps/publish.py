@@ -45,6 +45,10 @@ def publish(res: Resources, run_id: str, accept: str | None = None) -> StepOutco
         audit = {s: s + res.warehouse.audit_suffix for s in schemas}
         res.track("published", step, run_id, result.tables, audit)
     res.store.record_publication(run_id, result.location, result.tables)
+    # Superset's cached chart data belongs to the previous publication.
+    from basin.bi.superset.server import expire_cache
+
+    expire_cache(res.project.root)
     log.info("published %d table(s) to %s", len(result.tables), result.location)
     return StepOutcome(
         "publish",

@@ -15,6 +15,8 @@ from basin.common.sql import literal, quote_ident
 from basin.warehouses.base import PublishResult
 
 PUBLISHED_FILE = "warehouse.duckdb"
+MASKED_FILE = "masked.duckdb"
+"""The published snapshot with PII masked (``access.masking``), for readers without PII."""
 
 
 def counts(con: duckdb.DuckDBPyConnection, catalog: str, schemas: list[str]) -> dict[str, int]:

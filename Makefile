@@ -21,6 +21,7 @@ help:
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -n "$(PYTHON)" || { echo "error: python3.11 not found"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python scripts/vendor_web_assets.py
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
 	@touch $(STAMP)

@@ -121,6 +121,9 @@ def test_reference_dashboards_in_a_real_superset(
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         assert f"http://127.0.0.1:{port}" in started.stdout
+        assert "imported 3 dashboard(s), 9 chart(s) and 5 dataset(s)" in started.stdout
+        twice = basin_cli(reference, "bi", "serve", "--no-apply", env=env)
+        assert twice.returncode == 0 and "already running" in twice.stdout
         for _ in range(2):  # importing again converges: nothing is duplicated
             applied = basin_cli(reference, "bi", "apply", env=env)
             assert applied.returncode == 0, applied.stdout + applied.stderr

@@ -859,28 +859,38 @@ def _bi_project() -> tuple[Project, Project]:
 @bi_app.command("serve")
 def bi_serve(
     stop: Annotated[bool, typer.Option("--stop", help="Stop the Superset it started.")] = False,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply/--no-apply", help="Import the dashboards once it runs (as basin bi apply)."
+        ),
+    ] = True,
 ) -> None:
     """Start Superset on 127.0.0.1 (bi.port) for the published marts, installing it into
     its own virtualenv on first use (.basin/superset/venv; a few minutes once).
 
     The admin user is `admin`, its password generated into .basin/superset/admin-password.
-    Then `basin bi apply` imports the project's dashboards. `basin bi serve --stop` ends it."""
+    It then imports the project's dashboards (as `basin bi apply`, which you run again
+    after changing them). `basin bi serve --stop` ends it."""
     from basin.bi.superset import server
 
-    project, _ = _bi_project()
     if stop:
+        project, _ = _bi_project()
         _say(
             "[green]✓[/] stopped Superset"
             if server.stop(project.root)
             else "Superset is not running"
         )
         return
+    project, env = _bi_project()
     with console.status("starting Superset (installing it on first use)…"):
         served = server.start(project)
     verb = "is already running" if served.already_running else "is running"
     _say(f"[green]✓[/] Superset {verb} at [bold]{served.url}[/]")
     _say(f"  user [bold]admin[/], password in {server.password_file(project.root)}")
     _say(f"  log in {served.log}; stop with [bold]basin bi serve --stop[/]")
+    if apply:
+        _import_dashboards(project, env, served.url, started=True)
 
 
 @bi_app.command("check")
@@ -910,8 +920,6 @@ def bi_apply() -> None:
     what has the same uuids: run it again any time, it converges. Checks first, as
     `basin bi check` does, and imports nothing if a chart does not fit."""
     from basin.bi.superset import server
-    from basin.bi.superset.assets import bundle
-    from basin.bi.superset.client import Superset
 
     project, env = _bi_project()
     served = server.running(project.root)
@@ -919,19 +927,38 @@ def bi_apply() -> None:
         raise TerminalError(
             "Superset is not running for this project", hint="start it with: basin bi serve"
         )
+    _import_dashboards(project, env, served.url)
+
+
+def _import_dashboards(project: Project, env: Project, url: str, *, started: bool = False) -> None:
+    """Check and import the dashboards; ``started``: Superset was just started for them
+    (no dashboards folder is then fine, and a problem says Superset runs anyway)."""
+    from basin.bi.superset import server
+    from basin.bi.superset.assets import DashboardError, bundle
+    from basin.bi.superset.client import Superset
+
+    if started and not project.project_path(project.config.bi.dashboards).is_dir():
+        return
     platform = _platform_of(env)
     try:
         files, passwords = bundle(project, env, platform.store)
+    except DashboardError as exc:
+        if not started:
+            raise
+        raise TerminalError(
+            f"Superset runs at {url}, but the dashboards were not imported: {exc}",
+            hint=exc.hint,
+        ) from None
     finally:
         platform.close()
-    with Superset(served.url, server.ADMIN, server.admin_password(project.root)) as client:
+    with Superset(url, server.ADMIN, server.admin_password(project.root)) as client:
         client.import_assets(files, passwords)
     counts = {
         k: sum(p.startswith(k + "/") for p in files) for k in ("dashboards", "charts", "datasets")
     }
     _say(
         f"[green]✓[/] imported {counts['dashboards']} dashboard(s), {counts['charts']} chart(s) "
-        f"and {counts['datasets']} dataset(s) into {served.url}"
+        f"and {counts['datasets']} dataset(s) of {env.env_name} into {url}"
     )
 
 

@@ -205,6 +205,14 @@ def test_postgres_needs_a_read_only_user_and_its_password_stays_out_of_the_yaml(
     assert "planted-s3cret-9f2" not in "".join(files.values())
     database = yaml.safe_load(files[DATABASE_FILE])
     assert database["sqlalchemy_uri"].startswith("postgresql+psycopg2://superset:XXXXXXXXXX@")
+    # Without bi.user: the one service user holding the built-in read-only basin_bi role.
+    yml.write_text(text + "\naccess:\n  users:\n    dash: {kind: service, roles: [basin_bi]}\n")
+    project = load_project(root)
+    files, passwords = bundle(project, project, store)
+    assert passwords == {}  # no password: the server's own authentication (trust here)
+    assert yaml.safe_load(files[DATABASE_FILE])["sqlalchemy_uri"].startswith(
+        "postgresql+psycopg2://dash@127.0.0.1:5432/"
+    )
 
 
 def test_export_writes_charts_back_with_table_names_in_place(shop) -> None:

@@ -7,7 +7,11 @@ and an export writes the dashboards back as code."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +23,29 @@ from tests.conftest import superset_venv
 from tests.e2e.test_run import basin_cli, generate
 
 pytestmark = [pytest.mark.superset, pytest.mark.slow]
+
+
+def _drop_roles(pg_url: str, pg_database: str, names: dict[str, str]) -> None:
+    """Roles are shared by the whole server: drop what the test's access apply made."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        found = [
+            r[0]
+            for r in conn.execute(
+                "select rolname from pg_roles where rolname like %s or rolname = %s",
+                (names["prefix"].replace("_", "\\_") + "%", names["user"]),
+            )
+        ]
+    if not found:
+        return
+    quoted = ", ".join(f'"{r}"' for r in found)
+    for url in (pg_database, pg_url):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"drop owned by {quoted}")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for role in found:
+            conn.execute(f'drop role if exists "{role}"')
 
 
 def _free_port() -> int:
@@ -101,7 +128,7 @@ def _through_superset(client) -> dict[str, list[tuple]]:  # noqa: ANN001
 
 
 def test_reference_dashboards_in_a_real_superset(
-    reference: Path, request: pytest.FixtureRequest
+    reference: Path, request: pytest.FixtureRequest, pg_url: str, pg_database: str
 ) -> None:
     from basin.bi.superset import server
     from basin.bi.superset.client import Superset, SupersetError
@@ -117,13 +144,30 @@ def test_reference_dashboards_in_a_real_superset(
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "3 dashboard(s) and 9 chart(s)" in checked.stdout
 
-    started = basin_cli(reference, "bi", "serve", env=env)
+    # Two `basin bi serve` at once (a double click, two terminals): one Superset.
+    both = [
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "basin"),
+                "--project",
+                str(reference),
+                "bi",
+                "serve",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **env},
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=900)[0] for p in both]
+    roles: dict[str, str] = {}
     try:
-        assert started.returncode == 0, started.stdout + started.stderr
-        assert f"http://127.0.0.1:{port}" in started.stdout
-        assert "imported 3 dashboard(s), 9 chart(s) and 5 dataset(s)" in started.stdout
-        twice = basin_cli(reference, "bi", "serve", "--no-apply", env=env)
-        assert twice.returncode == 0 and "already running" in twice.stdout
+        assert [p.returncode for p in both] == [0, 0], outputs
+        assert sum("already running" in out for out in outputs) == 1, outputs
+        assert all(f"http://127.0.0.1:{port}" in out for out in outputs)
+        assert all("imported 3 dashboard(s), 9 chart(s) and 5 dataset(s)" in o for o in outputs)
         for _ in range(2):  # importing again converges: nothing is duplicated
             applied = basin_cli(reference, "bi", "apply", env=env)
             assert applied.returncode == 0, applied.stdout + applied.stderr
@@ -176,8 +220,32 @@ def test_reference_dashboards_in_a_real_superset(
         assert len(charts) == 9 and all(c["dataset"].startswith("marts.") for c in charts)
         assert len(list((folder / "dashboards").glob("*.yaml"))) == 3
         assert basin_cli(reference, "bi", "check").returncode == 0
+
+        # The same dashboards on the PostgreSQL warehouse, read as a service user holding
+        # the built-in read-only basin_bi role (`basin access apply` creates it).
+        tag = uuid.uuid4().hex[:8]
+        roles.update(prefix=f"t{tag}_", user=f"bi_{tag}")
+        yml.write_text(
+            yml.read_text() + f"\naccess:\n  role_prefix: t{tag}_\n  users:\n"
+            f"    bi_{tag}: {{kind: service, roles: [basin_bi]}}\n"
+        )
+        on_pg = {**env, "BASIN_WAREHOUSE_DSN": pg_database}
+        for step in (("run",), ("access", "apply"), ("bi", "apply")):
+            done = basin_cli(reference, "--env", "postgres", *step, env=on_pg)
+            assert done.returncode == 0, (step, done.stdout + done.stderr)
+        with Superset(f"http://127.0.0.1:{port}", "admin", password) as client:
+            [database] = client.get("/api/v1/database/")["result"]
+            assert database["backend"] == "postgresql"
+            assert _through_superset(client) == _direct(published)  # PG's marts = DuckDB's
+            with pytest.raises(SupersetError, match="does not allow for DDL/DML"):
+                client.sql(database["id"], "create table marts.sneaky (x int)")
+            # Superset logs in as the read-only role: the published marts, nothing else.
+            with pytest.raises(SupersetError, match="permission denied for schema raw"):
+                client.sql(database["id"], "select * from raw.finance__customers")
     finally:
         stopped = basin_cli(reference, "bi", "serve", "--stop", env=env)
+        if roles:
+            _drop_roles(pg_url, pg_database, roles)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert server.running(reference) is None
     with socket.socket() as s:

@@ -306,3 +306,17 @@ def test_reference_example_on_postgres_matches_duckdb(reference: Path, pg_databa
             pg_rows = conn.execute(sql).fetchall()  # type: ignore[arg-type]
             assert len(duck) == len(pg_rows) > 0, mart
             assert digest(duck) == digest(pg_rows), mart
+    # The catalog knows the published tables' columns on both engines (read after the
+    # swap: on PostgreSQL the audit schema is gone by then).
+    import sqlite3
+
+    def published_columns(env: str) -> dict[str, list[str]]:
+        with sqlite3.connect(reference / ".basin" / env / "metadata.db") as db:
+            rows = db.execute(
+                "select key, columns from basin_datasets where kind = 'published' and env = ?",
+                (env,),
+            ).fetchall()
+        return {k: [c[0] for c in json.loads(cols or "[]")] for k, cols in rows}
+
+    on_duckdb, on_postgres = published_columns("dev"), published_columns("postgres")
+    assert on_postgres == on_duckdb and all(on_duckdb.values()) and len(on_duckdb) == len(MARTS)

@@ -908,6 +908,13 @@ def bi_check() -> None:
         platform.close()
     charts = sum(p.startswith("charts/") for p in files)
     dashboards = sum(p.startswith("dashboards/") for p in files)
+    folder = project.project_path(project.config.bi.dashboards)
+    if not folder.is_dir():
+        _say(
+            f"no dashboards yet: {folder} does not exist (build them in Superset, then "
+            "`basin bi export` writes them there)"
+        )
+        return
     _say(
         f"[green]✓[/] {dashboards} dashboard(s) and {charts} chart(s) fit the published marts of {env.env_name}"
     )
@@ -951,7 +958,10 @@ def _import_dashboards(project: Project, env: Project, url: str, *, started: boo
         ) from None
     finally:
         platform.close()
-    with Superset(url, server.ADMIN, server.admin_password(project.root)) as client:
+    with (
+        server.exclusive(project.root),
+        Superset(url, server.ADMIN, server.admin_password(project.root)) as client,
+    ):
         client.import_assets(files, passwords)
     counts = {
         k: sum(p.startswith(k + "/") for p in files) for k in ("dashboards", "charts", "datasets")

@@ -194,13 +194,17 @@ class Tracker:
     ) -> None:
         """``tables`` (``schema.table`` → rows) were published from ``audit_schemas``
         (published schema → the schema dbt built it in)."""
-        built = self.warehouse.columns(sorted(set(audit_schemas.values())))
+        # Read after the publication: the published schema holds the tables now (on
+        # PostgreSQL the audit schema is gone after the swap; on Snowflake it holds the
+        # previous publication).
+        published = {q.partition(".")[0] for q in tables}
+        built = self.warehouse.columns(sorted(published | set(audit_schemas.values())))
         entries: list[dict[str, Any]] = []
         lineages = []
         for qualified, rows in tables.items():
             schema, _, table = qualified.partition(".")
             audit = audit_schemas.get(schema, schema)
-            columns = built.get((audit, table), [])
+            columns = built.get((schema, table)) or built.get((audit, table), [])
             in_ns, in_name = self.warehouse.lineage_dataset(audit, table)
             out_ns, out_name = self.warehouse.published_dataset(schema, table)
             step.inputs.append(DatasetRef(in_ns, in_name, columns))

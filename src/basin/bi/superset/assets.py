@@ -77,7 +77,10 @@ def published_tables(project: Project, store: Any) -> dict[str, Table]:
             continue
         name = key.removeprefix("published.")
         schema, _, table = name.partition(".")
-        model = entries.get(name)
+        # The dbt model it was published from: built in the schema itself (DuckDB) or
+        # in its audit schema (PostgreSQL, Snowflake).
+        suffix = getattr(project.env.warehouse, "audit_suffix", "")
+        model = entries.get(name) or entries.get(f"{schema}{suffix}.{table}")
         described = {
             c[0]: c[2] for c in json.loads(model.columns or "[]") if len(c) > 2 and c[2]
         } if model else {}  # fmt: skip
@@ -128,33 +131,49 @@ def database_asset(project: Project, env: Project) -> tuple[dict[str, Any], dict
         }
         return base, {}
     if warehouse.engine == "postgres":
-        name = project.config.bi.user
-        users = project.config.access.users
-        if not name or name not in users or users[name].password is None:
-            raise TerminalError(
-                "Superset needs a read-only user of the PostgreSQL warehouse",
-                hint="declare one in access.users (kind: service, a role reading the "
-                "published schemas, a password), name it in bi.user, and run "
-                "`basin access apply`",
-            )
         from psycopg.conninfo import conninfo_to_dict
 
-        password = users[name].password
-        secret = password.get_secret_value() if password is not None else ""
+        name = _bi_user(project)
+        password = project.config.access.users[name].password
         where = conninfo_to_dict(warehouse.conninfo())
         # The password travels beside the YAML (Superset's import "passwords"), never in it.
+        login = f"{name}:XXXXXXXXXX" if password is not None else name
         base["sqlalchemy_uri"] = (
-            f"postgresql+psycopg2://{name}:XXXXXXXXXX@{where.get('host', '127.0.0.1')}:"
+            f"postgresql+psycopg2://{login}@{where.get('host', '127.0.0.1')}:"
             f"{where.get('port', 5432)}/{where.get('dbname', 'postgres')}"
         )
+        passwords = {DATABASE_FILE: password.get_secret_value()} if password is not None else {}
         base["extra"] = {
             "engine_params": {"connect_args": {"options": "-c default_transaction_read_only=on"}}
         }
-        return base, {DATABASE_FILE: secret}
+        return base, passwords
     raise TerminalError(
         f"Superset on a {warehouse.engine} warehouse is not supported by Basin yet",
         hint="use DuckDB or PostgreSQL for bi.env",
     )
+
+
+def _bi_user(project: Project) -> str:
+    """The warehouse user Superset logs in as: ``bi.user``, else the one service user
+    holding the built-in ``basin_bi`` role (read-only on the published schemas)."""
+    users = project.config.access.users
+    name = project.config.bi.user
+    if name is None:
+        holders = [
+            u for u, cfg in users.items() if cfg.kind == "service" and "basin_bi" in cfg.roles
+        ]
+        name = holders[0] if len(holders) == 1 else None
+    if name is None or name not in users:
+        raise TerminalError(
+            "Superset needs a read-only user of the PostgreSQL warehouse"
+            + (f": bi.user {name!r} is not in access.users" if name else ""),
+            hint="declare a service user with the built-in basin_bi role (it reads the "
+            "published schemas) and create it with `basin access apply`:\n"
+            "  access:\n    users:\n      superset: {kind: service, roles: [basin_bi], "
+            "password: '${env:SUPERSET_DB_PASSWORD}'}\n"
+            "(with several such users, name one in bi.user)",
+        )
+    return name
 
 
 def dataset_asset(project: Project, table: Table) -> dict[str, Any]:

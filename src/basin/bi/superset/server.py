@@ -16,6 +16,8 @@ import os
 import secrets
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -201,6 +203,23 @@ def start(project: Project, *, timeout: float = 240.0) -> Served:
         TerminalError: the port is taken, the install or setup failed, or Superset
             exits or does not answer in time.
     """
+    with exclusive(project.root):  # two `basin bi serve` at once start one Superset
+        return _start(project, timeout)
+
+
+@contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """Held while Superset is started or assets are imported into it: two imports at
+    once would race on the same uuids in Superset's database."""
+    import fcntl
+
+    home(root).mkdir(parents=True, exist_ok=True)
+    with open(home(root) / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _start(project: Project, timeout: float) -> Served:
     root = project.root
     if (current := running(root)) is not None:
         return Served(**{**asdict(current), "already_running": True})

@@ -77,20 +77,31 @@ def wait_for(what: str, check, timeout: float):  # noqa: ANN001, ANN201
     pytest.fail(f"waited {timeout:.0f} s for {what}")
 
 
-def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -> None:
-    port, metrics_port, web_port = free_port(), free_port(), free_port()
+@pytest.mark.superset
+def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(
+    project: Path, request: pytest.FixtureRequest
+) -> None:
+    from tests.conftest import superset_venv
+
+    port, metrics_port, web_port, bi_port = free_port(), free_port(), free_port(), free_port()
     yml = project / "basin.yml"
     yml.write_text(
         yml.read_text() + f"\norchestration:\n  port: {port}\n  retries: 0\n  deadline: 5s\n"
         "  triggers: {poll_interval: 2s}\n"
         f"metrics:\n  port: {metrics_port}\n"
         f"web:\n  port: {web_port}\n"
+        f"bi:\n  port: {bi_port}\n"
     )
+    os.environ["BASIN_SUPERSET_VENV"] = str(superset_venv(request.config))
+    request.addfinalizer(lambda: os.environ.pop("BASIN_SUPERSET_VENV", None))
     # The sample file is extracted before Airflow starts: only the new file may fire.
     subprocess.run([BASIN, "--project", str(project), "run"], check=True, capture_output=True)
 
     started = subprocess.run(
-        [BASIN, "--project", str(project), "serve"], capture_output=True, text=True, timeout=400
+        [BASIN, "--project", str(project), "serve", "--bi"],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     state = project / ".basin" / "airflow" / "serve.json"
     pids = list(json.loads(state.read_text())["pids"].values()) if state.exists() else []
@@ -102,6 +113,7 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -
         assert metrics_url in started.stdout
         web_url = f"http://127.0.0.1:{web_port}/"
         assert web_url in started.stdout
+        assert f"Superset at http://127.0.0.1:{bi_port}" in started.stdout
         # Airflow, the metrics endpoint and Basin's UI, on 127.0.0.1 only.
         assert listening_addresses(pids) == {
             f"127.0.0.1:{port}",
@@ -208,12 +220,12 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(project: Path) -
             timeout=120,
         )
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-    assert "stopped Airflow" in stopped.stdout
+    assert "stopped Airflow" in stopped.stdout and "superset" in stopped.stdout
     assert not listening_addresses(pids)
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.killpg(pid, 0)
-    for closed in (port, metrics_port, web_port):
+    for closed in (port, metrics_port, web_port, bi_port):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", closed)) != 0
 

@@ -251,6 +251,11 @@ class Warehouse(ABC):
     def after_dbt(self) -> None:  # noqa: B027 - optional hook
         """Release what the dbt adapter keeps open in this process after an invocation."""
 
+    def after_load(self, tables: list[str]) -> None:  # noqa: B027 - optional hook
+        """After a load committed rows into ``tables`` (``raw.<name>``): refresh what the
+        engine's planner knows of them (engines that keep statistics by themselves
+        need nothing)."""
+
 
 WAREHOUSES = {
     "duckdb": "basin.warehouses.duckdb.warehouse:DuckDBWarehouse",

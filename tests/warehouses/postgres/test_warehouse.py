@@ -71,6 +71,14 @@ def test_same_project_on_duckdb_and_postgres_gives_the_same_marts(
     assert "marts.daily_revenue" in status.stdout and "prod" in status.stdout
     schemas = {r[0] for r in pg(pg_database, "select nspname from pg_namespace")}
     assert {"raw", "_basin", "staging", "marts"} <= schemas and "marts_audit" not in schemas
+    # The loaded raw table and the built models were ANALYZEd at once (not left to
+    # autovacuum): their statistics exist before anything else queries them.
+    analyzed = "select relname from pg_stat_user_tables where last_analyze is not null"
+    wanted = {"shop__orders", "daily_revenue"}  # (staging models are views)
+    give_up = time.monotonic() + 60
+    while not wanted <= {r[0] for r in pg(pg_database, analyzed)}:
+        assert time.monotonic() < give_up, pg(pg_database, analyzed)
+        time.sleep(0.5)
     # From the second publication on, the audit schema holds the previous one.
     assert cli("--env", "prod", "run", project=project).exit_code == 0
     assert pg(pg_database, "select count(*) from marts_audit.daily_revenue") == [(3,)]

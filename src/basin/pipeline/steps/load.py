@@ -53,6 +53,7 @@ def load(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[l
             results += loaded
             if error is not None:
                 failures.append(entity_failure(source, entity, error))
+    res.warehouse.after_load(sorted({r.table for r in results if not r.skipped}))
     if not pending and not failures:
         log.info("nothing new to load")
     if failures:

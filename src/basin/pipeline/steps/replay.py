@@ -28,6 +28,7 @@ def replay(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome
     with res.reporter.task("replay", total=sum(len(b) for _, _, b in plan)) as task:
         loaded = res.warehouse.replay(plan, run_id, lambda _r: task.advance())
     tables = sorted({_relation(r.table) for r in loaded})
+    res.warehouse.after_load([f"{schema}.{table}" for schema, table in tables])
     counts = res.warehouse.row_counts(tables)
     for schema, table in tables:
         # What the table holds now: a replace batch (a full extract) drops the earlier rows.

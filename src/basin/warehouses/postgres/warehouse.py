@@ -88,6 +88,18 @@ class PostgresWarehouse(Warehouse):
         finally:
             con.close()
 
+    def after_load(self, tables: list[str]) -> None:
+        """ANALYZE the loaded raw tables at once: autovacuum would get to them minutes
+        later, and dbt's next queries would be planned on no statistics (measured with
+        8.6M rows: a join planned at cost 63M, 0.3M after ANALYZE)."""
+        if not tables:
+            return
+        with self._pg() as conn:
+            conn.autocommit = True
+            for table in tables:
+                schema, _, name = table.rpartition(".")
+                conn.execute(f"analyze {quote_ident(schema or 'raw')}.{quote_ident(name)}")
+
     def drop_raw(self, source: str, entity: str) -> None:
         con = load.attach(self.cfg.conninfo(), self.identity)
         try:

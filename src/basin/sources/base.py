@@ -295,14 +295,21 @@ data (a second full copy appended, another table): a change is refused until the
 entity is re-baselined with ``--full-refresh``."""
 
 
-def entity_settings(config: Any, entity: str) -> dict[str, Any]:
-    """The fingerprinted settings of one entity of a source's config."""
+def entity_model(config: Any, entity: str) -> Any | None:
+    """One entity's settings in a source's config (a file entity, a table, an endpoint)."""
     for attr in ("entities", "tables", "endpoints"):
         entities = getattr(config, attr, None)
         if isinstance(entities, dict) and entity in entities:
-            model = entities[entity]
-            return {k: getattr(model, k) for k in FINGERPRINTED if hasattr(model, k)}
-    return {}
+            return entities[entity]
+    return None
+
+
+def entity_settings(config: Any, entity: str) -> dict[str, Any]:
+    """The fingerprinted settings of one entity of a source's config."""
+    model = entity_model(config, entity)
+    if model is None:
+        return {}
+    return {k: getattr(model, k) for k in FINGERPRINTED if hasattr(model, k)}
 
 
 def fingerprint(settings: dict[str, Any]) -> str:

@@ -28,6 +28,9 @@ class CursorEntity(StrictModel):
     """Columns that identify a row; staging deduplicates on them."""
     columns: list[str] | None = None
     """Extract only these columns (default: all)."""
+    indexes: list[list[str]] = Field(default_factory=list)
+    """PostgreSQL warehouse: indexes on the entity's raw table, each a list of columns
+    (``[[customer_id], [status, updated_at]]``), created after a load when missing."""
 
     @model_validator(mode="after")
     def _check_cursor(self) -> CursorEntity:

@@ -251,10 +251,13 @@ class Warehouse(ABC):
     def after_dbt(self) -> None:  # noqa: B027 - optional hook
         """Release what the dbt adapter keeps open in this process after an invocation."""
 
-    def after_load(self, tables: list[str]) -> None:  # noqa: B027 - optional hook
-        """After a load committed rows into ``tables`` (``raw.<name>``): refresh what the
-        engine's planner knows of them (engines that keep statistics by themselves
-        need nothing)."""
+    def after_load(  # noqa: B027 - optional hook
+        self, loaded: list[str], indexes: dict[str, list[list[str]]]
+    ) -> None:
+        """After a load committed rows into ``loaded`` (``raw.<name>``): refresh what the
+        engine's planner knows of them, and create the ``indexes`` declared on raw
+        tables (``raw.<name>`` → column lists) that are missing. Engines that keep
+        statistics by themselves and have no indexes need nothing."""
 
 
 WAREHOUSES = {

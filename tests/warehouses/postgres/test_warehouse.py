@@ -167,3 +167,40 @@ def test_failed_gate_on_postgres_keeps_the_published_schema(
     result = cli("--env", "prod", "run", project=project)
     assert result.exit_code != 0
     assert pg(pg_database, "select count(*) from marts.daily_revenue") == [(3,)]
+
+
+def test_indexes_declared_on_a_raw_entity_are_created_and_a_bad_one_is_named(
+    cli, project: Path, pg_database: str
+) -> None:
+    add_pg_env(project, pg_database)
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            "        primary_key: [order_id]\n",
+            "        primary_key: [order_id]\n"
+            "        indexes: [[customer_email], [status, ordered_at]]\n",
+            1,
+        )
+    )
+    result = cli("--env", "prod", "run", project=project)
+    assert result.exit_code == 0, result.output
+    indexes = {
+        r[0]: r[1]
+        for r in pg(
+            pg_database,
+            "select indexname, indexdef from pg_indexes where schemaname = 'raw'",
+        )
+    }
+    assert "(customer_email)" in indexes["shop__orders__customer_email_idx"]
+    assert "(status, ordered_at)" in indexes["shop__orders__status_ordered_at_idx"]
+    # A column the raw table does not have: the run says which, and nothing is lost.
+    yml.write_text(yml.read_text().replace("[status, ordered_at]", "[status, shipped_at]"))
+    (project / "drops" / "shop" / "orders_002.csv").write_text(
+        "order_id,customer_email,amount,status,ordered_at\n"
+        "9001,new@example.org,12.50,paid,2026-02-01 10:00:00\n"
+    )
+    failed = cli("--env", "prod", "run", project=project)
+    assert failed.exit_code != 0
+    assert "cannot index raw.shop__orders on (status, shipped_at)" in failed.stderr
+    assert "shipped_at" in failed.stderr and "indexes:" in failed.stderr
+    assert pg(pg_database, "select count(*) from raw.shop__orders where order_id = 9001") == [(1,)]

@@ -53,7 +53,9 @@ def load(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[l
             results += loaded
             if error is not None:
                 failures.append(entity_failure(source, entity, error))
-    res.warehouse.after_load(sorted({r.table for r in results if not r.skipped}))
+    res.warehouse.after_load(
+        sorted({r.table for r in results if not r.skipped}), declared_indexes(res, pairs)
+    )
     if not pending and not failures:
         log.info("nothing new to load")
     if failures:
@@ -138,3 +140,16 @@ def reaching_warehouse(res: Resources, fn: Callable[[], T]) -> T:
         what="warehouse",
         only=WarehouseUnavailable,
     )
+
+
+def declared_indexes(res: Resources, pairs: list[tuple[str, str]]) -> dict[str, list[list[str]]]:
+    """``raw.<table>`` → the indexes its entity declares (``indexes:`` in basin.yml)."""
+    from basin.sources.base import entity_model
+    from basin.warehouses.base import RAW_SCHEMA, raw_table_name
+
+    out = {}
+    for source, entity in pairs:
+        model = entity_model(res.project.config.sources[source], entity)
+        if model is not None and getattr(model, "indexes", None):
+            out[f"{RAW_SCHEMA}.{raw_table_name(source, entity)}"] = list(model.indexes)
+    return out

@@ -14,7 +14,7 @@ from basin.common.logging import get_logger
 from basin.config import select_entities
 from basin.pipeline.resources import Resources
 from basin.pipeline.runs import StepOutcome
-from basin.pipeline.steps.load import batches_of
+from basin.pipeline.steps.load import batches_of, declared_indexes
 
 if TYPE_CHECKING:
     from basin.warehouses.base import LoadResult
@@ -28,7 +28,9 @@ def replay(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome
     with res.reporter.task("replay", total=sum(len(b) for _, _, b in plan)) as task:
         loaded = res.warehouse.replay(plan, run_id, lambda _r: task.advance())
     tables = sorted({_relation(r.table) for r in loaded})
-    res.warehouse.after_load([f"{schema}.{table}" for schema, table in tables])
+    res.warehouse.after_load(
+        [f"{schema}.{table}" for schema, table in tables], declared_indexes(res, pairs)
+    )
     counts = res.warehouse.row_counts(tables)
     for schema, table in tables:
         # What the table holds now: a replace batch (a full extract) drops the earlier rows.

@@ -62,6 +62,9 @@ class FileEntity(StrictModel):
     Without a header (``csv.header: false``) they are taken in the order given."""
     csv: CsvOptions = Field(default_factory=CsvOptions)
     """CSV parsing options."""
+    indexes: list[list[str]] = Field(default_factory=list)
+    """PostgreSQL warehouse: indexes on the entity's raw table, each a list of columns
+    (``[[customer_id], [status, updated_at]]``), created after a load when missing."""
 
     @model_validator(mode="after")
     def _infer_format(self) -> FileEntity:

@@ -88,15 +88,38 @@ class PostgresWarehouse(Warehouse):
         finally:
             con.close()
 
-    def after_load(self, tables: list[str]) -> None:
-        """ANALYZE the loaded raw tables at once: autovacuum would get to them minutes
-        later, and dbt's next queries would be planned on no statistics (measured with
-        8.6M rows: a join planned at cost 63M, 0.3M after ANALYZE)."""
-        if not tables:
-            return
+    def after_load(self, loaded: list[str], indexes: dict[str, list[list[str]]]) -> None:
+        """Create the declared indexes that are missing, then ANALYZE the loaded raw
+        tables at once: autovacuum would get to them minutes later, and dbt's next
+        queries would be planned on no statistics (measured with 8.6M rows: a join
+        planned at cost 63M, 0.3M after ANALYZE).
+
+        Raises:
+            LoadError: an index names a column the raw table does not have.
+        """
         with self._pg() as conn:
             conn.autocommit = True
-            for table in tables:
+            for table, specs in sorted(indexes.items()):
+                schema, _, name = table.rpartition(".")
+                found = conn.execute("select to_regclass(%s)", (table,)).fetchone()
+                if not specs or found is None or found[0] is None:
+                    continue  # not loaded yet: created after its first load
+                for columns in specs:
+                    index = _index_name(name, columns)
+                    try:
+                        conn.execute(
+                            f"create index if not exists {quote_ident(index)} on "
+                            f"{quote_ident(schema)}.{quote_ident(name)} "
+                            f"({', '.join(quote_ident(c) for c in columns)})"
+                        )
+                    except psycopg.errors.UndefinedColumn as exc:
+                        raise LoadError(
+                            f"cannot index {table} on ({', '.join(columns)}): "
+                            f"{str(exc).strip().splitlines()[0]}",
+                            hint="fix `indexes:` of the entity in basin.yml (the rows are "
+                            "loaded; the index is created on the next load)",
+                        ) from None
+            for table in loaded:
                 schema, _, name = table.rpartition(".")
                 conn.execute(f"analyze {quote_ident(schema or 'raw')}.{quote_ident(name)}")
 
@@ -210,3 +233,14 @@ class PostgresWarehouse(Warehouse):
 
 
 __all__ = ["PostgresWarehouse", "RAW_SCHEMA"]
+
+
+def _index_name(table: str, columns: list[str]) -> str:
+    """``<table>__<columns>_idx``, shortened with a hash past PostgreSQL's 63 bytes."""
+    import hashlib
+
+    name = f"{table}__{'_'.join(columns)}_idx"
+    if len(name.encode()) <= 63:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name.encode()[:50].decode(errors='ignore')}_{digest}_idx"

@@ -204,3 +204,35 @@ def test_indexes_declared_on_a_raw_entity_are_created_and_a_bad_one_is_named(
     assert "cannot index raw.shop__orders on (status, shipped_at)" in failed.stderr
     assert "shipped_at" in failed.stderr and "indexes:" in failed.stderr
     assert pg(pg_database, "select count(*) from raw.shop__orders where order_id = 9001") == [(1,)]
+
+
+def test_a_full_reload_on_postgres_does_not_grow_the_raw_table(
+    cli, project: Path, pg_database: str
+) -> None:
+    """A replace batch empties the raw table with TRUNCATE, not DELETE: the old rows
+    leave no dead tuples behind (a DELETE doubled the table at every reload)."""
+    add_pg_env(project, pg_database)
+    lines = ["order_id,customer_email,amount,status,ordered_at"] + [
+        f"{i},c{i % 500}@example.org,{i % 97}.50,paid,2026-01-0{1 + i % 9} 10:00:00"
+        for i in range(100, 20_100)
+    ]
+    (project / "drops" / "shop" / "orders_big.csv").write_text("\n".join(lines) + "\n")
+    assert cli("--env", "prod", "run", project=project).exit_code == 0
+
+    def size_and_rows() -> tuple[int, int]:
+        [(size, rows)] = pg(
+            pg_database,
+            "select pg_total_relation_size('raw.shop__orders'), count(*) from raw.shop__orders",
+        )
+        return size, rows
+
+    first = size_and_rows()
+    for _ in range(3):
+        refreshed = cli(
+            "--env", "prod", "extract", "--select", "shop.orders", "--full-refresh", project=project
+        )
+        assert refreshed.exit_code == 0, refreshed.output
+        assert cli("--env", "prod", "load", project=project).exit_code == 0
+    size, rows = size_and_rows()
+    assert rows == first[1] == 20_005  # and the sample file's 5
+    assert size <= first[0] * 1.1, (first, size)

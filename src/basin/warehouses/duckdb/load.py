@@ -139,6 +139,18 @@ def _is_postgres(con: duckdb.DuckDBPyConnection, catalog: str) -> bool:
     return bool(found and found[0] == "postgres")
 
 
+def _empty(con: duckdb.DuckDBPyConnection, catalog: str, qualified: str) -> None:
+    """Empty a raw table in the caller's transaction before a replace batch. DuckDB
+    deletes; an attached PostgreSQL table is TRUNCATEd by PostgreSQL itself (DuckDB
+    turns its own TRUNCATE into a DELETE there): a DELETE leaves every old row dead
+    until vacuum, and each full reload doubled the table (measured: 13.7 MB → 27 MB for
+    200k rows; with TRUNCATE it stays 13.7 MB, and a rollback still restores it)."""
+    if not _is_postgres(con, catalog):
+        con.execute(f"DELETE FROM {qualified}")
+        return
+    con.execute("CALL postgres_execute(?, ?)", [catalog, f"TRUNCATE {qualified.split('.', 1)[1]}"])
+
+
 def _insert_batch(
     con: duckdb.DuckDBPyConnection,
     catalog: str,
@@ -167,7 +179,7 @@ def _insert_batch(
             # refresh): its columns are the table's, a column it lacks goes.
             _shape(con, qualified, have, scan, drop_missing=manifest.load_mode == "replace")
         if manifest.load_mode == "replace" and have is not None:
-            con.execute(f"DELETE FROM {qualified}")
+            _empty(con, catalog, qualified)
         result = con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM {scan}").fetchone()
         rows = int(result[0]) if result else 0
     if rows != manifest.row_count:
@@ -278,7 +290,7 @@ def replay(
             elif urls and have is not None:
                 _shape(con, qualified, have, _scan(urls), drop_missing=True)
             if have is not None:
-                con.execute(f"DELETE FROM {qualified}")
+                _empty(con, catalog, qualified)
             for manifest, files in live:
                 try:
                     rows = _insert_batch(con, catalog, manifest, files, run_id, shaped=True)

@@ -236,3 +236,17 @@ def test_a_full_reload_on_postgres_does_not_grow_the_raw_table(
     size, rows = size_and_rows()
     assert rows == first[1] == 20_005  # and the sample file's 5
     assert size <= first[0] * 1.1, (first, size)
+
+
+def test_doctor_names_a_missing_warehouse_database_and_how_to_create_it(
+    cli, project: Path, pg_url: str
+) -> None:
+    import uuid
+
+    name = f"basin_missing_{uuid.uuid4().hex[:8]}"
+    add_pg_env(project, pg_url.rsplit("/", 1)[0] + f"/{name}")
+    result = cli("--env", "prod", "doctor", project=project)
+    assert result.exit_code != 0
+    assert f"database '{name}' does not exist on 127.0.0.1:5432" in result.output
+    assert f"createdb -h 127.0.0.1 -p 5432 -U postgres {name}" in result.output
+    assert not pg(pg_url, f"select 1 from pg_database where datname = '{name}'")

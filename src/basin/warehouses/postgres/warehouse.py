@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from basin.common.errors import LoadError, WarehouseUnavailable, unreachable
 from basin.common.sql import quote_ident
@@ -49,6 +51,17 @@ class PostgresWarehouse(Warehouse):
         try:
             return psycopg.connect(self.cfg.conninfo(), connect_timeout=self.cfg.connect_timeout)
         except psycopg.OperationalError as exc:
+            missing = re.search(r'database "([^"]+)" does not exist', str(exc))
+            if missing:
+                where = conninfo_to_dict(self.cfg.conninfo())
+                name = missing.group(1)
+                raise LoadError(
+                    f"the PostgreSQL warehouse's database {name!r} does not exist on "
+                    f"{where.get('host', 'localhost')}:{where.get('port', 5432)}",
+                    hint=f"create it (as a role allowed to): createdb -h {where.get('host', 'localhost')} "
+                    f"-p {where.get('port', 5432)} -U {where.get('user', 'postgres')} {name}"
+                    f' — or in psql: CREATE DATABASE "{name}"; then run basin doctor again',
+                ) from None
             if not unreachable(exc):  # the server answered no (role, password, database)
                 raise LoadError(
                     f"cannot connect to the PostgreSQL warehouse {self.identity}: "

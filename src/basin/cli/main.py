@@ -953,7 +953,7 @@ def _import_dashboards(project: Project, env: Project, url: str, *, started: boo
         if not started:
             raise
         raise TerminalError(
-            f"Superset runs at {url}, but the dashboards were not imported: {exc}",
+            f"Superset runs at {url}, but the dashboards were not imported: {exc.message}",
             hint=exc.hint,
         ) from None
     finally:

@@ -328,7 +328,7 @@ def bundle(project: Project, env: Project, store: Any) -> tuple[dict[str, str], 
             for column in sorted(_columns_in(params) - columns):
                 problems.append(
                     f"chart {doc.get('slice_name')!r} ({path}) uses column {column!r}, "
-                    f"which {table_name} does not have"
+                    f"which {table_name} does not have (it has: {_listed(columns)})"
                 )
             for metric in sorted(_metrics_in(params) - metrics):
                 problems.append(
@@ -373,6 +373,11 @@ def bundle(project: Project, env: Project, store: Any) -> tuple[dict[str, str], 
             "`basin bi check` again",
         )
     return files, passwords
+
+
+def _listed(names: set[str], most: int = 12) -> str:
+    shown = sorted(names)[:most]
+    return ", ".join(shown) + (f", … ({len(names) - most} more)" if len(names) > most else "")
 
 
 def _slug(text: str) -> str:

@@ -124,20 +124,32 @@ ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that uses the PostgreSQL server carries the ``postgres`` marker, so
     ``-m "not postgres"`` leaves out exactly those (their fixture skips them outside
-    CI and fails them in CI when the server is missing).
-
-    Tests that need Superset run last, and its virtualenv is installed in the
-    background from the start, while the rest of the suite runs."""
+    CI and fails them in CI when the server is missing)."""
     for item in items:
         if PG_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
-    superset = [item for item in items if item.get_closest_marker("superset")]
-    if superset:
-        items[:] = [item for item in items if not item.get_closest_marker("superset")] + superset
-        _install_superset_ahead(config)
+
+
+class _SupersetLast:
+    """Tests that need Superset run last, and its virtualenv is installed in the
+    background from the start, while the rest of the suite runs (only when such a
+    test is selected: this runs after -m/-k deselected the others)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        superset = [item for item in items if item.get_closest_marker("superset")]
+        if superset:
+            items[:] = [i for i in items if not i.get_closest_marker("superset")] + superset
+            _install_superset_ahead(config)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_SupersetLast(), "basin-superset-last")
 
 
 SUPERSET_INSTALL: list[object] = []

@@ -86,6 +86,16 @@ class Warehouse(ABC):
     def dbt_target(self) -> dict[str, Any]:
         return self.dbt_profile()[0]
 
+    def tag(self, step: str, run_id: str | None) -> str:
+        """What the engine is told about who runs a query, for cost attribution and
+        for finding a run's queries among the server's (``basin/<env>/<step>/<run>``)."""
+        return f"basin/{self.project.env_name}/{step}/{run_id or '-'}"
+
+    def tagged_dbt_target(self, step: str, run_id: str | None) -> dict[str, Any]:
+        """The dbt target with the step's tag, on engines that take one (PostgreSQL's
+        ``application_name``, Snowflake's ``query_tag``)."""
+        return self.dbt_target()
+
     def dbt_env(self) -> dict[str, str]:
         return self.dbt_profile()[1]
 

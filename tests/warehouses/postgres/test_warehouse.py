@@ -250,3 +250,32 @@ def test_doctor_names_a_missing_warehouse_database_and_how_to_create_it(
     assert f"database '{name}' does not exist on 127.0.0.1:5432" in result.output
     assert f"createdb -h 127.0.0.1 -p 5432 -U postgres {name}" in result.output
     assert not pg(pg_url, f"select 1 from pg_database where datname = '{name}'")
+
+
+def test_each_steps_queries_carry_the_run_and_step_in_application_name(
+    cli, project: Path, pg_database: str
+) -> None:
+    """The server itself records who ran each DDL (an event trigger reading
+    application_name): load, dbt's build and the publication, each with the run id."""
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(
+            """
+            create table public.ddl_log (app text, command text);
+            create function public.log_ddl() returns event_trigger language plpgsql as $$
+            begin
+              insert into public.ddl_log values (current_setting('application_name'), tg_tag);
+            end $$;
+            create event trigger basin_probe on ddl_command_end execute function public.log_ddl();
+            """
+        )
+    try:
+        add_pg_env(project, pg_database)
+        result = cli("--env", "prod", "run", project=project)
+        assert result.exit_code == 0, result.output
+        [(run_id,)] = pg(pg_database, "select run_id from _basin.publications")
+        apps = {r[0] for r in pg(pg_database, "select distinct app from public.ddl_log")}
+        for step in ("load", "transform", "publish"):
+            assert f"basin/prod/{step}/{run_id}" in apps, apps
+    finally:
+        with psycopg.connect(pg_database, autocommit=True) as conn:
+            conn.execute("drop event trigger if exists basin_probe")

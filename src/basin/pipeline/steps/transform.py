@@ -125,7 +125,9 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
     profile = dbt_profile_name(res.project.dbt_project_dir)
     # The project dbt runs: the user's through links, plus Basin's package and macros.
     project_dir = shadow_project(res.project.dbt_project_dir, dbt_state / "project")
-    write_profiles(dbt_state, profile, res.env, res.warehouse.dbt_target())
+    write_profiles(
+        dbt_state, profile, res.env, res.warehouse.tagged_dbt_target(call.step, call.run_id)
+    )
     suites = expectation_suites(res, project_dir)
     dbt_vars = {
         "basin_publish_schemas": list(res.project.config.publish.schemas),

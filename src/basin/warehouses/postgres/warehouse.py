@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from basin.common.errors import LoadError, WarehouseUnavailable, unreachable
 from basin.common.sql import quote_ident
@@ -47,9 +47,19 @@ class PostgresWarehouse(Warehouse):
     def audit_suffix(self) -> str:
         return self.cfg.audit_suffix
 
-    def _pg(self) -> psycopg.Connection:
+    def _conninfo(self, step: str = "basin", run_id: str | None = None) -> str:
+        """The connection string, tagged: ``application_name`` names the step and run in
+        ``pg_stat_activity`` and the server's logs (PostgreSQL keeps its first 63 bytes)."""
+        return make_conninfo(self.cfg.conninfo(), application_name=self.tag(step, run_id)[:63])
+
+    def tagged_dbt_target(self, step: str, run_id: str | None) -> dict[str, Any]:
+        return {**self.dbt_target(), "application_name": self.tag(step, run_id)[:63]}
+
+    def _pg(self, step: str = "basin", run_id: str | None = None) -> psycopg.Connection:
         try:
-            return psycopg.connect(self.cfg.conninfo(), connect_timeout=self.cfg.connect_timeout)
+            return psycopg.connect(
+                self._conninfo(step, run_id), connect_timeout=self.cfg.connect_timeout
+            )
         except psycopg.OperationalError as exc:
             missing = re.search(r'database "([^"]+)" does not exist', str(exc))
             if missing:
@@ -95,7 +105,7 @@ class PostgresWarehouse(Warehouse):
             }
 
     def load_batch(self, manifest: Manifest, urls: list[str], run_id: str | None) -> LoadResult:
-        con = load.attach(self.cfg.conninfo(), self.identity)
+        con = load.attach(self._conninfo("load", run_id), self.identity)
         try:
             return duck_load.load_batch(con, load.CATALOG, manifest, urls, run_id)
         finally:
@@ -110,7 +120,7 @@ class PostgresWarehouse(Warehouse):
         Raises:
             LoadError: an index names a column the raw table does not have.
         """
-        with self._pg() as conn:
+        with self._pg("load") as conn:
             conn.autocommit = True
             for table, specs in sorted(indexes.items()):
                 schema, _, name = table.rpartition(".")
@@ -150,7 +160,7 @@ class PostgresWarehouse(Warehouse):
         after_batch: Callable[[LoadResult], None] | None = None,
     ) -> list[LoadResult]:
         # One PostgreSQL transaction through the attached database: DDL included.
-        con = load.attach(self.cfg.conninfo(), self.identity)
+        con = load.attach(self._conninfo("replay", run_id), self.identity)
         try:
             return duck_load.replay(
                 con, load.CATALOG, entities, run_id, after_batch, drop_tables=False
@@ -222,7 +232,7 @@ class PostgresWarehouse(Warehouse):
         self, schemas: list[str], run_id: str, governance: Governance | None = None
     ) -> PublishResult:
         return publish.swap_schemas(
-            self.cfg.conninfo(),
+            self._conninfo("publish", run_id),
             schemas,
             self.audit_suffix,
             run_id,

@@ -143,6 +143,9 @@ class SnowflakeWarehouse(Warehouse):
         dbt = self.project.config.dbt
         return profile.dbt_target(self.cfg, dbt.target_schema, dbt.threads)
 
+    def tagged_dbt_target(self, step: str, run_id: str | None) -> dict[str, Any]:
+        return {**self.dbt_target(), "query_tag": self.tag(step, run_id)}
+
     def sample(self, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
         conn = self._connect(self.cfg.compute.transform)
         try:

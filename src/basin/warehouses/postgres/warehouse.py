@@ -120,6 +120,8 @@ class PostgresWarehouse(Warehouse):
         Raises:
             LoadError: an index names a column the raw table does not have.
         """
+        if not loaded and not any(indexes.values()):
+            return
         with self._pg("load") as conn:
             conn.autocommit = True
             for table, specs in sorted(indexes.items()):

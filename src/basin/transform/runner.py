@@ -112,9 +112,11 @@ def pii_columns(target_dir: Path) -> dict[tuple[str, str], dict[str, str]]:
 
 def _makes_relation(node: dict[str, Any]) -> bool:
     config = node.get("config", {})
-    if node.get("resource_type") in ("test", "unit_test"):
+    kind = node.get("resource_type")
+    if kind in ("test", "unit_test"):
         return bool(config.get("store_failures") or config.get("store_failures_as"))
-    return config.get("materialized") != "ephemeral"
+    # Hooks (operations), analyses and sql operations carry a schema but make nothing.
+    return kind in ("model", "seed", "snapshot") and config.get("materialized") != "ephemeral"
 
 
 def dbt_profile_name(project_dir: Path) -> str:

@@ -77,7 +77,6 @@ def wait_for(what: str, check, timeout: float):  # noqa: ANN001, ANN201
     pytest.fail(f"waited {timeout:.0f} s for {what}")
 
 
-@pytest.mark.superset
 def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(
     project: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -7,7 +7,7 @@ the history grows (bench/web_pages.py measures it with 10,000 runs).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,7 +135,6 @@ class RunDetail:
     failed_checks: list[CheckResult]
     batches: list[Batch]
     publication: Publication | None
-    step_details: dict[int, Any] = field(default_factory=dict)
 
 
 def run_detail(store: MetadataStore, run_id: str) -> RunDetail | None:
@@ -192,7 +191,6 @@ def run_detail(store: MetadataStore, run_id: str) -> RunDetail | None:
         failed_checks=failed,
         batches=batches,
         publication=published,
-        step_details=details,
     )
 
 

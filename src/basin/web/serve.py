@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from basin.common.errors import TerminalError
+from basin.common.files import write_private
 from basin.config.project import Project
 from basin.web.app import Environment, Site, create_app, missing_assets
 
@@ -20,10 +21,7 @@ def password_file(root: Path) -> Path:
 def login_password(root: Path) -> str:
     """The UI's admin password, generated once into an owner-only file."""
     path = password_file(root)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(json.dumps({PASSWORD_USER: secrets.token_urlsafe(16)}) + "\n")
+    write_private(path, json.dumps({PASSWORD_USER: secrets.token_urlsafe(16)}) + "\n")
     return str(json.loads(path.read_text())[PASSWORD_USER])
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from basin.bi.superset.install import ensure, venv_dir
 from basin.common.errors import TerminalError
+from basin.common.files import write_private
 from basin.common.logging import get_logger
 from basin.common.processes import answers, child_alive, listening, stop_groups, tail
 from basin.config.project import Project
@@ -61,10 +62,7 @@ def expire_cache(root: Path) -> None:
 
 def _secret(path: Path, size: int = 32) -> str:
     """A value generated once into an owner-only file."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(size))
+    write_private(path, secrets.token_urlsafe(size))
     return path.read_text().strip()
 
 

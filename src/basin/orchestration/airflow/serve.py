@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from basin.common.errors import TerminalError
+from basin.common.files import write_private
 from basin.common.processes import answers, child_alive, listening, stop_groups, tail
 from basin.observe.configuration import MetricsConfig
 from basin.orchestration.airflow.environment import (
@@ -217,9 +218,7 @@ def _migrate(airflow: str, env: dict[str, str], log: Path) -> None:
 
 def _admin_password(path: Path) -> Path:
     """The file holding the generated admin password (created once, owner-only)."""
-    if not path.exists():
-        path.write_text(json.dumps({ADMIN: secrets.token_urlsafe(12)}) + "\n")
-        path.chmod(0o600)
+    write_private(path, json.dumps({ADMIN: secrets.token_urlsafe(12)}) + "\n")
     return path
 
 

@@ -145,3 +145,34 @@ def test_wrong_token_is_a_clear_error(tmp_path: Path, api: FakeApi) -> None:
         platform.extract(["mail.pages"])
     assert "attempt" not in info.value.message  # one request was made, and it says so
     assert platform.lake.complete_batches("mail", "pages") == []
+
+
+def test_extracting_in_threads_leaves_stdout_alone_and_airflow_unimported(
+    tmp_path: Path, api: FakeApi
+) -> None:
+    """dlt, where Airflow is installed, imported it with sys.stdout swapped for a
+    buffer; from four extraction threads at once the swaps interleaved and left the
+    process's stdout a buffer: what Basin printed next was lost (an Airflow DAG test
+    lost its result line that way in CI)."""
+    import subprocess
+    import sys
+
+    make_platform(tmp_path, api)
+    code = (
+        "import json, sys\n"
+        "from basin.config import load_project\n"
+        "from pathlib import Path\nfrom basin.pipeline.platform import Platform\n"
+        f"results = Platform(load_project(Path({str(tmp_path)!r}))).extract()\n"
+        "json.dump({'rows': sorted(r.rows for r in results),\n"
+        "           'stdout': sys.stdout is sys.__stdout__, 'stderr': sys.stderr is sys.__stderr__,\n"
+        "           'airflow': sorted(m for m in sys.modules if m.split('.')[0] == 'airflow')},\n"
+        f"          open({str(tmp_path / 'out.json')!r}, 'w'))\n"
+        "print('still printing')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out == {"rows": [5, 5, 5, 5], "stdout": True, "stderr": True, "airflow": []}
+    assert "still printing" in done.stdout

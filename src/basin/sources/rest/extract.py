@@ -31,6 +31,12 @@ from basin.sources.tables import CursorEntity
 
 # dlt reports anonymous usage unless told not to; nothing outside is reachable here.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+# Where Airflow is installed, dlt's first configuration lookup imports it to read
+# secrets from Airflow Variables (≈2 s per extraction) with sys.stdout and
+# sys.stderr swapped for buffers: from two extraction threads at once, the swaps
+# interleave and leave the process's stdout a buffer, so what Basin printed next
+# vanished. Basin's credentials come from basin.yml, never from Airflow Variables.
+os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
 
 
 class RestExtractor(IncrementalExtractor):

@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from bench.platform import own_port
 
+# The reference platform's sources and clean run, shared by the tests that compare
+# against it (fault injection, the S3 lake).
+pytest_plugins = ["tests.reference_runs"]
+
 PG_URL = os.environ.get("BASIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import duckdb
 
 from basin.common.errors import TerminalError
+from basin.common.sql import literal
 
 PACKAGES = {
     "postgres_scanner": "duckdb-extension-postgres-scanner",
     "sqlite_scanner": "duckdb-extension-sqlite-scanner",
 }
+HINTS = {"httpfs": "pip install 'basin[s3]'"}
 
 
 def harden(con: duckdb.DuckDBPyConnection) -> None:
@@ -39,5 +41,60 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
         package = PACKAGES.get(name, f"duckdb-extension-{name.replace('_', '-')}")
         raise TerminalError(
             f"cannot load the DuckDB extension {name}: {exc}",
-            hint=f"pip install '{package}=={duckdb.__version__}' (Basin pins DuckDB {duckdb.__version__})",
+            hint=HINTS.get(name)
+            or f"pip install '{package}=={duckdb.__version__}' (Basin pins DuckDB {duckdb.__version__})",
         ) from None
+
+
+def s3_secret(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    name: str,
+    scope: str,
+    endpoint_url: str | None,
+    region: str | None,
+    url_style: str,
+) -> None:
+    """A TEMPORARY S3 secret in ``con``'s DuckDB instance (gone when it closes; never
+    on disk) from the credentials botocore's chain resolves now: environment, shared
+    profile, or the instance/task role."""
+    from urllib.parse import urlsplit
+
+    try:
+        import botocore.session
+    except ImportError:
+        raise TerminalError(
+            "the lake is on S3 but botocore is not installed", hint="pip install 'basin[s3]'"
+        ) from None
+    session = botocore.session.get_session()
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise TerminalError(
+            f"no AWS credentials for {scope}: Basin takes them from the AWS chain only",
+            hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
+            "or run with an instance or task role",
+        )
+    frozen = credentials.get_frozen_credentials()
+    options = {
+        "TYPE": "s3",
+        "KEY_ID": literal(frozen.access_key),
+        "SECRET": literal(frozen.secret_key),
+        "REGION": literal(region or session.get_config_variable("region") or "us-east-1"),
+        "URL_STYLE": literal(url_style),
+        "SCOPE": literal(scope),
+    }
+    if frozen.token:
+        options["SESSION_TOKEN"] = literal(frozen.token)
+    if endpoint_url:
+        url = urlsplit(endpoint_url)
+        options["ENDPOINT"] = literal(url.netloc + url.path.rstrip("/"))
+        options["USE_SSL"] = "true" if url.scheme == "https" else "false"
+    listed = ", ".join(f"{key} {value}" for key, value in options.items())
+    try:
+        con.execute(f"CREATE OR REPLACE TEMPORARY SECRET {name} ({listed})")
+    except duckdb.Error as exc:
+        message = str(exc).strip()
+        for value in (frozen.secret_key, frozen.token, frozen.access_key):
+            if value:
+                message = message.replace(value, "***")
+        raise TerminalError(f"cannot give DuckDB access to {scope}: {message}") from None

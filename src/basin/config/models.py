@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_vali
 from basin.access.configuration import AccessConfig
 from basin.bi.configuration import BiConfig
 from basin.common.types import Identifier, StrictModel
+from basin.lake.configuration import LakeConfig
 from basin.lineage.configuration import LineageConfig
 from basin.observe.configuration import AlertsConfig, MetricsConfig, MonitorsConfig, SloConfig
 from basin.orchestration.configuration import OrchestrationConfig
@@ -38,13 +39,6 @@ WarehouseConfig = Annotated[
     DuckDBWarehouse | PostgresWarehouse | SnowflakeWarehouse, Field(discriminator="engine")
 ]
 """A warehouse engine; ``engine`` picks its folder under ``basin/warehouses/``."""
-
-
-class LakeConfig(StrictModel):
-    """Where bronze Parquet, manifests and quarantine live."""
-
-    url: str = "lake"
-    """Folder (relative to the environment's state folder) or ``s3://bucket/prefix``."""
 
 
 class MetadataConfig(StrictModel):

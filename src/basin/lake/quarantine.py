@@ -55,12 +55,10 @@ def listing(lake: Lake, source: str | None = None, entity: str | None = None) ->
 
 def rows(lake: Lake, item: Quarantined, limit: int = 50) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The quarantined rows of a batch (file, line, column, error type, reason, raw)."""
-    import duckdb
-
     path = f"{item.path}/{REJECTS}"
     if not lake.fs.exists(path):
         return [], []
-    with duckdb.connect() as con:
+    with lake.connect() as con:
         cur = con.execute(
             f"SELECT file, line, column_name, error_type, reason, raw "
             f"FROM read_parquet(?) ORDER BY file, line LIMIT {int(limit)}",
@@ -72,12 +70,10 @@ def rows(lake: Lake, item: Quarantined, limit: int = 50) -> tuple[list[str], lis
 def records(lake: Lake, item: Quarantined) -> list[tuple[str, int | None, str, str | None]]:
     """Every quarantined record of a batch as ``(file, line, error type, raw text)``,
     one per record (a record with several bad values is listed once), in file order."""
-    import duckdb
-
     path = f"{item.path}/{REJECTS}"
     if not lake.fs.exists(path):
         return []
-    with duckdb.connect() as con:
+    with lake.connect() as con:
         found = con.execute(
             "SELECT file, line, min(error_type), any_value(raw) FROM read_parquet(?) "
             "GROUP BY file, line ORDER BY file, line",
@@ -104,9 +100,7 @@ def _describe(lake: Lake, source: str, entity: str, batch_id: str) -> Quarantine
         with lake.fs.open(f"{path}/{CONTRACT}", "r", encoding="utf-8") as fh:
             item.contract = str(json.load(fh).get("reason", "broke its contract"))
     if REJECTS in names:
-        import duckdb
-
-        with duckdb.connect() as con:
+        with lake.connect() as con:
             counted = con.execute(
                 "SELECT error_type, count(DISTINCT (file, coalesce(line, -1))) AS n "
                 "FROM read_parquet(?) GROUP BY 1 ORDER BY n DESC, 1",

@@ -1,4 +1,12 @@
-"""The lake on a local folder or a bucket, through fsspec.
+"""The lake on a local folder or an S3 bucket: files through fsspec (s3fs for S3),
+Parquet through DuckDB (its httpfs extension for S3).
+
+On S3, every DuckDB that reads or writes the lake is prepared by :meth:`Lake.prepare`:
+httpfs loaded from its PyPI package and a TEMPORARY secret (it lives and dies with
+that DuckDB instance, never written to disk) made from the credentials botocore's
+chain resolves: environment, profile, or the instance/task role. Objects appear
+whole or not at all, and the manifest is PUT last with ``If-None-Match: *``: a
+reader never sees a half-written batch, and a manifest is never overwritten.
 
 Layout::
 
@@ -13,11 +21,19 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from basin.common.errors import TerminalError
+from basin.lake.configuration import S3Options
 from basin.lake.manifest import MANIFEST_NAME, Manifest
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from basin.config import Project
 
 BRONZE = "bronze"
 QUARANTINE = "quarantine"
@@ -39,18 +55,117 @@ def fs_uri(fs: fsspec.AbstractFileSystem, path: str) -> str:
     return f"{protocol}://{path}"
 
 
+class LakeError(TerminalError):
+    """The lake cannot be reached or used as configured."""
+
+
+S3_HINT = (
+    "check the bucket's name, environments.<env>.lake.s3 (endpoint_url, region, url_style) "
+    "and the AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role)"
+)
+
+
+def _endpoint(options: S3Options) -> str | None:
+    """The configured endpoint, else the AWS chain's (``AWS_ENDPOINT_URL_S3``,
+    ``AWS_ENDPOINT_URL``): s3fs and DuckDB must reach the same store."""
+    return (
+        options.endpoint_url
+        or os.environ.get("AWS_ENDPOINT_URL_S3")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or None
+    )
+
+
+def _s3_filesystem(options: S3Options) -> fsspec.AbstractFileSystem:
+    try:
+        import s3fs
+    except ImportError:
+        raise LakeError(
+            "the lake is on S3 but s3fs is not installed",
+            hint="pip install 'basin[s3]' (s3fs, boto3 and DuckDB's httpfs)",
+        ) from None
+    return s3fs.S3FileSystem(
+        endpoint_url=_endpoint(options),
+        client_kwargs={"region_name": options.region} if options.region else {},
+        config_kwargs={
+            "s3": {"addressing_style": "path" if options.url_style == "path" else "virtual"}
+        },
+        # Batches appear while a process runs (another run, a parallel task): never
+        # answer from a stale listing.
+        use_listings_cache=False,
+        skip_instance_cache=True,
+    )
+
+
 class Lake:
     """Reads and writes lake batches under one root URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, s3: S3Options | None = None) -> None:
         self.url = url.rstrip("/")
-        fs, root = fsspec.core.url_to_fs(self.url)
-        self.fs: fsspec.AbstractFileSystem = fs
+        self.s3 = s3 or S3Options()
+        if self.url.startswith("s3://"):
+            self.fs: fsspec.AbstractFileSystem = _s3_filesystem(self.s3)
+            root = self.url.removeprefix("s3://")
+        else:
+            self.fs, root = fsspec.core.url_to_fs(self.url)
         self.root = root.rstrip("/")
+
+    @classmethod
+    def of(cls, project: Project) -> Lake:
+        """The lake of a project's environment."""
+        return cls(project.lake_url, project.env.lake.s3)
 
     @property
     def is_local(self) -> bool:
         return isinstance(self.fs, LocalFileSystem)
+
+    @property
+    def bucket(self) -> str:
+        return self.root.split("/", 1)[0]
+
+    def check(self) -> None:
+        """Raise :class:`LakeError` naming the fix unless the lake can be listed (on
+        S3: the bucket exists and the AWS chain's credentials are accepted)."""
+        if self.is_local:
+            return
+        try:
+            self.fs.ls(self.bucket)
+        except Exception as exc:  # noqa: BLE001 - s3fs and botocore raise many kinds
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise LakeError(
+                f"{self.url} cannot be read: {type(exc).__name__}: {first}", hint=S3_HINT
+            ) from None
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A new in-memory DuckDB that can read and write this lake."""
+        import duckdb
+
+        from basin.common.duckdb import harden
+
+        con = duckdb.connect()
+        try:
+            harden(con)
+            self.prepare(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Let a DuckDB instance read and write this lake (nothing to do when local)."""
+        if self.is_local:
+            return
+        from basin.common.duckdb import load_extension, s3_secret
+
+        load_extension(con, "httpfs")
+        s3_secret(
+            con,
+            name="basin_lake",
+            scope=f"s3://{self.bucket}",
+            endpoint_url=_endpoint(self.s3),
+            region=self.s3.region,
+            url_style=self.s3.url_style,
+        )
 
     def path(self, *parts: str) -> str:
         return "/".join([self.root, *parts])
@@ -89,9 +204,15 @@ class Lake:
                 os.fsync(fh.fileno())
             os.replace(tmp, dest)
         else:
-            # An object PUT is atomic on S3/GCS: readers see all of it or nothing.
-            with self.fs.open(dest, "w") as fh:
-                fh.write(text)
+            # An object PUT is atomic: readers see all of it or nothing. If-None-Match
+            # (mode="create"): a manifest, once there, is never replaced.
+            try:
+                self.fs.pipe_file(dest, text.encode("utf-8"), mode="create")
+            except FileExistsError:
+                raise LakeError(
+                    f"the manifest {dest} exists already: a batch is written once",
+                    hint="another process wrote this batch; run the command again",
+                ) from None
 
     def remove_batch(self, source: str, entity: str, batch_id: str) -> None:
         """Delete an incomplete batch's leftovers (never called on a complete one)."""

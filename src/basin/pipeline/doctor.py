@@ -185,6 +185,8 @@ def _warehouse(project: Project) -> Check:
 
 def _lake(project: Project) -> Check:
     url = project.lake_url
+    if url.startswith("s3://"):
+        return _s3_lake(project)
     if "://" in url:
         return Check("lake", "ok", url)
     folder = Path(url)
@@ -194,6 +196,25 @@ def _lake(project: Project) -> Check:
     if os.access(probe, os.W_OK):
         return Check("lake", "ok", url)
     return Check("lake", "fail", f"{url} is not writable", "change environments.<env>.lake.url")
+
+
+def _s3_lake(project: Project) -> Check:
+    """The bucket answers with the AWS chain's credentials, to s3fs and to DuckDB."""
+    from basin.common.sql import literal
+    from basin.lake.storage import S3_HINT, Lake
+
+    url = project.lake_url
+    try:
+        lake = Lake.of(project)
+        lake.check()
+        with lake.connect() as con:
+            con.execute(f"SELECT count(*) FROM glob({literal(lake.uri(lake.path('*')))})")
+    except BasinError as exc:
+        return Check("lake", "fail", exc.message, exc.hint)
+    except Exception as exc:  # noqa: BLE001 - DuckDB's httpfs errors
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return Check("lake", "fail", f"DuckDB cannot read {url}: {first}", S3_HINT)
+    return Check("lake", "ok", url)
 
 
 def _dbt_project(project: Project) -> list[Check]:

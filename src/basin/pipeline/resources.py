@@ -59,7 +59,9 @@ class Resources:
     def lake(self) -> Lake:
         from basin.lake.storage import Lake
 
-        return Lake(self.project.lake_url)
+        lake = Lake.of(self.project)
+        lake.check()  # a bucket or credentials problem, named before any work starts
+        return lake
 
     @cached_property
     def warehouse(self) -> Warehouse:

@@ -27,7 +27,12 @@ from basin.common.sql import literal
 class ScanEngine:
     """A DuckDB database opened in the background with the given scanner extensions."""
 
-    def __init__(self, scratch_dir: Path, extensions: Iterable[str]) -> None:
+    def __init__(
+        self,
+        scratch_dir: Path,
+        extensions: Iterable[str],
+        prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    ) -> None:
         self.spill_dir = scratch_dir / f"spill-{secrets.token_hex(4)}"
         self._lock = threading.Lock()
         self._attached: set[str] = set()
@@ -35,10 +40,18 @@ class ScanEngine:
         self._ready: Future[duckdb.DuckDBPyConnection] = Future()
         wanted = sorted(set(extensions))
         threading.Thread(
-            target=self._open, args=(self.spill_dir, wanted), name="basin-scan-engine", daemon=True
+            target=self._open,
+            args=(self.spill_dir, wanted, prepare),
+            name="basin-scan-engine",
+            daemon=True,
         ).start()
 
-    def _open(self, spill_dir: Path, extensions: list[str]) -> None:
+    def _open(
+        self,
+        spill_dir: Path,
+        extensions: list[str],
+        prepare: Callable[[duckdb.DuckDBPyConnection], None] | None,
+    ) -> None:
         try:
             con = duckdb.connect()
             harden(con)
@@ -50,6 +63,8 @@ class ScanEngine:
             con.execute(f"SET temp_directory = {literal(str(spill_dir))}")
             for name in extensions:
                 load_extension(con, name)
+            if prepare is not None:  # the lake's access (overlap checks read it)
+                prepare(con)
         except BaseException as exc:  # handed to the entity that asks for a cursor
             self._ready.set_exception(exc)
             return

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from basin.common.sql import quote_ident
@@ -17,6 +18,7 @@ from basin.common.sql import quote_ident
 if TYPE_CHECKING:
     from basin.config import Project
     from basin.lake.manifest import Manifest
+    from basin.lake.storage import Lake
 
 RAW_SCHEMA = "raw"
 LEDGER_SCHEMA = "_basin"
@@ -71,6 +73,14 @@ class Warehouse(ABC):
 
     def __init__(self, project: Project) -> None:
         self.project = project
+
+    @cached_property
+    def lake(self) -> Lake:
+        """The lake batches are loaded from: a DuckDB that reads it is prepared with
+        ``self.lake.prepare(con)`` (S3 access; nothing for a local folder)."""
+        from basin.lake.storage import Lake
+
+        return Lake.of(self.project)
 
     @property
     def audit_suffix(self) -> str:

@@ -163,7 +163,7 @@ def _context(
         run_id=run_id,
         scratch_dir=scratch,
         project_root=res.project.root,
-        engine=ScanEngine(scratch, [x for x in scanners if x]),
+        engine=ScanEngine(scratch, [x for x in scanners if x], prepare=res.lake.prepare),
         options={"full_refresh": options.full_refresh, "since": options.since},
     )
 

@@ -128,7 +128,7 @@ class FilesExtractor(Extractor):
         records these are (a batch whose records would all fail again is refused)."""
         cfg = self.config.entities[entity]
         with BatchWriter(ctx, self.name, entity, inputs) as batch:
-            con = duckdb.connect()
+            con = ctx.lake.connect()  # released files kept whole are read from the lake
             try:
                 con.execute(f"SET temp_directory = {literal(str(batch.staging / 'spill'))}")
                 # Rows keep their file (and line, when rejected), not their order: letting

@@ -82,6 +82,7 @@ class DuckDBWarehouse(Warehouse):
 
     def load_batch(self, manifest: Manifest, urls: list[str], run_id: str | None) -> LoadResult:
         with self.connect() as con:
+            self.lake.prepare(con)
             return load.load_batch(con, self.catalog, manifest, urls, run_id)
 
     def drop_raw(self, source: str, entity: str) -> None:
@@ -95,6 +96,7 @@ class DuckDBWarehouse(Warehouse):
         after_batch: Callable[[LoadResult], None] | None = None,
     ) -> list[LoadResult]:
         with self.connect() as con:
+            self.lake.prepare(con)
             return load.replay(con, self.catalog, entities, run_id, after_batch, drop_tables=True)
 
     def after_dbt(self) -> None:

@@ -107,6 +107,7 @@ class PostgresWarehouse(Warehouse):
     def load_batch(self, manifest: Manifest, urls: list[str], run_id: str | None) -> LoadResult:
         con = load.attach(self._conninfo("load", run_id), self.identity)
         try:
+            self.lake.prepare(con)
             return duck_load.load_batch(con, load.CATALOG, manifest, urls, run_id)
         finally:
             con.close()
@@ -164,6 +165,7 @@ class PostgresWarehouse(Warehouse):
         # One PostgreSQL transaction through the attached database: DDL included.
         con = load.attach(self._conninfo("replay", run_id), self.identity)
         try:
+            self.lake.prepare(con)
             return duck_load.replay(
                 con, load.CATALOG, entities, run_id, after_batch, drop_tables=False
             )

@@ -52,10 +52,10 @@ def _lit(value: str | None) -> str:
 
 
 def stage_url(lake_url: str) -> str:
-    if not lake_url.startswith(("s3://", "gcs://", "azure://")):
+    if not lake_url.startswith("s3://"):
         raise LoadError(
             f"Snowflake loads from an external stage; the lake {lake_url} is not a bucket",
-            hint="set environments.<env>.lake.url to s3://bucket/prefix (or gcs://, azure://)",
+            hint="set environments.<env>.lake.url to s3://bucket/prefix",
         )
     return lake_url.rstrip("/") + "/"
 

@@ -1,0 +1,203 @@
+"""The lake on S3: moto's S3 server on 127.0.0.1 (the real HTTP API; s3fs, botocore
+and DuckDB's httpfs talk to it as to AWS, nothing patched). A batch is there once its
+manifest is, a manifest is never replaced, the reference platform run on an S3 lake
+publishes what it publishes on a local folder (also after a kill -9 mid-extract and a
+replay from the bucket), and the credentials, taken from the AWS chain only, are
+written nowhere."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.lake.test_storage import _batch
+from tests.reference_runs import TIMEOUT, copy_reference, each_batch_once, state
+from tests.reliability.conftest import basin
+
+from basin.lake.configuration import S3Options
+from basin.lake.storage import Lake, LakeError
+
+SECRET_KEY = "s3-Secr3t-planted-4f7a91"
+REGION = "eu-central-1"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 on 127.0.0.1, with the AWS chain's environment pointing nowhere else."""
+    from moto.server import ThreadedMotoServer
+    from tests.observe.conftest import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    chain = {
+        "AWS_ACCESS_KEY_ID": "basin-test",
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    saved = {k: os.environ.get(k) for k in [*chain, "AWS_PROFILE", "AWS_ENDPOINT_URL"]}
+    os.environ.update(chain)
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.stop()
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str) -> str:
+    import boto3
+
+    name = f"lake-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    return name
+
+
+def _keys(endpoint: str, bucket: str) -> list[str]:
+    import boto3
+
+    pages = boto3.client("s3", endpoint_url=endpoint).get_paginator("list_objects_v2")
+    return [o["Key"] for page in pages.paginate(Bucket=bucket) for o in page.get("Contents", [])]
+
+
+def test_a_batch_on_s3_is_there_once_its_manifest_is_and_never_replaced(
+    s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    lake = Lake(f"s3://{bucket}/team", S3Options(endpoint_url=s3_endpoint, url_style="path"))
+    assert lake.complete_batches("crm", "customers") == []
+    # A data file without its manifest (a process killed between the two): no batch.
+    local = tmp_path / "part.parquet"
+    local.write_bytes(b"half")
+    lake.put_file(local, f"{lake.batch_dir('crm', 'customers', 'b0')}/part-00000.parquet")
+    assert lake.complete_batches("crm", "customers") == []
+    manifest = _batch(lake, tmp_path, "b1", "2026-12-01T00:00:00", b"one")
+    assert [m.batch_id for m in lake.complete_batches("crm", "customers")] == ["b1"]
+    # The manifest is PUT with If-None-Match: a second writer of the batch is refused.
+    with pytest.raises(LakeError, match="exists already"):
+        lake.write_manifest(lake.batch_dir("crm", "customers", "b1"), manifest)
+    assert lake.data_files(manifest, verify=True) == [
+        f"s3://{bucket}/team/bronze/crm/customers/batch=b1/part-00000.parquet"
+    ]
+    lake.remove_batch("crm", "customers", "b0")
+    assert not any("batch=b0" in k for k in _keys(s3_endpoint, bucket))
+
+
+def test_duckdb_reads_and_writes_the_bucket_with_a_temporary_secret(
+    s3_endpoint: str, bucket: str
+) -> None:
+    lake = Lake(f"s3://{bucket}/x", S3Options(endpoint_url=s3_endpoint, url_style="path"))
+    url = lake.uri(lake.path("t.parquet"))
+    with lake.connect() as con:
+        con.execute(f"COPY (SELECT range AS n FROM range(1000)) TO '{url}' (FORMAT parquet)")
+        assert con.execute(f"SELECT sum(n) FROM read_parquet('{url}')").fetchone() == (499500,)
+        # TEMPORARY: in this DuckDB instance's memory only.
+        [(persistent,)] = con.execute(
+            "SELECT persistent FROM duckdb_secrets() WHERE name = 'basin_lake'"
+        ).fetchall()
+        assert persistent is False
+        shown = str(con.execute("SELECT * FROM duckdb_secrets()").fetchall())
+        assert SECRET_KEY not in shown  # DuckDB redacts it
+
+
+def test_no_credentials_and_a_missing_bucket_are_named_by_doctor(
+    s3_endpoint: str, bucket: str, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "basin.yml").write_text(
+        "project: s3lake\n"
+        "environments:\n"
+        "  dev:\n"
+        f"    lake: {{url: 's3://{bucket}/p', s3: {{endpoint_url: '{s3_endpoint}', url_style: path}}}}\n"
+        "  gone:\n"
+        f"    lake: {{url: 's3://no-such-{bucket}/p', s3: {{endpoint_url: '{s3_endpoint}', url_style: path}}}}\n"
+        "sources: {}\n"
+    )
+    (tmp_path / "models").mkdir()
+    assert "✓ lake: s3://" in cli("doctor", project=tmp_path).output
+    missing = cli("--env", "gone", "doctor", project=tmp_path).output
+    assert f"s3://no-such-{bucket}/p cannot be read" in missing
+    assert "bucket" in missing and SECRET_KEY not in missing
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    none = cli("doctor", project=tmp_path).output
+    assert "lake" in none and "AWS_ACCESS_KEY_ID" in none
+
+
+def test_a_lake_url_basin_cannot_use_is_refused_when_the_project_loads(tmp_path: Path, cli) -> None:
+    for url, said in (
+        ("gs://bucket/p", "gs:// is not a lake Basin can use"),
+        ("s3:///p", "names no bucket"),
+    ):
+        (tmp_path / "basin.yml").write_text(
+            f"project: p\nenvironments:\n  dev:\n    lake: {{url: '{url}'}}\nsources: {{}}\n"
+        )
+        result = cli("status", project=tmp_path)
+        assert result.exit_code != 0 and said in result.output, result.output
+
+
+@pytest.mark.e2e
+def test_the_reference_platform_on_an_s3_lake_publishes_what_a_local_lake_does(
+    s3_endpoint: str, bucket: str, reference_sources: Path, clean: tuple, tmp_path: Path
+) -> None:
+    """Killed (SIGKILL) between an entity's data file and its manifest, run again,
+    then rebuilt from the bucket by replay: every published table and every raw batch
+    equals the clean run's on a local folder."""
+    project = copy_reference(reference_sources, tmp_path / "reference")
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            "  postgres:",
+            "  s3:\n"
+            "    warehouse: {engine: duckdb, path: warehouse.duckdb}\n"
+            f"    lake: {{url: 's3://{bucket}/reference', "
+            f"s3: {{endpoint_url: '{s3_endpoint}', url_style: path}}}}\n"
+            "    services: *services\n"
+            "  postgres:",
+            1,
+        )
+    )
+    killed = basin(project, "--env", "s3", "run", env={"BASIN_KILL_AT": "extract.before_manifest"})
+    killed.communicate(timeout=TIMEOUT)
+    assert killed.returncode == -signal.SIGKILL
+    for args in (("run",), ("replay",), ("run",)):
+        done = basin(project, "--env", "s3", *args)
+        out, err = done.communicate(timeout=TIMEOUT)
+        assert done.returncode == 0, out[-3000:] + err[-3000:]
+        published, raw = state(project, "s3")
+        assert published == clean[0], args
+        assert raw == clean[1], args
+    assert each_batch_once(project, "s3") > 0
+    # The lake is the bucket: nothing of it on the local disk.
+    assert not (project / ".basin" / "s3" / "lake").exists()
+    # Each complete batch has its manifest in the bucket, and each manifest there is a
+    # complete batch (the killed extraction's data file has none: never loaded).
+    with sqlite3.connect(project / ".basin" / "s3" / "metadata.db") as meta:
+        complete = {
+            b
+            for (b,) in meta.execute("select batch_id from basin_batches where status = 'complete'")
+        }
+    manifests = {
+        k.split("/batch=", 1)[1].split("/", 1)[0]
+        for k in _keys(s3_endpoint, bucket)
+        if k.endswith("/_manifest.json")
+    }
+    assert manifests == complete
+    # The secret key is in no file Basin wrote.
+    for path in (project / ".basin").rglob("*"):
+        if path.is_file():
+            assert SECRET_KEY.encode() not in path.read_bytes(), path

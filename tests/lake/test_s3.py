@@ -115,7 +115,7 @@ def test_duckdb_reads_and_writes_the_bucket_with_a_temporary_secret(
         assert SECRET_KEY not in shown  # DuckDB redacts it
 
 
-def test_no_credentials_and_a_missing_bucket_are_named_by_doctor(
+def test_no_credentials_a_missing_bucket_and_a_wrong_url_style_are_named_by_doctor(
     s3_endpoint: str, bucket: str, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "basin.yml").write_text(
@@ -125,6 +125,8 @@ def test_no_credentials_and_a_missing_bucket_are_named_by_doctor(
         f"    lake: {{url: 's3://{bucket}/p', s3: {{endpoint_url: '{s3_endpoint}', url_style: path}}}}\n"
         "  gone:\n"
         f"    lake: {{url: 's3://no-such-{bucket}/p', s3: {{endpoint_url: '{s3_endpoint}', url_style: path}}}}\n"
+        "  vhost:\n"
+        f"    lake: {{url: 's3://{bucket}/p', s3: {{endpoint_url: '{s3_endpoint}'}}}}\n"
         "sources: {}\n"
     )
     (tmp_path / "models").mkdir()
@@ -132,6 +134,9 @@ def test_no_credentials_and_a_missing_bucket_are_named_by_doctor(
     missing = cli("--env", "gone", "doctor", project=tmp_path).output
     assert f"s3://no-such-{bucket}/p cannot be read" in missing
     assert "bucket" in missing and SECRET_KEY not in missing
+    # bucket.127.0.0.1 resolves nowhere: the fix named is the addressing style.
+    vhost = cli("--env", "vhost", "doctor", project=tmp_path).output
+    assert "DuckDB cannot read" in vhost and "url_style: path" in vhost, vhost
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     none = cli("doctor", project=tmp_path).output

@@ -124,8 +124,9 @@ class Lake:
         return self.root.split("/", 1)[0]
 
     def check(self) -> None:
-        """Raise :class:`LakeError` naming the fix unless the lake can be listed (on
-        S3: the bucket exists and the AWS chain's credentials are accepted)."""
+        """Raise :class:`LakeError` naming the fix unless the lake can be listed, by
+        s3fs and by DuckDB (on S3: the bucket exists, the endpoint answers in the
+        configured addressing style, the AWS chain's credentials are accepted)."""
         if self.is_local:
             return
         try:
@@ -135,6 +136,22 @@ class Lake:
             raise LakeError(
                 f"{self.url} cannot be read: {type(exc).__name__}: {first}", hint=S3_HINT
             ) from None
+        import duckdb
+
+        from basin.common.sql import literal
+
+        with self.connect() as con:
+            try:
+                con.execute(f"SELECT count(*) FROM glob({literal(self.uri(self.path('*')))})")
+            except duckdb.Error as exc:
+                first = (str(exc).strip().splitlines() or [""])[0]
+                hint = S3_HINT
+                if "resolve hostname" in first and self.s3.url_style == "vhost":
+                    hint = (
+                        "set environments.<env>.lake.s3.url_style: path — the store answers "
+                        "at host/bucket, not at bucket.host (MinIO and most self-hosted stores)"
+                    )
+                raise LakeError(f"DuckDB cannot read {self.url}: {first}", hint=hint) from None
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A new in-memory DuckDB that can read and write this lake."""

@@ -138,15 +138,20 @@ def test_no_credentials_a_missing_bucket_and_a_wrong_url_style_are_named_by_doct
 
 
 def test_a_lake_url_basin_cannot_use_is_refused_when_the_project_loads(tmp_path: Path, cli) -> None:
-    for url, said in (
-        ("gs://bucket/p", "gs:// is not a lake Basin can use"),
-        ("s3:///p", "names no bucket"),
+    for lake, said in (
+        ("{url: 'gs://bucket/p'}", "gs:// is not a lake Basin can use"),
+        ("{url: 's3:///p'}", "names no bucket"),
+        (
+            "{url: 's3://b/p', s3: {secret_access_key: hunter2}}",
+            "credentials are not read from basin.yml; set AWS_ACCESS_KEY_ID",
+        ),
     ):
         (tmp_path / "basin.yml").write_text(
-            f"project: p\nenvironments:\n  dev:\n    lake: {{url: '{url}'}}\nsources: {{}}\n"
+            f"project: p\nenvironments:\n  dev:\n    lake: {lake}\nsources: {{}}\n"
         )
         result = cli("status", project=tmp_path)
         assert result.exit_code != 0 and said in result.output, result.output
+        assert "hunter2" not in result.output
 
 
 @pytest.mark.e2e

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -22,6 +22,19 @@ class S3Options(StrictModel):
     ``us-east-1``."""
     url_style: Literal["vhost", "path"] = "vhost"
     """``vhost`` (bucket.host, AWS) or ``path`` (host/bucket, most self-hosted stores)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_credentials(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            keys = [k for k in data if any(w in str(k).lower() for w in ("key", "secret", "token"))]
+            if keys:
+                raise ValueError(
+                    f"{', '.join(map(str, keys))}: credentials are not read from basin.yml; "
+                    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the "
+                    "environment, or run with an instance or task role"
+                )
+        return data
 
 
 class LakeConfig(StrictModel):

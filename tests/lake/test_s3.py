@@ -205,3 +205,39 @@ def test_the_reference_platform_on_an_s3_lake_publishes_what_a_local_lake_does(
     for path in (project / ".basin").rglob("*"):
         if path.is_file():
             assert SECRET_KEY.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.postgres
+def test_a_postgres_warehouse_loads_from_an_s3_lake_and_replays_from_it(
+    s3_endpoint: str, bucket: str, project: Path, pg_database: str
+) -> None:
+    """PostgreSQL's load reads the bucket through its own DuckDB (given the lake's
+    secret): the batches land once, and replay rebuilds raw from the bucket."""
+    import psycopg
+
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
+
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            "    warehouse:\n      engine: duckdb\n      path: warehouse.duckdb\n",
+            f"    warehouse: {{engine: postgres, dsn: '{pg_database}'}}\n"
+            f"    lake: {{url: 's3://{bucket}/proj', "
+            f"s3: {{endpoint_url: '{s3_endpoint}', url_style: path}}}}\n",
+            1,
+        )
+    )
+    platform = Platform(load_project(project))
+    try:
+        [extracted] = platform.extract()
+        assert extracted.rows == 5
+        assert [r.rows for r in platform.load()] == [5]
+        assert platform.load() == []  # exactly once
+        platform.replay()
+    finally:
+        platform.close()
+    with psycopg.connect(pg_database) as conn:
+        assert conn.execute("select count(*) from raw.shop__orders").fetchone() == (5,)
+    assert any(k.endswith("/_manifest.json") for k in _keys(s3_endpoint, bucket))
+    assert not (project / ".basin" / "dev" / "lake").exists()

@@ -468,6 +468,17 @@ class MetadataStore:
                 )
             )
 
+    def loaded_after(self, when: datetime, warehouse: str) -> list[str]:
+        """Batches recorded as loaded into ``warehouse`` after ``when``, oldest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Load.batch_id)
+                    .where(Load.env == self.env, Load.warehouse == warehouse, Load.loaded_at > when)
+                    .order_by(Load.loaded_at)
+                )
+            )
+
     def last_publication(self) -> Publication | None:
         with self.session() as s:
             return s.scalars(

@@ -161,6 +161,16 @@ class Warehouse(ABC):
     def published_tables(self) -> dict[str, int] | None:
         """What consumers can read now (``schema.table`` → rows), None if nothing."""
 
+    def published_checksums(self) -> dict[str, tuple[int, str]]:
+        """``schema.table`` → (rows, order-independent digest) of what consumers read
+        now; empty if nothing is published. Compared within one engine (a drill)."""
+        from basin.common.errors import TerminalError
+
+        raise TerminalError(
+            f"{self.identity}: comparing published tables is built for DuckDB and PostgreSQL only",
+            hint="run the drill on a DuckDB or PostgreSQL environment",
+        )
+
     @abstractmethod
     def sample(self, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Up to ``limit`` rows of a query (failing rows of a check), with column names."""

@@ -22,9 +22,23 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-def replay(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[list[LoadResult]]:
+def replay(
+    res: Resources, run_id: str, select: list[str] | None, only: set[str] | None = None
+) -> StepOutcome[list[LoadResult]]:
+    """``only``: replay just these batches (a drill rebuilds what a warehouse held)."""
     pairs = select_entities(res.project.config, select)
-    plan = [(s, e, batches_of(res, s, e, verify=True)) for s, e in pairs]
+    plan = [
+        (
+            s,
+            e,
+            [
+                b
+                for b in batches_of(res, s, e, verify=True)
+                if only is None or b[0].batch_id in only
+            ],
+        )
+        for s, e in pairs
+    ]
     with res.reporter.task("replay", total=sum(len(b) for _, _, b in plan)) as task:
         loaded = res.warehouse.replay(plan, run_id, lambda _r: task.advance())
     tables = sorted({_relation(r.table) for r in loaded})

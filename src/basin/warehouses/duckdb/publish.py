@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -20,6 +21,48 @@ MASKED_FILE = "masked.duckdb"
 
 
 def counts(con: duckdb.DuckDBPyConnection, catalog: str, schemas: list[str]) -> dict[str, int]:
+    return {
+        name: int(found[0]) if found else 0
+        for name, found in _each(con, catalog, schemas, "SELECT count(*) FROM {}").items()
+    }
+
+
+CHECKSUM = (
+    "SELECT count(*), coalesce(md5(string_agg(h, ',' ORDER BY h)), '') "
+    "FROM (SELECT md5(CAST(t AS VARCHAR)) AS h FROM {} AS t)"
+)
+"""Rows and an order-independent digest of a table (each row's text, hashed, sorted)."""
+
+
+def checksums(target: Path) -> dict[str, tuple[int, str]]:
+    """``schema.table`` → (rows, digest) of every table of a published snapshot."""
+    if not target.exists():
+        return {}
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        return {
+            name: (int(found[0]), str(found[1]))
+            for name, found in _each(con, target.stem, _schemas(con, target.stem), CHECKSUM).items()
+            if found
+        }
+    finally:
+        con.close()
+
+
+def _schemas(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT schema_name FROM duckdb_tables() WHERE database_name = ? AND schema_name <> '_basin'",
+            [catalog],
+        ).fetchall()
+    ]
+
+
+def _each(
+    con: duckdb.DuckDBPyConnection, catalog: str, schemas: list[str], query: str
+) -> dict[str, tuple[Any, ...] | None]:
+    """``query`` (``{}`` = the relation) over each table and view of ``schemas``."""
     out = {}
     rows = con.execute(
         """
@@ -33,10 +76,8 @@ def counts(con: duckdb.DuckDBPyConnection, catalog: str, schemas: list[str]) -> 
         [catalog, schemas, catalog, schemas],
     ).fetchall()
     for schema, name in rows:
-        n = con.execute(
-            f"SELECT count(*) FROM {quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(name)}"
-        ).fetchone()
-        out[f"{schema}.{name}"] = int(n[0]) if n else 0
+        relation = f"{quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(name)}"
+        out[f"{schema}.{name}"] = con.execute(query.format(relation)).fetchone()
     return out
 
 
@@ -129,15 +170,7 @@ def published_tables(target: Path) -> dict[str, int] | None:
         return None
     con = duckdb.connect(str(target), read_only=True)
     try:
-        catalog = target.stem
-        schemas = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT schema_name FROM duckdb_tables() WHERE database_name = ? AND schema_name <> '_basin'",
-                [catalog],
-            ).fetchall()
-        ]
-        return counts(con, catalog, schemas)
+        return counts(con, target.stem, _schemas(con, target.stem))
     finally:
         con.close()
 

@@ -189,3 +189,6 @@ class DuckDBWarehouse(Warehouse):
 
     def published_tables(self) -> dict[str, int] | None:
         return publish.published_tables(self.published_path)
+
+    def published_checksums(self) -> dict[str, tuple[int, str]]:
+        return publish.checksums(self.published_path)

@@ -10,6 +10,8 @@ on it: it is the last good state).
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg import sql
 
@@ -25,7 +27,31 @@ def _schemas(conn: psycopg.Connection) -> set[str]:
 
 
 def counts(conn: psycopg.Connection, schemas: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
+    return {
+        name: int(found[0]) if found else 0
+        for name, found in _each(conn, schemas, "select count(*) from {}").items()
+    }
+
+
+CHECKSUM = (
+    "select count(*), coalesce(md5(string_agg(h, ',' order by h)), '') "
+    "from (select md5(t::text) as h from {} as t) as rows"
+)
+"""Rows and an order-independent digest of a table (each row's text, hashed, sorted)."""
+
+
+def checksums(conn: psycopg.Connection, schemas: list[str]) -> dict[str, tuple[int, str]]:
+    """``schema.table`` → (rows, digest) of every published table of ``schemas``."""
+    return {
+        name: (int(found[0]), str(found[1]))
+        for name, found in _each(conn, schemas, CHECKSUM).items()
+        if found
+    }
+
+
+def _each(conn: psycopg.Connection, schemas: list[str], query: str) -> dict[str, Any]:
+    """``query`` (``{}`` = the relation) over each published table of ``schemas``."""
+    out: dict[str, Any] = {}
     rows = conn.execute(
         """
         select table_schema, table_name from information_schema.tables
@@ -34,12 +60,8 @@ def counts(conn: psycopg.Connection, schemas: list[str]) -> dict[str, int]:
         (schemas, "%" + MASKED_SUFFIX.replace("_", "\\_")),
     ).fetchall()
     for schema, name in rows:
-        n = conn.execute(
-            sql.SQL("select count(*) from {}.{}").format(
-                sql.Identifier(schema), sql.Identifier(name)
-            )
-        ).fetchone()
-        out[f"{schema}.{name}"] = int(n[0]) if n else 0
+        relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+        out[f"{schema}.{name}"] = conn.execute(sql.SQL(query).format(relation)).fetchone()
     return out
 
 

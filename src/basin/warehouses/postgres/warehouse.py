@@ -246,17 +246,28 @@ class PostgresWarehouse(Warehouse):
 
     def published_tables(self) -> dict[str, int] | None:
         with self._pg() as conn:
-            exists = conn.execute(
-                "select to_regclass(%s)", (f"{LEDGER_SCHEMA}.publications",)
-            ).fetchone()
-            if not exists or exists[0] is None:
-                return None
-            last = conn.execute(
-                sql.SQL(
-                    "select schemas from {}.publications order by published_at desc limit 1"
-                ).format(sql.Identifier(LEDGER_SCHEMA))
-            ).fetchone()
-            return publish.counts(conn, list(last[0])) if last else None
+            schemas = self._published_schemas(conn)
+            return publish.counts(conn, schemas) if schemas is not None else None
+
+    def published_checksums(self) -> dict[str, tuple[int, str]]:
+        with self._pg() as conn:
+            schemas = self._published_schemas(conn)
+            return publish.checksums(conn, schemas) if schemas is not None else {}
+
+    @staticmethod
+    def _published_schemas(conn: psycopg.Connection) -> list[str] | None:
+        """The schemas of the last publication; None if nothing was published."""
+        exists = conn.execute(
+            "select to_regclass(%s)", (f"{LEDGER_SCHEMA}.publications",)
+        ).fetchone()
+        if not exists or exists[0] is None:
+            return None
+        last = conn.execute(
+            sql.SQL(
+                "select schemas from {}.publications order by published_at desc limit 1"
+            ).format(sql.Identifier(LEDGER_SCHEMA))
+        ).fetchone()
+        return list(last[0]) if last else None
 
 
 __all__ = ["PostgresWarehouse", "RAW_SCHEMA"]

@@ -1,0 +1,1 @@
+"""Recovery: the disaster drill (rebuild from the lake, compare with the publication)."""

@@ -62,9 +62,7 @@ def test_a_drill_rebuilds_beside_the_live_warehouse_and_equals_the_publication(
     assert "basin run" in late.output
 
 
-def test_a_lost_lake_batch_and_a_changed_published_table_fail_the_drill(
-    cli, project: Path
-) -> None:
+def test_a_lost_lake_batch_and_a_changed_published_table_fail_the_drill(cli, project: Path) -> None:
     assert cli("run", project=project).exit_code == 0
     live = project / ".basin" / "dev"
     # Someone edits a published mart by hand.
@@ -118,7 +116,5 @@ def test_a_drill_on_postgres_rebuilds_into_its_own_database(
         with psycopg.connect(pg_database.rsplit("/", 1)[0] + "/" + drill_db) as conn:
             assert conn.execute("select count(*) from marts.daily_revenue").fetchone() == (3,)
     finally:
-        with psycopg.connect(
-            pg_database.rsplit("/", 1)[0] + "/postgres", autocommit=True
-        ) as conn:
+        with psycopg.connect(pg_database.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
             conn.execute(f'drop database if exists "{drill_db}" with (force)')

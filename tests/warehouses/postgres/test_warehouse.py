@@ -252,30 +252,66 @@ def test_doctor_names_a_missing_warehouse_database_and_how_to_create_it(
     assert not pg(pg_url, f"select 1 from pg_database where datname = '{name}'")
 
 
-def test_each_steps_queries_carry_the_run_and_step_in_application_name(
+def test_each_steps_queries_carry_the_run_and_step_and_their_workloads_settings(
     cli, project: Path, pg_database: str
 ) -> None:
-    """The server itself records who ran each DDL (an event trigger reading
-    application_name): load, dbt's build and the publication, each with the run id."""
+    """The server itself records who ran each DDL, and with which settings (an event
+    trigger reading application_name, work_mem and statement_timeout): load, dbt's
+    build and the publication, each with the run id and its workload's settings."""
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute(
             """
-            create table public.ddl_log (app text, command text);
+            create table public.ddl_log (app text, command text, work_mem text, timeout text);
             create function public.log_ddl() returns event_trigger language plpgsql as $$
             begin
-              insert into public.ddl_log values (current_setting('application_name'), tg_tag);
+              insert into public.ddl_log values (current_setting('application_name'), tg_tag,
+                current_setting('work_mem'), current_setting('statement_timeout'));
             end $$;
             create event trigger basin_probe on ddl_command_end execute function public.log_ddl();
             """
         )
     try:
         add_pg_env(project, pg_database)
+        yml = project / "basin.yml"
+        yml.write_text(
+            yml.read_text().replace(
+                'dsn: "${env:WAREHOUSE_DSN}"}',
+                'dsn: "${env:WAREHOUSE_DSN}", workloads: {'
+                "load: {work_mem: 8MB, statement_timeout: 10min}, "
+                "transform: {work_mem: 96MB, statement_timeout: 20min, lock_timeout: 1min}}}",
+            )
+        )
         result = cli("--env", "prod", "run", project=project)
         assert result.exit_code == 0, result.output
         [(run_id,)] = pg(pg_database, "select run_id from _basin.publications")
-        apps = {r[0] for r in pg(pg_database, "select distinct app from public.ddl_log")}
-        for step in ("load", "transform", "publish"):
-            assert f"basin/prod/{step}/{run_id}" in apps, apps
+        seen = {
+            (app, work_mem, timeout)
+            for app, work_mem, timeout in pg(
+                pg_database, "select distinct app, work_mem, timeout from public.ddl_log"
+            )
+        }
+        assert (f"basin/prod/load/{run_id}", "8MB", "10min") in seen, seen
+        assert (f"basin/prod/transform/{run_id}", "96MB", "20min") in seen, seen
+        assert (f"basin/prod/publish/{run_id}", "96MB", "20min") in seen, seen
+        # Nothing of the run ran with the server's defaults.
+        assert {(w, t) for a, w, t in seen if a.startswith("basin/")} <= {
+            ("8MB", "10min"),
+            ("96MB", "20min"),
+        }
     finally:
         with psycopg.connect(pg_database, autocommit=True) as conn:
             conn.execute("drop event trigger if exists basin_probe")
+
+
+def test_a_workload_setting_that_is_not_a_size_or_duration_is_refused(cli, project: Path) -> None:
+    add_pg_env(project, "postgresql://postgres@127.0.0.1/x")
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            'dsn: "${env:WAREHOUSE_DSN}"}',
+            'dsn: "${env:WAREHOUSE_DSN}", workloads: {load: {work_mem: "1GB -c role=postgres"}}}',
+        )
+    )
+    result = cli("--env", "prod", "status", project=project)
+    assert result.exit_code != 0
+    assert "workloads.load.work_mem" in result.output

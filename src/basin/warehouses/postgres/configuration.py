@@ -7,6 +7,39 @@ from typing import Literal
 from pydantic import Field
 
 from basin.common.connections import PostgresConnection
+from basin.common.types import StrictModel
+
+SETTING = r"^[0-9]+ ?(us|ms|s|min|h|d|B|kB|MB|GB|TB)?$"
+"""A duration or a size as PostgreSQL writes them (``30min``, ``256MB``, ``0``)."""
+
+
+class SessionSettings(StrictModel):
+    """PostgreSQL settings of one workload's sessions (unset: the server's default)."""
+
+    statement_timeout: str | None = Field(default=None, pattern=SETTING)
+    """Longest a statement may run, e.g. ``30min`` (``0``: no limit)."""
+    lock_timeout: str | None = Field(default=None, pattern=SETTING)
+    """Longest a statement waits for a lock, e.g. ``1min``."""
+    work_mem: str | None = Field(default=None, pattern=SETTING)
+    """Memory per sort or hash before spilling to disk, e.g. ``256MB``."""
+
+    def options(self) -> str:
+        """libpq's ``options`` (``-c name=value …``); empty when nothing is set."""
+        return " ".join(
+            f"-c {name}={value.replace(' ', '')}"
+            for name, value in self.model_dump().items()
+            if value is not None
+        )
+
+
+class Workloads(StrictModel):
+    """Each workload's session settings, so a heavy transform cannot starve loading:
+    ``load`` for loads and replays, ``transform`` for dbt and the publication."""
+
+    load: SessionSettings = Field(default_factory=SessionSettings)
+    """Loading lake batches (``basin load``, the load step, ``basin replay``)."""
+    transform: SessionSettings = Field(default_factory=SessionSettings)
+    """dbt's build and tests, and the schema swap that publishes."""
 
 
 class PostgresWarehouse(PostgresConnection):
@@ -18,3 +51,6 @@ class PostgresWarehouse(PostgresConnection):
     """Published schemas are built as ``<schema><suffix>`` and swapped in when the gate passes."""
     connect_timeout: int = Field(default=10, ge=1)
     """Seconds to wait for a connection."""
+    workloads: Workloads = Field(default_factory=Workloads)
+    """Session settings per workload (``statement_timeout``, ``lock_timeout``,
+    ``work_mem``), sent with each connection; dbt's through ``PGOPTIONS``."""

@@ -27,6 +27,9 @@ from basin.warehouses.duckdb import load as duck_load
 from basin.warehouses.postgres import load, profile, publish
 from basin.warehouses.postgres.configuration import PostgresWarehouse as PostgresConfig
 
+LOAD_STEPS = ("load", "replay")
+"""Steps whose sessions take ``workloads.load``'s settings; the others ``transform``'s."""
+
 
 class PostgresWarehouse(Warehouse):
     ENGINE = "postgres"
@@ -50,7 +53,24 @@ class PostgresWarehouse(Warehouse):
     def _conninfo(self, step: str = "basin", run_id: str | None = None) -> str:
         """The connection string, tagged: ``application_name`` names the step and run in
         ``pg_stat_activity`` and the server's logs (PostgreSQL keeps its first 63 bytes)."""
-        return make_conninfo(self.cfg.conninfo(), application_name=self.tag(step, run_id)[:63])
+        extra = {"application_name": self.tag(step, run_id)[:63]}
+        options = self._options("load" if step in LOAD_STEPS else "transform")
+        if options:
+            extra["options"] = options
+        return make_conninfo(self.cfg.conninfo(), **extra)
+
+    def _options(self, workload: str) -> str:
+        """libpq ``options`` of a workload: the connection string's own, then the
+        workload's settings (later ``-c`` wins)."""
+        own = conninfo_to_dict(self.cfg.conninfo()).get("options") or ""
+        settings = getattr(self.cfg.workloads, workload).options()
+        return " ".join(x for x in (str(own), settings) if x)
+
+    def dbt_env(self) -> dict[str, str]:
+        env = super().dbt_env()
+        options = self._options("transform")
+        # dbt-postgres takes no ``options``; libpq reads PGOPTIONS for every connection.
+        return {**env, "PGOPTIONS": options} if options else env
 
     def tagged_dbt_target(self, step: str, run_id: str | None) -> dict[str, Any]:
         return {**self.dbt_target(), "application_name": self.tag(step, run_id)[:63]}

@@ -356,9 +356,48 @@ def publish(
             "accepts a build held back for warnings.",
         ),
     ] = None,
+    list_: Annotated[
+        bool,
+        typer.Option(
+            "--list", help="List the publications: which is current, which can be restored."
+        ),
+    ] = False,
+    restore: Annotated[
+        str | None,
+        typer.Option(
+            "--restore",
+            metavar="RUN",
+            help="Make the kept publication of run RUN the published one again (DuckDB; "
+            "atomic; the current one is kept, so it can be restored back).",
+        ),
+    ] = None,
     wait: WaitOpt = False,
 ) -> None:
-    """Publish the audited marts, if the latest build passed (atomic; readers never see a mix)."""
+    """Publish the audited marts, if the latest build passed (atomic; readers never see a mix).
+
+    --list shows earlier publications; --restore RUN puts a kept one back (DuckDB keeps
+    the last publish.keep snapshots in published/history/).
+    """
+    if list_ or restore:
+        if run or (list_ and restore):
+            raise typer.BadParameter(
+                "--run publishes a build, --list lists publications, --restore puts one back: "
+                "use one of them",
+                param_hint="--run / --list / --restore",
+            )
+        from basin.recovery import publications
+
+        if restore:
+            restored = _with_platform(lambda p: publications.restore(p, restore), wait=wait)
+            _say(
+                f"[green]✓[/] restored publication {restore}: readers of {restored.location} "
+                f"see it again ({len(restored.tables)} table(s))"
+            )
+            return
+        from basin.cli.render import render_publications
+
+        render_publications(console, _with_platform(publications.listing))
+        return
     result = _with_platform(lambda p: p.publish(run), wait=wait)
     _say(f"[green]✓[/] published: readers of {result.location} see the new build")
 

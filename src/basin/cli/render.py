@@ -446,3 +446,32 @@ def render_access_check(console: Console, report: Any) -> None:
         console.print(
             f"[yellow]{report.pending} change(s) not applied[/]: `basin access plan` lists them"
         )
+
+
+def render_publications(console: Console, kept: list[Any]) -> None:
+    """``basin publish --list``: publications newest first, current and restorable."""
+    if not kept:
+        console.print("nothing published yet: start with [bold]basin run[/]")
+        return
+    table = Table(title="publications", title_justify="left")
+    table.add_column("run", no_wrap=True)
+    table.add_column("published (UTC)", no_wrap=True)
+    table.add_column("tables", justify="right")
+    table.add_column("state", no_wrap=True)
+    for k in kept:
+        state = (
+            "[green]current[/]"
+            if k.current
+            else "restorable"
+            if k.restorable
+            else "[dim]not kept[/]"
+        )
+        table.add_row(
+            k.run_id,
+            (k.published_at or "—").replace("T", " ").split("+")[0],
+            "—" if k.tables is None else str(k.tables),
+            state,
+        )
+    console.print(table)
+    if any(k.restorable and not k.current for k in kept):
+        console.print("put a restorable one back with: [bold]basin publish --restore RUN[/]")

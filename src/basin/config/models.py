@@ -139,6 +139,10 @@ class PublishConfig(StrictModel):
 
     schemas: list[Identifier] = Field(default_factory=lambda: ["marts"])
     """Warehouse schemas that consumers read once the gate passed."""
+    keep: int = Field(default=3, ge=0, le=100)
+    """DuckDB: earlier publications kept beside the published snapshot
+    (``published/history/<run id>/``) for ``basin publish --restore``; 0 keeps none.
+    Each costs the disk of one snapshot once replaced."""
     duckdb_storage_version: str = Field(default="v1.0.0", pattern=r"^v\d+\.\d+\.\d+$")
     """DuckDB only: storage format of the published snapshot file, so that the BI
     tool's DuckDB (Superset's duckdb-engine) can open it; v1.0.0 is read by DuckDB 1.0

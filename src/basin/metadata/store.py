@@ -479,6 +479,18 @@ class MetadataStore:
                 )
             )
 
+    def publications(self, limit: int = 50) -> list[Publication]:
+        """The newest publications, newest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Publication)
+                    .where(Publication.env == self.env)
+                    .order_by(Publication.id.desc())
+                    .limit(limit)
+                )
+            )
+
     def last_publication(self) -> Publication | None:
         with self.session() as s:
             return s.scalars(

@@ -161,6 +161,20 @@ class Warehouse(ABC):
     def published_tables(self) -> dict[str, int] | None:
         """What consumers can read now (``schema.table`` → rows), None if nothing."""
 
+    def kept_publications(self) -> list[str]:
+        """Run ids of earlier publications that can be restored, oldest first."""
+        return []
+
+    def restore_publication(self, run_id: str) -> PublishResult:
+        """Make a kept publication the published one again (atomically)."""
+        from basin.common.errors import PublishError
+
+        raise PublishError(
+            f"{self.identity}: restoring an earlier publication is built for DuckDB only",
+            hint="on PostgreSQL the previous publication stays in the audit schemas until "
+            "the next build; publish a fixed build instead",
+        )
+
     def published_checksums(self) -> dict[str, tuple[int, str]]:
         """``schema.table`` → (rows, order-independent digest) of what consumers read
         now; empty if nothing is published. Compared within one engine (a drill)."""

@@ -5,6 +5,7 @@ gets the old snapshot or the new one, never a mix)."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,11 @@ def publish_snapshot(
     run_id: str,
     target: Path,
     storage_version: str = "v1.0.0",
+    keep: int = 0,
 ) -> PublishResult:
     """Copy the audited ``schemas`` into a new snapshot file and swap it in as ``target``
-    (one rename: readers see the old file or the new one, never a mix)."""
+    (one rename: readers see the old file or the new one, never a mix); the one it
+    replaces is kept in ``history/`` (``keep`` newest)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{run_id}.tmp")
     remove_partial_snapshots(target)
@@ -143,6 +146,7 @@ def publish_snapshot(
         raise
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
+    keep_current(target, keep)
     faults.point("publish.before_swap")
     os.replace(tmp, target)
     fd = os.open(target.parent, os.O_RDONLY)
@@ -233,3 +237,110 @@ def publish_masked(
         con.close()
     os.replace(tmp, target)
     return {f"{s}.{t}": len(masks.get((s.lower(), t.lower()), {})) for s, t in tables}
+
+
+HISTORY = "history"
+"""Folder beside the published snapshot keeping earlier publications, one folder per
+run id (``history/<run id>/warehouse.duckdb``, and ``masked.duckdb`` if there was one)."""
+
+
+def publication_run(target: Path) -> str | None:
+    """The run id a published snapshot was built by (its ``_basin.publication``)."""
+    if not target.exists():
+        return None
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        found = con.execute(
+            f"SELECT run_id FROM {quote_ident(target.stem)}._basin.publication"
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return str(found[0]) if found else None
+
+
+def keep_current(target: Path, keep: int) -> None:
+    """Keep the publication about to be replaced: its files hard-linked (no copy; a
+    snapshot is never written in place) into ``history/<run id>/``; then only the
+    ``keep`` newest kept publications stay."""
+    history = target.parent / HISTORY
+    for partial in history.glob(".*.tmp") if history.exists() else []:
+        shutil.rmtree(partial, ignore_errors=True)  # a keep killed mid-way
+    run = publication_run(target) if keep > 0 else None
+    if run is not None and not (history / run).exists():
+        partial = history / f".{run}.tmp"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for name in (PUBLISHED_FILE, MASKED_FILE):
+            if (target.parent / name).exists():
+                _link_or_copy(target.parent / name, partial / name)
+        os.replace(partial, history / run)
+    for old in kept(target)[: -keep or None] if keep > 0 else kept(target):
+        shutil.rmtree(history / old, ignore_errors=True)
+
+
+def kept(target: Path) -> list[str]:
+    """Run ids of the kept publications, oldest first (run ids sort by time)."""
+    history = target.parent / HISTORY
+    if not history.exists():
+        return []
+    return sorted(
+        p.name
+        for p in history.iterdir()
+        if not p.name.startswith(".") and (p / PUBLISHED_FILE).exists()
+    )
+
+
+def restore(target: Path, run_id: str, keep: int, masked: bool) -> PublishResult:
+    """Make the kept publication of ``run_id`` the published one again, each file in
+    one rename (readers see the old file or the restored one); the publication it
+    replaces is kept first, so a restore can be undone the same way.
+
+    Args:
+        masked: PII masking is configured: the kept publication must have its masked
+            copy, restored with it (a reader without PII never gets a newer or missing
+            masked file beside an older published one).
+    """
+    folder = target.parent / HISTORY / run_id
+    available = kept(target)
+    if run_id not in available:
+        raise PublishError(
+            f"publication {run_id} is not kept",
+            hint="kept: "
+            + (", ".join(reversed(available)) or "none yet")
+            + " (`basin publish --list`; publish.keep sets how many are kept)",
+        )
+    files = [PUBLISHED_FILE]
+    if masked:
+        if not (folder / MASKED_FILE).exists():
+            raise PublishError(
+                f"publication {run_id} has no PII-masked copy, and masking is configured now",
+                hint="restore a publication made with masking, or publish a new build",
+            )
+        files.insert(0, MASKED_FILE)
+    if publication_run(target) == run_id:
+        raise PublishError(f"publication {run_id} is already the published one")
+    keep_current(target, max(keep, 1) + 1)  # the current one too, so this can be undone
+    remove_partial_snapshots(target)
+    for name in files:
+        tmp = target.with_name(f".{name}.{run_id}.tmp")
+        _link_or_copy(folder / name, tmp)
+        os.replace(tmp, target.parent / name)
+    fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return PublishResult(
+        location=str(target), tables=published_tables(target) or {}, detail={"restored": run_id}
+    )
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(source, dest)
+        with open(dest, "rb") as fh:
+            os.fsync(fh.fileno())

@@ -182,7 +182,19 @@ class DuckDBWarehouse(Warehouse):
                 run_id,
                 self.published_path,
                 self.project.config.publish.duckdb_storage_version,
+                keep=self.project.config.publish.keep,
             )
+
+    def kept_publications(self) -> list[str]:
+        return publish.kept(self.published_path)
+
+    def restore_publication(self, run_id: str) -> PublishResult:
+        return publish.restore(
+            self.published_path,
+            run_id,
+            self.project.config.publish.keep,
+            masked=bool(self.project.config.access.masking),
+        )
 
     def recover(self) -> None:
         publish.remove_partial_snapshots(self.published_path)

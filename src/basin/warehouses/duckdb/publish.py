@@ -149,11 +149,7 @@ def publish_snapshot(
     keep_current(target, keep)
     faults.point("publish.before_swap")
     os.replace(tmp, target)
-    fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _sync_folder(target.parent)
     return PublishResult(
         location=str(target), tables=result, detail={"storage_version": storage_version}
     )
@@ -327,14 +323,19 @@ def restore(target: Path, run_id: str, keep: int, masked: bool) -> PublishResult
         tmp = target.with_name(f".{name}.{run_id}.tmp")
         _link_or_copy(folder / name, tmp)
         os.replace(tmp, target.parent / name)
-    fd = os.open(target.parent, os.O_RDONLY)
+    _sync_folder(target.parent)
+    return PublishResult(
+        location=str(target), tables=published_tables(target) or {}, detail={"restored": run_id}
+    )
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    return PublishResult(
-        location=str(target), tables=published_tables(target) or {}, detail={"restored": run_id}
-    )
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:

@@ -58,6 +58,14 @@ def test_good_file_parses_with_defaults() -> None:
             id="unknown-source-kind",
         ),
         pytest.param(
+            GOOD + "dbt: {threads: 2}\ndbt: {threads: 4}\n",
+            [
+                "dbt: written twice (lines 11 and 12); YAML would keep only the second: "
+                "merge them into one"
+            ],
+            id="a-key-written-twice",
+        ),
+        pytest.param(
             "project: shop\nsources: [oops\n",
             ["not valid YAML (line 3, column 1): expected ',' or ']', but got '<stream end>'"],
             id="invalid-yaml",

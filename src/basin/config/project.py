@@ -221,6 +221,29 @@ def _merge(base: Any, top: Any, path: tuple[Any, ...], paths: list[tuple[Any, ..
     return top
 
 
+def _duplicate_keys(node: yaml.Node | None, path: str = "") -> list[str]:
+    """A problem per key written twice in one mapping: YAML keeps the last silently,
+    and a second ``publish:`` block would drop the first one's settings unseen."""
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
+            if name is not None and name != "<<":
+                line = key.start_mark.line + 1
+                if name in seen:
+                    problems.append(
+                        f"{path}{name}: written twice (lines {seen[name]} and {line}); "
+                        "YAML would keep only the second: merge them into one"
+                    )
+                seen.setdefault(name, line)
+            problems += _duplicate_keys(value, f"{path}{name}." if name else path)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            problems += _duplicate_keys(item, f"{path}{i}.")
+    return problems
+
+
 def _line_of(node: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
     """The 1-based line of ``path`` in a composed YAML tree, or of its nearest parent."""
     best = node.start_mark.line + 1 if node is not None else None
@@ -365,6 +388,9 @@ def parse_config(
         position = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(source, [f"not valid YAML{position}: {problem}"]) from None
+    duplicates = _duplicate_keys(node)
+    if duplicates:
+        raise ConfigError(source, duplicates)
     if data is None:
         raise ConfigError(source, ["the file is empty: it needs at least `project: <name>`"])
     if not isinstance(data, dict):

@@ -22,7 +22,11 @@ from tests.reliability.conftest import basin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-RUN_POINTS = [p for p in faults.POINTS if not p.startswith("replay.")]
+RUN_POINTS = [p for p in faults.POINTS if not p.startswith(("replay.", "run."))]
+"""Points inside a step: each killed once, in a fresh project."""
+BETWEEN_STEPS = [p for p in faults.POINTS if p.startswith("run.")]
+"""Points between steps: killed one after the other in one project (each killed run
+resumes the one before), then run to the end."""
 
 
 def _report(point: str, runs: int, published: dict, raw: dict, checked: int) -> None:
@@ -48,10 +52,23 @@ def _report(point: str, runs: int, published: dict, raw: dict, checked: int) -> 
 def test_a_run_killed_at_any_point_then_run_again_equals_a_clean_run(
     point: str, reference_sources: Path, clean: tuple, tmp_path: Path
 ) -> None:
+    _killed_then_run(reference_sources, clean, tmp_path, [point])
+
+
+def test_runs_killed_between_each_step_in_turn_then_run_again_equal_a_clean_run(
+    reference_sources: Path, clean: tuple, tmp_path: Path
+) -> None:
+    _killed_then_run(reference_sources, clean, tmp_path, BETWEEN_STEPS)
+
+
+def _killed_then_run(
+    reference_sources: Path, clean: tuple, tmp_path: Path, points: list[str]
+) -> None:
     project = copy_reference(reference_sources, tmp_path / "reference")
-    killed = basin(project, "run", env={"BASIN_KILL_AT": point})
-    killed.communicate(timeout=TIMEOUT)
-    assert killed.returncode == -signal.SIGKILL, f"the run never reached {point}"
+    for point in points:
+        killed = basin(project, "run", env={"BASIN_KILL_AT": point})
+        killed.communicate(timeout=TIMEOUT)
+        assert killed.returncode == -signal.SIGKILL, f"the run never reached {point}"
 
     again = basin(project, "run")
     out, err = again.communicate(timeout=TIMEOUT)
@@ -60,15 +77,15 @@ def test_a_run_killed_at_any_point_then_run_again_equals_a_clean_run(
     assert published == clean[0]
     assert raw == clean[1]
     checked = each_batch_once(project)
-    # Nothing half-made is left beside the publication.
-    # (history/ keeps earlier publications, whole ones only: no temporary folder in it.)
-    published = project / ".basin/dev/published"
-    assert sorted(p.name for p in published.iterdir()) in (
+    # Nothing half-made is left beside the publication (history/ keeps earlier
+    # publications, whole ones only: no temporary folder in it).
+    folder = project / ".basin/dev/published"
+    assert sorted(p.name for p in folder.iterdir()) in (
         ["warehouse.duckdb"],
         ["history", "warehouse.duckdb"],
     )
-    assert not list(published.glob("history/.*"))
-    _report(point, 2, published, raw, checked)
+    assert not list(folder.glob("history/.*"))
+    _report(" → ".join(points), len(points) + 1, published, raw, checked)
 
 
 def test_a_replay_killed_before_it_commits_then_replayed_equals_a_clean_run(

@@ -252,8 +252,9 @@ def drill(wait: WaitOpt = False) -> None:
     """The disaster drill: rebuild the warehouse from the lake alone and compare it with
     the last publication, table by table.
 
-    The live warehouse is never touched: the rebuild goes to .basin/<env>/drill/ (on
-    PostgreSQL, the database <name>_drill), which each drill empties first. Prints RTO
+    The live warehouse is never touched: the rebuild goes to .basin/ENV/drill/ (on
+    PostgreSQL, the database NAME_drill beside the warehouse's NAME), which each drill
+    empties first. Prints RTO
     (seconds to rebuild) and RPO (batches the lake could not give back; 0 is the
     promise), records the drill as a run, and exits 1 if anything differs.
     """

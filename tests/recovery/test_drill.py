@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import sqlite3
 from pathlib import Path
@@ -81,9 +82,14 @@ def test_a_lost_lake_batch_and_a_changed_published_table_fail_the_drill(cli, pro
     assert [s for s, _, _ in _drills(project)] == ["failed", "failed"]
 
 
-def test_a_drill_killed_mid_rebuild_leaves_the_live_side_alone_and_the_next_one_passes(
+def test_a_drill_killed_mid_rebuild_leaves_the_live_side_alone_and_holds_off_a_run(
     project: Path,
 ) -> None:
+    """Killed by SIGKILL mid-build, a drill leaves the live files as they were; the
+    next drill holds the environment's lock like a run: a run started meanwhile is
+    refused naming it, and the drill passes."""
+    import time
+
     done = basin(project, "run")
     assert done.wait(timeout=900) == 0
     live = project / ".basin" / "dev"
@@ -92,9 +98,26 @@ def test_a_drill_killed_mid_rebuild_leaves_the_live_side_alone_and_the_next_one_
     killed.communicate(timeout=900)
     assert killed.returncode == -signal.SIGKILL
     assert {p: _digest(live / p) for p in before} == before
-    again = basin(project, "drill")
-    out, err = again.communicate(timeout=900)
-    assert again.returncode == 0, out[-3000:] + err[-3000:]
+
+    rebuild = live / "drill" / "metadata.db"
+    rebuild.unlink()  # the killed drill's: wait for the next one's
+    drill = basin(project, "drill")
+    try:
+        give_up = time.monotonic() + 600
+        while not rebuild.exists():
+            assert drill.poll() is None, drill.communicate()
+            assert time.monotonic() < give_up, "the drill never started its rebuild"
+            time.sleep(0.2)
+        # Held mid-rebuild (stopped, alive), so the run surely starts while it runs.
+        os.kill(drill.pid, signal.SIGSTOP)
+        run = basin(project, "run")
+        out, err = run.communicate(timeout=900)
+        assert run.returncode != 0
+        assert "`basin drill`) is in progress" in out + err, out + err
+    finally:
+        os.kill(drill.pid, signal.SIGCONT)
+        out, err = drill.communicate(timeout=900)
+    assert drill.returncode == 0, out[-3000:] + err[-3000:]
     assert "RPO 0 batches lost" in out
 
 

@@ -141,3 +141,30 @@ def test_a_drill_on_postgres_rebuilds_into_its_own_database(
     finally:
         with psycopg.connect(pg_database.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
             conn.execute(f'drop database if exists "{drill_db}" with (force)')
+
+
+def test_the_drill_never_points_at_the_live_warehouse_or_publication(
+    project: Path, tmp_path: Path
+) -> None:
+    """Absolute warehouse and publication paths (outside the state folder) would
+    otherwise be shared by the rebuild: the drill gets its own."""
+    from basin.config import load_project
+    from basin.recovery.drill import drill_project
+    from basin.warehouses.base import warehouse_for
+
+    live_file = tmp_path / "elsewhere" / "wh.duckdb"
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            "      path: warehouse.duckdb\n",
+            f"      path: {live_file}\n    publish_dir: {tmp_path / 'shared'}\n",
+            1,
+        )
+    )
+    live = load_project(project)
+    twin = drill_project(live)
+    assert warehouse_for(live).path == live_file
+    assert warehouse_for(twin).path != live_file
+    assert twin.publish_dir != live.publish_dir
+    assert twin.publish_dir.is_relative_to(live.state_dir / "drill")
+    assert twin.lake_url == live.lake_url

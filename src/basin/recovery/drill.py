@@ -83,7 +83,7 @@ def drill_project(project: Project) -> Project:
     from basin.config import Project
     from basin.lineage.configuration import LineageConfig
     from basin.observe.configuration import AlertsConfig
-    from basin.warehouses.postgres.configuration import PostgresWarehouse
+    from basin.warehouses.base import warehouse_for
 
     env = project.env
     updates: dict[str, Any] = {
@@ -91,15 +91,9 @@ def drill_project(project: Project) -> Project:
         "lake": env.lake.model_copy(update={"url": project.lake_url}),
         "metadata": type(env.metadata)(),
         "services": [],
+        "publish_dir": "published",  # inside the drill folder, even if the live one is elsewhere
+        "warehouse": warehouse_for(project).twin(DRILL_FOLDER),
     }
-    if isinstance(env.warehouse, PostgresWarehouse):
-        updates["warehouse"] = env.warehouse.model_copy(update={"dsn": _drill_dsn(env.warehouse)})
-    elif env.warehouse.engine != "duckdb":
-        raise TerminalError(
-            f"a drill rebuilds the warehouse beside the live one; on {env.warehouse.engine} "
-            "that is not built yet",
-            hint="run the drill on a DuckDB or PostgreSQL environment",
-        )
     config = project.config.model_copy(
         update={
             "environments": {
@@ -111,38 +105,6 @@ def drill_project(project: Project) -> Project:
         }
     )
     return Project(root=project.root, config=config, env_name=project.env_name)
-
-
-def _drill_dsn(cfg: Any) -> Any:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-    from pydantic import SecretStr
-
-    parts = conninfo_to_dict(cfg.conninfo())
-    parts["dbname"] = f"{parts.get('dbname') or 'postgres'}_drill"
-    return SecretStr(make_conninfo("", **parts))
-
-
-def _recreate_pg_database(cfg: Any) -> None:
-    """Drop and create the drill's database (never the live one: its name ends _drill)."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    parts = conninfo_to_dict(cfg.conninfo())
-    name = str(parts["dbname"])
-    assert name.endswith("_drill"), name
-    admin = make_conninfo("", **{**parts, "dbname": "postgres"})
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=cfg.connect_timeout) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    except psycopg.Error as exc:
-        raise TerminalError(
-            f"cannot create the drill's database {name!r}: {str(exc).strip().splitlines()[0]}",
-            hint="the warehouse user needs CREATEDB (or create the database and grant it)",
-        ) from None
 
 
 def drill(live: Platform) -> DrillReport:
@@ -190,9 +152,8 @@ def _drill(live: Platform, run_id: str) -> StepOutcome[DrillReport]:
 
     project = drill_project(live.project)
     shutil.rmtree(project.state_dir, ignore_errors=True)
-    if project.env.warehouse.engine == "postgres":
-        _recreate_pg_database(project.env.warehouse)
     rebuild = Platform(project, reporter=live.resources.reporter)
+    rebuild.warehouse.empty_twin(DRILL_FOLDER)
     started = time.monotonic()
     try:
         res = rebuild.resources

@@ -161,6 +161,22 @@ class Warehouse(ABC):
     def published_tables(self) -> dict[str, int] | None:
         """What consumers can read now (``schema.table`` → rows), None if nothing."""
 
+    def twin(self, name: str) -> Any:
+        """This warehouse's settings for a twin of it named ``name`` (a drill rebuilds
+        there): a warehouse beside this one, never this one. Engines that cannot make
+        one refuse."""
+        from basin.common.errors import TerminalError
+
+        raise TerminalError(
+            f"{self.identity}: a twin warehouse (for a drill) is built for DuckDB and "
+            "PostgreSQL only",
+            hint="run the drill on a DuckDB or PostgreSQL environment",
+        )
+
+    def empty_twin(self, name: str) -> None:  # noqa: B027 - optional hook
+        """Make this warehouse, a twin named ``name``, empty before it is rebuilt
+        (a DuckDB twin's file goes with its state folder: nothing to do)."""
+
     def kept_publications(self) -> list[str]:
         """Run ids of earlier publications that can be restored, oldest first."""
         return []

@@ -185,6 +185,14 @@ class DuckDBWarehouse(Warehouse):
                 keep=self.project.config.publish.keep,
             )
 
+    def twin(self, name: str) -> Any:
+        # The file's path is relative to the state folder, which the twin has its own.
+        if Path(self.cfg.path).is_absolute():
+            return self.cfg.model_copy(
+                update={"path": self.cfg.path.removesuffix(".duckdb") + f"_{name}.duckdb"}
+            )
+        return self.cfg
+
     def kept_publications(self) -> list[str]:
         return publish.kept(self.published_path)
 

@@ -66,6 +66,41 @@ class PostgresWarehouse(Warehouse):
         settings = getattr(self.cfg.workloads, workload).options()
         return " ".join(x for x in (str(own), settings) if x)
 
+    def twin(self, name: str) -> Any:
+        """The database ``<database>_<name>`` on the same server."""
+        from pydantic import SecretStr
+
+        parts = conninfo_to_dict(self.cfg.conninfo())
+        parts["dbname"] = f"{parts.get('dbname') or 'postgres'}_{name}"
+        return self.cfg.model_copy(update={"dsn": SecretStr(make_conninfo("", **parts))})
+
+    def empty_twin(self, name: str) -> None:
+        """Drop and create this twin's database (never a live one: its name must end
+        ``_<name>``). Needs CREATEDB."""
+        from basin.common.errors import TerminalError
+
+        parts = conninfo_to_dict(self.cfg.conninfo())
+        database = str(parts.get("dbname") or "")
+        if not database.endswith(f"_{name}"):
+            raise TerminalError(f"{self.identity} is not a {name} twin: it is not emptied")
+        admin = make_conninfo("", **{**parts, "dbname": "postgres"})
+        try:
+            with psycopg.connect(
+                admin, autocommit=True, connect_timeout=self.cfg.connect_timeout
+            ) as conn:
+                conn.execute(
+                    sql.SQL("drop database if exists {} with (force)").format(
+                        sql.Identifier(database)
+                    )
+                )
+                conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+        except psycopg.Error as exc:
+            raise TerminalError(
+                f"cannot create the {name} database {database!r}: "
+                f"{str(exc).strip().splitlines()[0]}",
+                hint="the warehouse user needs CREATEDB (or create the database and grant it)",
+            ) from None
+
     def dbt_env(self) -> dict[str, str]:
         env = super().dbt_env()
         options = self._options("transform")

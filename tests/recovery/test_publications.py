@@ -67,3 +67,10 @@ def test_a_kept_publication_is_restored_exactly_undone_and_only_keep_are_kept(
     history = project / ".basin" / "dev" / "published" / "history"
     assert sorted(p.name for p in history.iterdir()) == [second_run]
     assert "is not kept" in cli("publish", "--restore", first_run, project=project).output
+    # A kept snapshot damaged on disk is refused, and the publication stays as it was.
+    now = _published(project)
+    kept = history / second_run / "warehouse.duckdb"
+    kept.write_bytes(b"\0" * 4096)
+    damaged = cli("publish", "--restore", second_run, project=project)
+    assert damaged.exit_code == 1 and "cannot be read" in damaged.output
+    assert _published(project) == now

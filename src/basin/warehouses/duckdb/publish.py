@@ -244,15 +244,13 @@ def publication_run(target: Path) -> str | None:
     """The run id a published snapshot was built by (its ``_basin.publication``)."""
     if not target.exists():
         return None
-    con = duckdb.connect(str(target), read_only=True)
     try:
-        found = con.execute(
-            f"SELECT run_id FROM {quote_ident(target.stem)}._basin.publication"
-        ).fetchone()
+        with duckdb.connect(str(target), read_only=True) as con:
+            found = con.execute(
+                f"SELECT run_id FROM {quote_ident(target.stem)}._basin.publication"
+            ).fetchone()
     except duckdb.Error:
-        return None
-    finally:
-        con.close()
+        return None  # not a snapshot (damaged, or another file)
     return str(found[0]) if found else None
 
 
@@ -317,6 +315,11 @@ def restore(target: Path, run_id: str, keep: int, masked: bool) -> PublishResult
         files.insert(0, MASKED_FILE)
     if publication_run(target) == run_id:
         raise PublishError(f"publication {run_id} is already the published one")
+    if publication_run(folder / PUBLISHED_FILE) != run_id:
+        raise PublishError(
+            f"the kept snapshot of publication {run_id} cannot be read (damaged or replaced)",
+            hint=f"remove {folder} and restore another kept publication",
+        )
     keep_current(target, max(keep, 1) + 1)  # the current one too, so this can be undone
     remove_partial_snapshots(target)
     for name in files:

@@ -241,3 +241,40 @@ def test_a_postgres_warehouse_loads_from_an_s3_lake_and_replays_from_it(
         assert conn.execute("select count(*) from raw.shop__orders").fetchone() == (5,)
     assert any(k.endswith("/_manifest.json") for k in _keys(s3_endpoint, bucket))
     assert not (project / ".basin" / "dev" / "lake").exists()
+
+
+def test_a_backup_on_s3_restores_a_lost_manifest_into_the_s3_lake(
+    s3_endpoint: str, bucket: str, project: Path, cli
+) -> None:
+    """Backup and restore through the bucket (the lake's S3 options reach the backup's
+    destination too); the AWS secret is written nowhere."""
+    import boto3
+
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            "      path: warehouse.duckdb\n",
+            "      path: warehouse.duckdb\n"
+            f"    lake: {{url: 's3://{bucket}/proj', "
+            f"s3: {{endpoint_url: '{s3_endpoint}', url_style: path}}}}\n",
+            1,
+        )
+    )
+    assert cli("run", project=project).exit_code == 0
+    made = cli("backup", "--to", f"s3://{bucket}/backups", project=project)
+    assert made.exit_code == 0, made.output
+    keys = _keys(s3_endpoint, bucket)
+    assert any(k.startswith("backups/dev/") and k.endswith("/backup.json") for k in keys)
+    (manifest,) = [k for k in keys if k.startswith("proj/") and k.endswith("/_manifest.json")]
+    boto3.client("s3", endpoint_url=s3_endpoint).delete_object(Bucket=bucket, Key=manifest)
+    (project / ".basin" / "dev" / "published" / "warehouse.duckdb").unlink()
+
+    done = cli("restore", "--from", f"s3://{bucket}/backups", "--yes", project=project)
+    assert done.exit_code == 0, done.output
+    assert "1 lost manifest(s) put back" in done.output
+    assert manifest in _keys(s3_endpoint, bucket)
+    assert (project / ".basin" / "dev" / "published" / "warehouse.duckdb").exists()
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    for key in _keys(s3_endpoint, bucket):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert SECRET_KEY.encode() not in body, key

@@ -270,6 +270,97 @@ def drill(wait: WaitOpt = False) -> None:
 
 
 @app.command()
+def backup(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="DEST",
+            help="A folder or an s3:// URL; the backup goes to DEST/ENV/BACKUP_ID/.",
+        ),
+    ],
+    wait: WaitOpt = False,
+) -> None:
+    """Back up the environment: its metadata store, what is published (DuckDB's snapshot;
+    pg_dump on PostgreSQL) and every lake manifest, each file checked by sha256.
+
+    Holds the environment's lock, so no run changes anything meanwhile. The lake's data
+    files are not copied: they never change (keep the bucket versioned).
+    """
+    from basin.recovery.backup import backup as run_backup
+
+    report = _with_platform(lambda p: run_backup(p, to), wait=wait)
+    _say(
+        f"[green]✓[/] backup {report.backup_id} written to {report.location}: "
+        f"{report.files} file(s), {report.bytes:,} bytes, all read back and checked\n"
+        f"  {report.store_rows:,} metadata row(s), {report.manifests} lake manifest(s), "
+        f"publication {report.publication_run or '(none)'}"
+    )
+
+
+@app.command()
+def restore(
+    from_: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            metavar="SOURCE",
+            help="A backup's folder, or the folder `basin backup --to` wrote into "
+            "(its newest backup of this environment is taken).",
+        ),
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before replacing anything.")
+    ] = False,
+    wait: WaitOpt = False,
+) -> None:
+    """Restore a backup: the environment's metadata, the published warehouse and the lake
+    manifests it lost. Every file is checked first; nothing changes if one differs.
+
+    On DuckDB the publication it replaces is kept (`basin publish --list`); the metadata rows made
+    since the backup are replaced (the audit log is kept); lake manifests that exist are
+    never overwritten.
+    """
+    import sys
+
+    from basin.recovery import backup as backups
+
+    if not yes:
+        if not sys.stdin.isatty():
+            raise typer.BadParameter(
+                "restoring replaces the environment's metadata and publication: add --yes "
+                "to do it without a question",
+                param_hint="--yes",
+            )
+        found = _with_platform(lambda p: backups.find(p, from_))
+        typer.confirm(
+            f"Replace this environment's metadata and publication with backup "
+            f"{found[2].get('backup_id')} ({found[2].get('created_at')})?",
+            abort=True,
+        )
+    report = _with_platform(lambda p: backups.restore(p, from_), wait=wait)
+    lines = [
+        f"[green]✓[/] restored backup {report.backup_id} from {report.location}: "
+        f"publication {report.publication_run or '(none)'} ({report.tables} table(s)), "
+        f"{report.store_rows:,} metadata row(s)",
+        f"  lake: {len(report.manifests_restored)} lost manifest(s) put back",
+    ]
+    if report.manifests_differing:
+        lines.append(
+            f"  [yellow]![/] {len(report.manifests_differing)} manifest(s) differ from the "
+            "backup's and were kept as the lake has them: "
+            + ", ".join(report.manifests_differing[:3])
+        )
+    if report.manifests_without_data:
+        lines.append(
+            f"  [yellow]![/] {len(report.manifests_without_data)} manifest(s) not put back: "
+            "their data files are gone from the lake: "
+            + ", ".join(report.manifests_without_data[:3])
+        )
+    _say("\n".join(lines))
+
+
+@app.command()
 def transform(
     select: Annotated[
         list[str] | None,

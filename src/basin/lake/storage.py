@@ -97,18 +97,25 @@ def _s3_filesystem(options: S3Options) -> fsspec.AbstractFileSystem:
     )
 
 
+def filesystem(url: str, s3: S3Options | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The file system of a folder path or ``s3://`` URL, and the path on it (an S3
+    URL with the lake's S3 options: same endpoint and addressing)."""
+    url = url.rstrip("/")
+    if url.startswith("s3://"):
+        return _s3_filesystem(s3 or S3Options()), url.removeprefix("s3://").rstrip("/")
+    fs, root = fsspec.core.url_to_fs(url)
+    if isinstance(fs, LocalFileSystem):
+        root = os.path.normpath(root)
+    return fs, root.rstrip("/")
+
+
 class Lake:
     """Reads and writes lake batches under one root URL."""
 
     def __init__(self, url: str, s3: S3Options | None = None) -> None:
         self.url = url.rstrip("/")
         self.s3 = s3 or S3Options()
-        if self.url.startswith("s3://"):
-            self.fs: fsspec.AbstractFileSystem = _s3_filesystem(self.s3)
-            root = self.url.removeprefix("s3://")
-        else:
-            self.fs, root = fsspec.core.url_to_fs(self.url)
-        self.root = root.rstrip("/")
+        self.fs, self.root = filesystem(self.url, self.s3)
 
     @classmethod
     def of(cls, project: Project) -> Lake:
@@ -277,6 +284,12 @@ class Lake:
                 manifests.append(self.read_manifest(folder))
         manifests.sort(key=lambda m: (m.created_at, m.batch_id))
         return manifests
+
+    def manifest_paths(self) -> list[str]:
+        """Paths (relative to the lake's root) of every batch manifest in the lake, of
+        every entity, configured or not."""
+        found = self.fs.glob(self.path(BRONZE, "*", "*", "batch=*", MANIFEST_NAME))
+        return sorted(str(p).removeprefix(self.root + "/") for p in found)
 
     def data_files(self, manifest: Manifest, *, verify: bool = False) -> list[str]:
         """URLs of a complete batch's data files, checked against the manifest sizes

@@ -170,6 +170,26 @@ def single(
         return record_step(res, run_id, command, lambda: fn(run_id)).result
 
 
+def recorded_after(res: Resources, command: str, fn: Callable[[], StepOutcome[R]]) -> R:
+    """A one-step command recorded as a run only once it has ended (success or not),
+    under the lock: for commands that replace the store's own rows (a restore), whose
+    run record would otherwise be replaced with them."""
+    with locked(res):
+        error: BaseException | None = None
+        try:
+            outcome = fn()
+        except BaseException as exc:  # recorded below, then raised again
+            error = exc
+
+        def ended() -> StepOutcome[R]:
+            if error is not None:
+                raise error
+            return outcome
+
+        with _run_record(res, command) as run_id:
+            return record_step(res, run_id, command, ended).result
+
+
 def retrying(
     fn: Callable[[], T],
     *,

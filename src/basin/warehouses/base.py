@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from basin.common.sql import quote_ident
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from basin.config import Project
     from basin.lake.manifest import Manifest
     from basin.lake.storage import Lake
@@ -190,6 +192,20 @@ class Warehouse(ABC):
             hint="on PostgreSQL the previous publication stays in the audit schemas until "
             "the next build; publish a fixed build instead",
         )
+
+    def backup_published(self, folder: Path) -> list[str]:
+        """Write what consumers read now into ``folder`` (files a restore takes back);
+        returns the files' names. Engines that cannot refuse."""
+        from basin.common.errors import TerminalError
+
+        raise TerminalError(
+            f"{self.identity}: backing up the warehouse is built for DuckDB and PostgreSQL only",
+            hint="back up a Snowflake warehouse with its own Time Travel and zero-copy clones",
+        )
+
+    def restore_published(self, folder: Path, files: list[str]) -> PublishResult:
+        """Make the backed-up ``files`` in ``folder`` what consumers read (atomically)."""
+        raise NotImplementedError  # every engine that backs up restores
 
     def published_checksums(self) -> dict[str, tuple[int, str]]:
         """``schema.table`` → (rows, order-independent digest) of what consumers read

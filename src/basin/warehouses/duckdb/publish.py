@@ -320,16 +320,51 @@ def restore(target: Path, run_id: str, keep: int, masked: bool) -> PublishResult
             f"the kept snapshot of publication {run_id} cannot be read (damaged or replaced)",
             hint=f"remove {folder} and restore another kept publication",
         )
-    keep_current(target, max(keep, 1) + 1)  # the current one too, so this can be undone
-    remove_partial_snapshots(target)
-    for name in files:
-        tmp = target.with_name(f".{name}.{run_id}.tmp")
-        _link_or_copy(folder / name, tmp)
-        os.replace(tmp, target.parent / name)
-    _sync_folder(target.parent)
+    _swap_in(target, folder, files, keep, run_id)
     return PublishResult(
         location=str(target), tables=published_tables(target) or {}, detail={"restored": run_id}
     )
+
+
+def backup(target: Path, folder: Path) -> list[str]:
+    """Copy the published snapshot (and its masked copy) into ``folder``."""
+    if publication_run(target) is None:
+        raise PublishError(
+            f"nothing to back up: {target} is not a readable published snapshot",
+            hint="run `basin run` (or `basin publish`) first, or `basin publish --list` "
+            "if it was damaged",
+        )
+    names = [n for n in (PUBLISHED_FILE, MASKED_FILE) if (target.parent / n).exists()]
+    for name in names:
+        shutil.copyfile(target.parent / name, folder / name)
+    return names
+
+
+def restore_backup(target: Path, folder: Path, files: list[str], keep: int) -> PublishResult:
+    """Make a backup's snapshot the published one (each file in one rename; the one it
+    replaces is kept in ``history/`` first, so ``basin publish --restore`` undoes it)."""
+    run_id = publication_run(folder / PUBLISHED_FILE)
+    if run_id is None:
+        raise PublishError(f"the backed-up snapshot {folder / PUBLISHED_FILE} cannot be read")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if publication_run(target) != run_id:
+        _swap_in(target, folder, files, keep, run_id)
+    return PublishResult(
+        location=str(target), tables=published_tables(target) or {}, detail={"restored": run_id}
+    )
+
+
+def _swap_in(target: Path, folder: Path, files: list[str], keep: int, label: str) -> None:
+    """Swap ``files`` of ``folder`` in beside ``target``, keeping the current ones."""
+    keep_current(target, max(keep, 1) + 1)  # the current one too, so this can be undone
+    remove_partial_snapshots(target)
+    if MASKED_FILE not in files:  # a masked copy of another publication must not stay
+        (target.parent / MASKED_FILE).unlink(missing_ok=True)
+    for name in sorted(files, key=lambda n: n != MASKED_FILE):  # the masked copy first
+        tmp = target.with_name(f".{name}.{label}.tmp")
+        _link_or_copy(folder / name, tmp)
+        os.replace(tmp, target.parent / name)
+    _sync_folder(target.parent)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -204,6 +204,16 @@ class DuckDBWarehouse(Warehouse):
             masked=bool(self.project.config.access.masking),
         )
 
+    def backup_published(self, folder: Path) -> list[str]:
+        # The private warehouse is not copied: the lake rebuilds it (its load ledger
+        # lives in it, so a lost file loads every batch again).
+        return publish.backup(self.published_path, folder)
+
+    def restore_published(self, folder: Path, files: list[str]) -> PublishResult:
+        return publish.restore_backup(
+            self.published_path, folder, files, self.project.config.publish.keep
+        )
+
     def recover(self) -> None:
         publish.remove_partial_snapshots(self.published_path)
 

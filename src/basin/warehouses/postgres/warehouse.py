@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from basin.common.errors import LoadError, WarehouseUnavailable, unreachable
+from basin.common.errors import LoadError, TerminalError, WarehouseUnavailable, unreachable
 from basin.common.sql import quote_ident
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
@@ -308,6 +309,26 @@ class PostgresWarehouse(Warehouse):
         with self._pg() as conn:
             schemas = self._published_schemas(conn)
             return publish.checksums(conn, schemas) if schemas is not None else {}
+
+    def backup_published(self, folder: Path) -> list[str]:
+        from basin.warehouses.postgres import backup
+
+        with self._pg() as conn:
+            schemas = self._published_schemas(conn)
+        if schemas is None:
+            raise TerminalError(
+                f"nothing to back up: nothing is published in {self.identity} yet",
+                hint="run `basin run` (or `basin publish`) first",
+            )
+        return backup.dump(
+            self._conninfo("backup"), [*schemas, RAW_SCHEMA, LEDGER_SCHEMA], folder, self.identity
+        )
+
+    def restore_published(self, folder: Path, files: list[str]) -> PublishResult:
+        from basin.warehouses.postgres import backup
+
+        backup.restore(self._conninfo("restore"), folder, self.identity)
+        return PublishResult(location=self.identity, tables=self.published_tables() or {})
 
     @staticmethod
     def _published_schemas(conn: psycopg.Connection) -> list[str] | None:

@@ -261,6 +261,8 @@ def test_a_backup_on_s3_restores_a_lost_manifest_into_the_s3_lake(
         )
     )
     assert cli("run", project=project).exit_code == 0
+    nowhere = cli("backup", "--to", f"s3://{bucket}-missing/backups", project=project)
+    assert nowhere.exit_code == 1 and "no such bucket" in nowhere.output
     made = cli("backup", "--to", f"s3://{bucket}/backups", project=project)
     assert made.exit_code == 0, made.output
     keys = _keys(s3_endpoint, bucket)

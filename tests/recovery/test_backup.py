@@ -129,6 +129,10 @@ def test_a_damaged_unfinished_or_foreign_backup_is_refused_before_anything_chang
     assert foreign.exit_code == 1 and "environment prod" in foreign.output
     empty = cli("restore", "--from", str(tmp_path / "nowhere"), "--yes", project=project)
     assert empty.exit_code == 1 and "no backup of environment dev" in empty.output
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    unwritable = cli("backup", "--to", str(a_file), project=project)
+    assert unwritable.exit_code == 1 and f"cannot write into {a_file}" in unwritable.output
 
 
 @pytest.mark.postgres

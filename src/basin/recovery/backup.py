@@ -108,6 +108,16 @@ def _backup(live: Platform, run_id: str, dest: str) -> StepOutcome[BackupReport]
     project, res = live.project, live.resources
     fs, root = _fs(live, dest)
     folder = f"{root}/{project.env_name}/{run_id}"
+    try:  # before any work: a destination that cannot be written is named at once
+        if _is_local(fs):
+            fs.makedirs(folder, exist_ok=True)
+        elif not fs.exists(root.split("/", 1)[0]):  # never create a bucket
+            raise FileNotFoundError(2, "no such bucket (or it cannot be listed)")
+    except OSError as exc:
+        raise BackupError(
+            f"cannot write into {dest}: {exc.strerror or exc}",
+            hint="give --to a folder this user can create and write, or an s3:// URL",
+        ) from None
     publication = res.store.last_publication()
     with tempfile.TemporaryDirectory(prefix="basin-backup-") as tmp:
         local = Path(tmp)
@@ -126,9 +136,17 @@ def _backup(live: Platform, run_id: str, dest: str) -> StepOutcome[BackupReport]
             name: {"sha256": _sha256_file(local / name), "bytes": (local / name).stat().st_size}
             for name in files
         }
-        for name in files:
-            fs.makedirs(f"{folder}/{name}".rsplit("/", 1)[0], exist_ok=True)
-            fs.put_file(str(local / name), f"{folder}/{name}")
+        try:
+            for name in files:
+                if _is_local(fs):
+                    fs.makedirs(f"{folder}/{name}".rsplit("/", 1)[0], exist_ok=True)
+                fs.put_file(str(local / name), f"{folder}/{name}")
+        except OSError as exc:
+            raise BackupError(
+                f"writing the backup into {_display(fs, folder)} failed: {exc.strerror or exc}",
+                hint="free space or fix the destination, then run `basin backup` again (the "
+                "unfinished folder has no backup.json: it is never restored)",
+            ) from None
     # Read back what the destination holds before declaring the backup whole.
     for name, want in checksums.items():
         if sha256_of(fs, f"{folder}/{name}") != want["sha256"]:
@@ -312,6 +330,12 @@ def _import_store(store: MetadataStore, backup_file: Path) -> int:
                 who=e.actor,
             )
     return rows
+
+
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
 
 
 def _local_fs() -> fsspec.AbstractFileSystem:

@@ -371,10 +371,20 @@ def transform(
             help="dbt selector(s), e.g. staging+ or customer_engagement.",
         ),
     ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            metavar="DIR",
+            help="Slim CI: build only what changed against the dbt manifest.json in DIR "
+            "(e.g. production's last build): +state:modified+ unless --select says "
+            "otherwise, with dbt's --defer. Without a manifest there, everything is built.",
+        ),
+    ] = None,
     wait: WaitOpt = False,
 ) -> None:
     """Build the dbt project (models, snapshots, seeds and their tests) with a generated profile."""
-    run_ = _with_platform(lambda p: p.transform(select), wait=wait)
+    run_ = _with_platform(lambda p: p.transform(select, state), wait=wait)
     _say(f"[green]✓[/] dbt build passed ({len(run_.nodes)} nodes)")
 
 

@@ -183,12 +183,13 @@ class Platform:
             lambda run_id: replay_step.replay(self.resources, run_id, select),
         )
 
-    def transform(self, select: list[str] | None = None) -> DbtRun:
-        """``dbt build`` the project into the warehouse (models, snapshots, tests)."""
+    def transform(self, select: list[str] | None = None, state: Path | None = None) -> DbtRun:
+        """``dbt build`` the project into the warehouse (models, snapshots, tests); with
+        ``state``, only what changed against the manifest there (slim CI)."""
         return single(
             self.resources,
             "transform",
-            lambda run_id: transform_step.build(self.resources, run_id, select),
+            lambda run_id: transform_step.build(self.resources, run_id, select, state),
         )
 
     def compile(self, select: list[str] | None = None, *, offline: bool = False) -> DbtRun:

@@ -30,6 +30,29 @@ def _project_name(folder: Path) -> str:
     return name[:63]
 
 
+def basin_requirement(extras: str = "lint") -> str:
+    """This Basin as a requirement line another machine can install: the git or archive
+    URL it was installed from (PEP 610's direct_url.json), else its version, to be
+    pointed at the team's copy (the requirements file says so)."""
+    import json
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution("basin")
+    except PackageNotFoundError:  # running from a source tree
+        return f"basin[{extras}]"
+    origin = json.loads(dist.read_text("direct_url.json") or "{}")
+    url = str(origin.get("url", ""))
+    if not url:  # from a package index: the team's, which holds this Basin
+        return f"basin[{extras}]=={dist.version}"
+    if url.startswith("file:"):  # a folder or file on this machine: CI cannot reach it
+        return f"basin[{extras}] @ git+https://github.com/YOUR-ORG/basin@v{dist.version}"
+    vcs = origin.get("vcs_info")
+    if vcs:
+        return f"basin[{extras}] @ {vcs.get('vcs', 'git')}+{url}@{vcs.get('commit_id')}"
+    return f"basin[{extras}] @ {url}"
+
+
 def create_project(directory: Path, *, name: str | None = None, force: bool = False) -> Created:
     """Copy the template into ``directory`` with the project name filled in.
 
@@ -56,13 +79,17 @@ def create_project(directory: Path, *, name: str | None = None, force: bool = Fa
         if src.is_dir() or "__pycache__" in src.parts:
             continue
         rel = src.relative_to(TEMPLATE)
-        dest = root / str(rel).replace("dot.gitignore", ".gitignore")
+        # dot.x is .x (files and folders a package or an editor would hide or skip)
+        dest = root.joinpath(
+            *(p.replace("dot.", ".", 1) if p.startswith("dot.") else p for p in rel.parts)
+        )
         if dest.exists():
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if src.suffix in {".yml", ".sql", ".md", ".gitignore", ".csv"}:
+        if src.suffix in {".yml", ".sql", ".md", ".gitignore", ".csv", ".txt", ".sqlfluff"}:
+            text = src.read_text(encoding="utf-8").replace(PLACEHOLDER, name)
             dest.write_text(
-                src.read_text(encoding="utf-8").replace(PLACEHOLDER, name), encoding="utf-8"
+                text.replace("__BASIN_REQUIREMENT__", basin_requirement()), encoding="utf-8"
             )
         else:
             shutil.copyfile(src, dest)

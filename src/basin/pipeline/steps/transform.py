@@ -45,11 +45,32 @@ class DbtCall:
     """The folder under the environment's dbt state that dbt writes artifacts to."""
 
 
-def build(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[DbtRun]:
-    """``dbt build`` (models, snapshots, seeds, tests) into the audit schemas."""
+SLIM_SELECT = ["+state:modified+"]
+"""What a build against another manifest selects unless told: the changed nodes, what
+depends on them, and what they depend on (built here from raw, so nothing has to be
+deferred to relations this warehouse may not have — a CI DuckDB has no production
+tables)."""
+
+
+def build(
+    res: Resources, run_id: str, select: list[str] | None, state: Path | None = None
+) -> StepOutcome[DbtRun]:
+    """``dbt build`` (models, snapshots, seeds, tests) into the audit schemas; with
+    ``state`` (a folder holding another build's ``manifest.json``, e.g. production's)
+    only what changed against it (slim CI)."""
     _refuse_missing_raw(res)
+    extra: list[str] = []
+    if state is not None:
+        if (state / "manifest.json").is_file():
+            select = select or SLIM_SELECT
+            extra = ["--defer", "--state", str(state.resolve())]
+        else:
+            log.warning(
+                "no manifest.json in %s (no production build yet?): building the whole project",
+                state,
+            )
     with res.lineage.step("transform", run_id, res.command, job_type="DAG"):
-        outcome = dbt(res, DbtCall("build", "transform", select, run_id=run_id))
+        outcome = dbt(res, DbtCall("build", "transform", select, extra, run_id=run_id))
     if not select:
         _drop_unbuilt(res)
     return outcome

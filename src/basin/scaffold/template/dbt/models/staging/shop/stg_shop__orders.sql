@@ -10,12 +10,14 @@ renamed as (
 
     select
         order_id,
-        lower(customer_email) as customer_email,
         amount,
         status as order_status,
         ordered_at,
         _basin_batch_id as batch_id,
-        row_number() over (partition by order_id order by _basin_batch_id desc) as version_rank
+        lower(customer_email) as customer_email,
+        row_number() over (
+            partition by order_id order by _basin_batch_id desc
+        ) as version_rank
 
     from source
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure what the tests talk to is there: PostgreSQL on 127.0.0.1:5432 (started if
 # installed but stopped; installed from Debian's packages when missing and we are root,
-# as on a fresh CI machine), and Debian's Chromium for the web UI's browser tests.
+# as on a fresh CI machine), Redis on 127.0.0.1:6379 (Airflow's Celery broker in the
+# tests; started the same way), and Debian's Chromium for the web UI's browser tests.
 set -euo pipefail
 
 apt_install() {
@@ -16,6 +17,18 @@ apt_install() {
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing Chromium (Debian's package) for the web UI's browser tests"
   apt_install chromium || echo "warning: cannot install Chromium (not root, or no apt-get): the browser tests will say so" >&2
+fi
+
+redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
+
+if ! redis_up; then
+  echo "Redis is not answering on 127.0.0.1:6379; starting it"
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server \
+    || echo "warning: cannot install Redis (not root, or no apt-get): the Celery test will say so" >&2
+  if command -v redis-server >/dev/null 2>&1; then
+    redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --daemonize yes >/dev/null
+    for _ in $(seq 1 30); do redis_up && break; sleep 1; done
+  fi
 fi
 
 pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }

@@ -909,6 +909,16 @@ def serve(
             "--bi", help="Start Superset too (as basin bi serve; bi.serve: true does it always)."
         ),
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            metavar="local|celery",
+            help="Run tasks in the scheduler (local) or on Celery workers through the broker "
+            "(celery: orchestration.celery.workers workers; Airflow's database must be "
+            "PostgreSQL). Default: orchestration.executor.",
+        ),
+    ] = None,
 ) -> None:
     """Start Airflow for this project on 127.0.0.1 (UI, scheduler, DAG processor, triggerer),
     Basin's web UI (web.port; web.serve: false turns it off) and the Prometheus metrics
@@ -934,17 +944,28 @@ def serve(
         else:
             _say("nothing to stop: basin serve is not running for this project")
         return
+    orch = project.config.orchestration
+    if executor is not None:
+        if executor not in ("local", "celery"):
+            raise typer.BadParameter(f"{executor!r}: use local or celery", param_hint="--executor")
+        orch = orch.model_copy(update={"executor": executor})
+    workers = f", {orch.celery.workers} Celery workers" if orch.executor == "celery" else ""
     with console.status(
-        "starting Airflow (database, API server, scheduler, DAG processor, triggerer)…"
+        f"starting Airflow (database, API server, scheduler, DAG processor, triggerer{workers})…"
     ):
         served = airflow_serve.start(
             project.root,
-            project.config.orchestration,
+            orch,
             project.config.metrics,
             project.config.web.port if project.config.web.serve else None,
         )
     verb = "is already running" if served.already_running else "is running"
     _say(f"[green]✓[/] Airflow {verb} at [bold]{served.url}[/]")
+    celery = sorted(n for n in served.pids if n.startswith("worker-"))
+    if celery:
+        _say(
+            f"  Celery workers: {', '.join(celery)} (broker {orch.celery.broker_url.split('@')[-1]})"
+        )
     if served.web_url:
         _say(f"  Basin's web UI at [bold]{served.web_url}[/]")
     if served.metrics_url:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from basin.common.types import Duration, StrictModel
@@ -18,6 +20,23 @@ class TriggersConfig(StrictModel):
     project's ``basin.<project>.<env>.published``)."""
     poll_interval: Duration = "30s"
     """How often the triggerer lists the drop folders."""
+
+
+class CeleryConfig(StrictModel):
+    """Airflow's CeleryExecutor: the scheduler queues tasks on a broker, workers run them
+    (on this machine under ``basin serve``, or on others)."""
+
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    """Celery's broker: Redis (``redis://host:6379/0``) or RabbitMQ (``amqp://…``); a
+    password belongs in ``${env:…}``."""
+    workers: int = Field(default=2, ge=1, le=32)
+    """Workers ``basin serve`` starts on this machine. On other machines run
+    ``airflow celery worker --queues <queue>`` with the same Airflow settings."""
+    concurrency: int = Field(default=2, ge=1, le=64)
+    """Tasks each worker runs at once."""
+    queue: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.\-]+$")
+    """The Celery queue of the project's tasks (default: ``basin.<folder>.<hash of its
+    path>``), so projects sharing a broker never run each other's tasks."""
 
 
 class OrchestrationConfig(StrictModel):
@@ -45,7 +64,12 @@ class OrchestrationConfig(StrictModel):
     port: int = Field(default=8080, ge=1, le=65535)
     """Port of the Airflow UI and API that ``basin serve`` starts on 127.0.0.1."""
     parallelism: int = Field(default=4, ge=1)
-    """Tasks running at once across all DAGs under ``basin serve`` (LocalExecutor)."""
+    """Tasks running at once across all DAGs under ``basin serve``."""
+    executor: Literal["local", "celery"] = "local"
+    """``local``: the scheduler runs tasks itself (LocalExecutor); ``celery``: workers
+    take them from a broker (CeleryExecutor; needs ``database_url`` on PostgreSQL)."""
+    celery: CeleryConfig = Field(default_factory=CeleryConfig)
+    """The broker and workers when ``executor: celery``."""
     database_url: str | None = None
     """Airflow's own database: a SQLAlchemy URL (a PostgreSQL database in production);
     default: a SQLite file under ``.basin/airflow``."""

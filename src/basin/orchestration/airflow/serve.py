@@ -3,6 +3,8 @@
 Four processes, each in its own process group so that stopping one stops the task
 processes it forked: the API server (UI and REST API), the scheduler (with the
 LocalExecutor), the DAG processor and the triggerer (which watches the drop folders);
+with ``orchestration.executor: celery`` the scheduler queues tasks on the broker
+instead and ``celery.workers`` Celery workers run them, each in its own group too;
 a fifth, ``basin metrics --serve --all-envs``, for Prometheus (``metrics.serve``), and
 a sixth, ``basin web``, Basin's own UI (``web.serve``).
 Not ``airflow standalone``: it binds 0.0.0.0 and forks a worker per core. The log
@@ -141,6 +143,8 @@ def start(
                 f"port {port} on {HOST} is already in use",
                 hint=f"stop what listens there, or set {setting} in basin.yml",
             )
+    if orch.executor == "celery":
+        _check_celery(orch)
     env = {**os.environ, **airflow_environment(root, orch)}
     home = airflow_home(root)
     logs = home / "logs" / "processes"
@@ -151,6 +155,28 @@ def start(
     passwords = _admin_password(home / "passwords.json")
     url = f"http://{HOST}:{orch.port}"
     commands = {name: [airflow, *args] for name, args in PROCESSES.items()}
+    own_env: dict[str, dict[str, str]] = {}
+    if orch.executor == "celery":
+        queue = env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"]
+        for i in range(1, orch.celery.workers + 1):
+            name = f"worker-{i}"
+            commands[name] = [
+                airflow,
+                "celery",
+                "worker",
+                "--queues",
+                queue,
+                "--concurrency",
+                str(orch.celery.concurrency),
+                "--celery-hostname",
+                f"{name}.{queue}@%h",
+                # Its log server would bind every interface: the API server reads task
+                # logs from the shared folder (one machine) or remote logging.
+                "--skip-serve-logs",
+                "--without-mingle",
+                "--without-gossip",
+            ]
+            own_env[name] = {"BASIN_CELERY_WORKER": name}
     metrics_url = None
     if metrics is not None and serve_metrics:
         commands["metrics"] = [
@@ -180,7 +206,7 @@ def start(
         with (logs / f"{name}.log").open("ab") as out:
             proc = subprocess.Popen(
                 command,
-                env=env,
+                env={**env, **own_env.get(name, {})},
                 cwd=root,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -202,6 +228,30 @@ def start(
 
     _wait_healthy(root, served, timeout)
     return served
+
+
+def _check_celery(orch: OrchestrationConfig) -> None:
+    """CeleryExecutor needs Airflow's database on PostgreSQL and a broker that answers."""
+    database = orch.database_url or "sqlite"
+    if not database.startswith("postgresql"):
+        raise TerminalError(
+            "Airflow's CeleryExecutor needs its database on PostgreSQL (workers on other "
+            "processes and machines share it; SQLite cannot be shared)",
+            hint="set orchestration.database_url in basin.yml, e.g. "
+            "postgresql+psycopg2://airflow@127.0.0.1:5432/airflow",
+        )
+    from kombu import Connection
+
+    broker = Connection(orch.celery.broker_url, connect_timeout=5)
+    try:
+        broker.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - any failure: the broker is unusable
+        raise TerminalError(
+            f"Celery's broker {broker.as_uri()} does not answer: {type(exc).__name__}: {exc}",
+            hint="start it (Redis: redis-server), or set orchestration.celery.broker_url",
+        ) from None
+    finally:
+        broker.release()
 
 
 def _migrate(airflow: str, env: dict[str, str], log: Path) -> None:

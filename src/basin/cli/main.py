@@ -982,6 +982,41 @@ def serve(
 
 
 @app.command()
+def kubernetes(
+    image: Annotated[
+        str,
+        typer.Option(
+            "--image", help="The image every Airflow pod runs, e.g. registry/acme/shop:1.0."
+        ),
+    ],
+    namespace: Annotated[str, typer.Option(help="Namespace of the task pods.")] = "airflow",
+    secret: Annotated[
+        str, typer.Option(help="Secret holding basin.yml's ${env:…} variables.")
+    ] = "basin-secrets",
+    out: Annotated[Path, typer.Option(help="Folder to write into, inside the project.")] = Path(
+        "kubernetes"
+    ),
+) -> None:
+    """Render Airflow's KubernetesExecutor settings for this project: a pod template (each
+    task in its own pod), the scheduler's AIRFLOW__* settings and a Dockerfile for the
+    image. Nothing is applied to a cluster; see docs/howto/airflow.md."""
+    from basin.config import load_project
+    from basin.orchestration.airflow.kubernetes import KubernetesTarget, render
+
+    project = load_project(state.project, state.env)
+    folder = out if out.is_absolute() else project.root / out
+    target = KubernetesTarget(image=image, namespace=namespace, secret=secret)
+    written = render(project.root, project.config.project, target, folder)
+    _say(
+        f"[green]✓[/] wrote {', '.join(str(p.relative_to(project.root)) if p.is_relative_to(project.root) else str(p) for p in written)}"
+    )
+    _say(
+        "  build the image from the project folder with the Dockerfile, create the secret "
+        f"{secret!r} from your .env, and give the scheduler the settings in airflow.env"
+    )
+
+
+@app.command()
 def web(
     port: Annotated[int | None, typer.Option(help="Port (default: web.port, 8090).")] = None,
     host: Annotated[

@@ -61,6 +61,8 @@ def build(
     _refuse_missing_raw(res)
     extra: list[str] = []
     if state is not None:
+        if state.is_file() and state.name == "manifest.json":  # the file itself was given
+            state = state.parent
         if (state / "manifest.json").is_file():
             select = select or SLIM_SELECT
             extra = ["--defer", "--state", str(state.resolve())]

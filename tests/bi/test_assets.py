@@ -215,6 +215,36 @@ def test_postgres_needs_a_read_only_user_and_its_password_stays_out_of_the_yaml(
     )
 
 
+def test_the_bi_workloads_settings_reach_superset_s_sessions(shop, pg_url: str) -> None:
+    """warehouse.workloads.bi lands in the connection Superset is given, and PostgreSQL
+    applies it (with the read-only default) to a session opened with it."""
+    import psycopg2
+
+    root, _, store = shop
+    yml = root / "basin.yml"
+    yml.write_text(
+        yml.read_text()
+        .replace("engine: duckdb", "engine: postgres")
+        .replace(
+            "path: warehouse.duckdb",
+            f"dsn: '{pg_url}'\n      workloads: {{bi: {{statement_timeout: 7s, work_mem: 8MB}}}}",
+        )
+        + "\naccess:\n  users:\n    dash: {kind: service, roles: [basin_bi]}\n"
+    )
+    project = load_project(root)
+    files, _ = bundle(project, project, store)
+    options = yaml.safe_load(files[DATABASE_FILE])["extra"]["engine_params"]["connect_args"][
+        "options"
+    ]
+    with psycopg2.connect(pg_url, options=options) as conn, conn.cursor() as cur:
+        cur.execute("show statement_timeout")
+        assert cur.fetchone() == ("7s",)
+        cur.execute("show work_mem")
+        assert cur.fetchone() == ("8MB",)
+        cur.execute("show default_transaction_read_only")
+        assert cur.fetchone() == ("on",)
+
+
 def test_export_writes_charts_back_with_table_names_in_place(shop) -> None:
     root, project, store = shop
     folder = root / "dashboards"

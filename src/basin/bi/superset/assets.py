@@ -143,9 +143,12 @@ def database_asset(project: Project, env: Project) -> tuple[dict[str, Any], dict
             f"{where.get('port', 5432)}/{where.get('dbname', 'postgres')}"
         )
         passwords = {DATABASE_FILE: password.get_secret_value()} if password is not None else {}
-        base["extra"] = {
-            "engine_params": {"connect_args": {"options": "-c default_transaction_read_only=on"}}
-        }
+        options = " ".join(
+            x
+            for x in ("-c default_transaction_read_only=on", warehouse.workloads.bi.options())
+            if x
+        )
+        base["extra"] = {"engine_params": {"connect_args": {"options": options}}}
         return base, passwords
     raise TerminalError(
         f"Superset on a {warehouse.engine} warehouse is not supported by Basin yet",

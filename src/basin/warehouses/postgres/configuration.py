@@ -33,13 +33,17 @@ class SessionSettings(StrictModel):
 
 
 class Workloads(StrictModel):
-    """Each workload's session settings, so a heavy transform cannot starve loading:
-    ``load`` for loads and replays, ``transform`` for dbt and the publication."""
+    """Each workload's session settings, so a heavy transform cannot starve loading or
+    dashboards: ``load`` for loads and replays, ``transform`` for dbt and the
+    publication, ``bi`` for Superset's queries."""
 
     load: SessionSettings = Field(default_factory=SessionSettings)
     """Loading lake batches (``basin load``, the load step, ``basin replay``)."""
     transform: SessionSettings = Field(default_factory=SessionSettings)
     """dbt's build and tests, and the schema swap that publishes."""
+    bi: SessionSettings = Field(default_factory=SessionSettings)
+    """Superset's connection (``basin bi apply`` writes them into it), e.g. a
+    ``statement_timeout`` so one dashboard query cannot hold the warehouse."""
 
 
 class PostgresWarehouse(PostgresConnection):

@@ -1287,6 +1287,11 @@ def init(
     created = create_project(directory, name=name, force=force)
     _say(f"[green]✓[/] created project [bold]{created.name}[/] in {created.root}")
     _say(f"  next: [bold]cd {directory} && basin run[/], then [bold]basin status[/]")
+    if any(p.name == "basin.yml" and p.parent.name == "workflows" for p in created.files):
+        _say(
+            "  CI: .github/workflows/basin.yml runs lint, doctor and a slim build on pull "
+            "requests; see README.md before the first push"
+        )
 
 
 def command() -> Any:

@@ -7,8 +7,9 @@ CONSTRAINTS := constraints/py311.txt
 STAMP := $(VENV)/.basin-installed
 EXAMPLE := examples/reference
 SCALE ?= 0.01
-# Two workers (pytest-xdist): the suite is safe in parallel and the machine has 2 cores.
-PYTEST_ARGS ?= -n 2 --durations=15
+# Three workers (pytest-xdist) on 2 cores: many tests wait on servers (Airflow, Superset,
+# PostgreSQL) more than they compute; the suite is safe in parallel.
+PYTEST_ARGS ?= -n 3 --durations=15
 
 .PHONY: help install web-assets run test lint format docs constraints clean
 

@@ -159,10 +159,19 @@ def pytest_configure(config: pytest.Config) -> None:
 SUPERSET_INSTALL: list[object] = []
 
 
-def superset_venv(config: pytest.Config) -> Path:
-    """Superset's virtualenv for the tests, kept in pytest's cache folder."""
-    cache = getattr(config, "cache", None)  # None with -p no:cacheprovider
-    folder = Path(cache.mkdir("superset")) if cache else REPO / ".pytest_cache/d/superset"
+def tool_venvs() -> Path:
+    """Where the tests keep the virtualenvs of tools whose pins conflict with Basin's
+    (Superset, checkov): outside the checkout, like pip's cache, so a clean clone on the
+    same machine reuses them. Each is made again when its constraints change (a stamp
+    says which it was made from) and from scratch on a fresh machine;
+    ``BASIN_TEST_VENVS`` moves them."""
+    return Path(os.environ.get("BASIN_TEST_VENVS") or Path.home() / ".cache/basin/test-venvs")
+
+
+def superset_venv(config: pytest.Config) -> Path:  # noqa: ARG001 - kept for its callers
+    """Superset's virtualenv for the tests."""
+    folder = tool_venvs() / "superset"
+    folder.mkdir(parents=True, exist_ok=True)
     return folder / "venv"
 
 

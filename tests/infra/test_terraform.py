@@ -127,10 +127,14 @@ def test_snowflake_roles_and_warehouses_are_basins() -> None:
 
 
 @pytest.fixture(scope="session")
-def checkov(request: pytest.FixtureRequest) -> Path:
+def checkov() -> Path:
     """checkov in its own virtualenv (its pins conflict with Basin's), from the committed
-    constraints, kept in pytest's cache folder; installed once, under a lock."""
-    folder = Path(request.config.cache.mkdir("checkov"))
+    constraints, kept beside Superset's (tests/conftest.tool_venvs); installed once,
+    under a lock."""
+    from tests.conftest import tool_venvs
+
+    folder = tool_venvs() / "checkov"
+    folder.mkdir(parents=True, exist_ok=True)
     venv = folder / "venv"
     stamp = venv / ".basin-checkov"
     want = hashlib.sha256(CONSTRAINTS.read_bytes() + sys.version.encode()).hexdigest()

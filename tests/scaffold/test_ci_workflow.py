@@ -51,6 +51,7 @@ def test_the_workflow_passes_actionlint_and_names_only_commands_basin_has(
         if line.strip().startswith("basin ")
     ]
     assert "basin transform --state prod-state" in commands and "basin run" in commands
+    assert "basin bi check" in commands  # dashboards checked against what was published
     for command in commands:  # each subcommand and option exists
         words = command.split()
         shown = subprocess.run(

@@ -8,8 +8,9 @@ STAMP := $(VENV)/.basin-installed
 EXAMPLE := examples/reference
 SCALE ?= 0.01
 # Three workers (pytest-xdist) on 2 cores: many tests wait on servers (Airflow, Superset,
-# PostgreSQL) more than they compute; the suite is safe in parallel.
-PYTEST_ARGS ?= -n 3 --durations=15
+# PostgreSQL) more than they compute; the suite is safe in parallel. One test at a time
+# per worker, the longest first (tests/conftest.py HEAVY): no long test runs alone at the end.
+PYTEST_ARGS ?= -n 3 --maxschedchunk 1 --durations=15
 
 .PHONY: help install web-assets run test lint format docs constraints clean
 

@@ -137,23 +137,52 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
-class _SupersetLast:
-    """Tests that need Superset run last, and its virtualenv is installed in the
-    background from the start, while the rest of the suite runs (only when such a
-    test is selected: this runs after -m/-k deselected the others)."""
+HEAVY = (
+    "tests/observe/test_scenarios.py::",
+    "tests/orchestration/test_airflow_serve.py::test_serve_runs",
+    "tests/orchestration/test_airflow_celery.py::test_tasks_run",
+    "tests/bi/test_superset.py::",
+    "tests/scaffold/test_ci_workflow.py::test_the_pull_request_job",
+    "tests/reliability/test_secrets.py::",
+    "tests/orchestration/test_airflow_dags.py::",
+    "tests/lake/test_s3.py::test_the_reference_platform",
+    "tests/e2e/test_run.py::",
+    "tests/test_bench.py::",
+    "tests/reliability/test_fault_injection.py::",
+)
+"""The longest tests, longest first (CI durations, three workers, 2026-12-04): they
+start first, and the Makefile hands tests out one at a time (``--maxschedchunk 1``), so
+no long test is left to run alone at the end while the other workers are idle."""
+
+
+def _heaviness(item: pytest.Item) -> int:
+    for rank, prefix in enumerate(HEAVY):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(HEAVY)
+
+
+class _Order:
+    """The longest tests first (``HEAVY``). Tests that need Superset run last when its
+    virtualenv is not there yet — it is installed in the background from the start,
+    while the rest of the suite runs (only when such a test is selected: this runs after
+    -m/-k deselected the others) — and among the long ones when it is."""
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
+        from basin.bi.superset.install import installed
+
+        items.sort(key=_heaviness)  # stable: the rest keep pytest's order
         superset = [item for item in items if item.get_closest_marker("superset")]
-        if superset:
+        if superset and not installed(superset_venv(config)):
             items[:] = [i for i in items if not i.get_closest_marker("superset")] + superset
             _install_superset_ahead(config)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(_SupersetLast(), "basin-superset-last")
+    config.pluginmanager.register(_Order(), "basin-order")
 
 
 SUPERSET_INSTALL: list[object] = []

@@ -115,7 +115,18 @@ def test_tasks_run_on_two_celery_workers_and_a_killed_worker_is_retried_on_the_o
         assert checksums(project / published, ["marts"]) == checksums(plain / published, ["marts"])
     finally:
         subprocess.run([BASIN, "--project", str(project), "serve", "--stop"], timeout=120)
+        _forget_queue(started_queue(project))
     assert not state.exists()
+
+
+def _forget_queue(queue: str) -> None:
+    """Remove what the broker keeps of the test's queue (its bindings, its messages)."""
+    import redis
+
+    broker = redis.Redis.from_url(REDIS)
+    keys = [k for k in broker.scan_iter(match=f"*{queue}*")]
+    if keys:
+        broker.delete(*keys)
 
 
 def started_queue(project: Path) -> str:

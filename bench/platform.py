@@ -199,19 +199,25 @@ def _time_calls(obj: object, method: str) -> list[float]:
     return cell
 
 
-def hand_profiles(root: Path, warehouse: Path) -> Path:
-    """A profiles folder written by hand, as a dbt user without Basin would."""
+def hand_profiles(root: Path, warehouse: Path | dict[str, Any]) -> Path:
+    """A profiles folder written by hand, as a dbt user without Basin would: DuckDB's
+    for a warehouse file, or the given profile output (e.g. PostgreSQL's)."""
     profiles = root / "hand-profiles"
     profiles.mkdir(exist_ok=True)
-    target = {"type": "duckdb", "path": str(warehouse), "schema": "main", "threads": 1}
+    target = (
+        warehouse
+        if isinstance(warehouse, dict)
+        else {"type": "duckdb", "path": str(warehouse), "schema": "main", "threads": 1}
+    )
     (profiles / "profiles.yml").write_text(
         yaml.safe_dump({"reference": {"target": "bench", "outputs": {"bench": target}}})
     )
     return profiles
 
 
-def plain_dbt_build(root: Path, warehouse: Path) -> float:
-    """``dbt build`` of the project with a hand-written profile; returns its seconds."""
+def plain_dbt_build(root: Path, warehouse: Path | dict[str, Any]) -> float:
+    """``dbt build`` of the project with a hand-written profile (``hand_profiles``);
+    returns its seconds."""
     profiles = hand_profiles(root, warehouse)
     dbt = Path(sys.executable).parent / "dbt"
     started = time.monotonic()

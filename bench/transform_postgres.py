@@ -103,14 +103,12 @@ def arm_basin(scale: float) -> dict[str, float]:
 
 def arm_dbt(scale: float) -> dict[str, float]:
     from basin.transform.package import install_package
-    from bench.platform import VARS
+    from bench.platform import plain_dbt_build
 
     reset(scale)
     root = root_of(scale)
     install_package(root / "dbt")  # what `dbt deps` would do: a file copy
     threads = yaml.safe_load((root / "basin.yml").read_text()).get("dbt", {}).get("threads", 1)
-    profiles = root / "hand-profiles-pg"
-    profiles.mkdir(exist_ok=True)
     target = {
         "type": "postgres",
         "host": "127.0.0.1",
@@ -122,28 +120,7 @@ def arm_dbt(scale: float) -> dict[str, float]:
         "threads": threads,
         "keepalives_idle": 0,
     }
-    (profiles / "profiles.yml").write_text(
-        yaml.safe_dump({"reference": {"target": "bench", "outputs": {"bench": target}}})
-    )
-    started = time.monotonic()
-    subprocess.run(
-        [
-            str(BIN / "dbt"),
-            "build",
-            "--project-dir",
-            str(root / "dbt"),
-            "--profiles-dir",
-            str(profiles),
-            "--target-path",
-            str(root / "hand-target"),
-            "--quiet",
-            "--vars",
-            json.dumps(VARS),
-        ],
-        check=True,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    )
-    return {"seconds": time.monotonic() - started}
+    return {"seconds": plain_dbt_build(root, target)}
 
 
 ARMS = {"basin": arm_basin, "dbt": arm_dbt}

@@ -36,11 +36,16 @@ def pg_url() -> str:
     """The test PostgreSQL server; missing it fails in CI and skips (with the reason) elsewhere."""
     problem = _pg_reachable()
     if problem:
-        message = f"PostgreSQL at {PG_URL} is not reachable: {problem}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI must provide it: scripts/ensure-services.sh)")
-        pytest.skip(message)
+        service_missing(f"PostgreSQL at {PG_URL} is not reachable: {problem}")
     return PG_URL
+
+
+def service_missing(message: str) -> None:
+    """A service a test needs is not there: fail in CI (scripts/ensure-services.sh
+    provides it), skip with the reason elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI must provide it: scripts/ensure-services.sh)")
+    pytest.skip(message)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import service_missing
 from tests.orchestration.test_airflow_serve import BASIN, api, free_port, wait_for
 from tests.reference_runs import checksums
 
@@ -38,10 +39,7 @@ def test_tasks_run_on_two_celery_workers_and_a_killed_worker_is_retried_on_the_o
 ) -> None:
     problem = _redis_answers()
     if problem:
-        message = f"Redis at {REDIS} does not answer: {problem}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (scripts/ensure-services.sh starts it)")
-        pytest.skip(message)
+        service_missing(f"Redis at {REDIS} does not answer: {problem}")
     # The same project run plainly: what the workers must publish too.
     plain = tmp_path / "plain"
     shutil.copytree(project, plain)

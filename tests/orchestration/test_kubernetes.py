@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 
 def test_the_rendered_pod_template_and_settings_are_what_airflow_reads(project: Path, cli) -> None:
     from airflow.configuration import conf
@@ -51,7 +49,6 @@ def test_the_rendered_pod_template_and_settings_are_what_airflow_reads(project: 
     assert outside.exit_code == 1 and "outside the project" in outside.output
 
 
-@pytest.mark.parametrize("missing", ["--image"])
-def test_the_image_is_required(project: Path, cli, missing: str) -> None:
+def test_the_image_is_required(project: Path, cli) -> None:
     done = cli("kubernetes", project=project)
-    assert done.exit_code == 2 and missing in done.output
+    assert done.exit_code == 2 and "--image" in done.output

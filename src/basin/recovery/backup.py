@@ -14,8 +14,8 @@ environment's lock (no run writes meanwhile, so the parts agree with each other)
   without it is an unfinished backup and is never restored.
 
 Every file is read back from the destination and its checksum compared before
-``backup.json`` is written. ``basin restore --from SRC`` checks every checksum before
-it changes anything, then puts the store's rows, the warehouse and the lake's missing
+``backup.json`` is written. ``basin restore --from SRC`` fetches the backup once and
+checks every checksum before it changes anything, then puts the store's rows, the warehouse and the lake's missing
 manifests back, under the same lock.
 """
 
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from basin.common.errors import TerminalError
 from basin.common.logging import get_logger
+from basin.lake.storage import fs_uri, sha256_of
 from basin.pipeline.runs import StepOutcome, recorded_after, single
 
 if TYPE_CHECKING:
@@ -80,16 +81,6 @@ def _fs(platform: Platform, url: str) -> tuple[fsspec.AbstractFileSystem, str]:
     return filesystem(url, platform.project.env.lake.s3)
 
 
-def _sha256_file(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --- backup --------------------------------------------------------------------------
 
 
@@ -101,7 +92,6 @@ def backup(live: Platform, dest: str) -> BackupReport:
 
 def _backup(live: Platform, run_id: str, dest: str) -> StepOutcome[BackupReport]:
     from basin import __version__
-    from basin.lake.storage import sha256_of
     from basin.metadata.backup import export_env
     from basin.metadata.store import HEAD_REVISION
 
@@ -133,7 +123,10 @@ def _backup(live: Platform, run_id: str, dest: str) -> StepOutcome[BackupReport]
             lake.fs.get_file(f"{lake.root}/{rel}", str(target))
             files.append(f"{LAKE}/{rel}")
         checksums: dict[str, dict[str, Any]] = {
-            name: {"sha256": _sha256_file(local / name), "bytes": (local / name).stat().st_size}
+            name: {
+                "sha256": sha256_of(_local_fs(), str(local / name)),
+                "bytes": (local / name).stat().st_size,
+            }
             for name in files
         }
         try:
@@ -143,7 +136,7 @@ def _backup(live: Platform, run_id: str, dest: str) -> StepOutcome[BackupReport]
                 fs.put_file(str(local / name), f"{folder}/{name}")
         except OSError as exc:
             raise BackupError(
-                f"writing the backup into {_display(fs, folder)} failed: {exc.strerror or exc}",
+                f"writing the backup into {fs_uri(fs, folder)} failed: {exc.strerror or exc}",
                 hint="free space or fix the destination, then run `basin backup` again (the "
                 "unfinished folder has no backup.json: it is never restored)",
             ) from None
@@ -172,7 +165,7 @@ def _backup(live: Platform, run_id: str, dest: str) -> StepOutcome[BackupReport]
         "files": checksums,
     }
     fs.pipe_file(f"{folder}/{BACKUP_FILE}", json.dumps(record, indent=2).encode())
-    location = _display(fs, folder)
+    location = fs_uri(fs, folder)
     report = BackupReport(
         location=location,
         backup_id=run_id,
@@ -184,12 +177,6 @@ def _backup(live: Platform, run_id: str, dest: str) -> StepOutcome[BackupReport]
     )
     detail = {k: v for k, v in report.__dict__.items()}
     return StepOutcome("backup", report, rows=store_rows, detail=detail)
-
-
-def _display(fs: fsspec.AbstractFileSystem, path: str) -> str:
-    from basin.lake.storage import fs_uri
-
-    return fs_uri(fs, path)
 
 
 # --- restore -------------------------------------------------------------------------
@@ -216,28 +203,29 @@ def find(live: Platform, source: str) -> tuple[fsspec.AbstractFileSystem, str, d
         files = record["files"]
     except (ValueError, KeyError, TypeError) as exc:
         raise BackupError(
-            f"{_display(fs, folder)}/{BACKUP_FILE} cannot be read ({type(exc).__name__})",
+            f"{fs_uri(fs, folder)}/{BACKUP_FILE} cannot be read ({type(exc).__name__})",
             hint="restore another backup",
         ) from None
     if record.get("format") != FORMAT or not isinstance(files, dict):
-        raise BackupError(f"{_display(fs, folder)} is not a backup this Basin can read")
+        raise BackupError(f"{fs_uri(fs, folder)} is not a backup this Basin can read")
     return fs, folder, record
 
 
-def verify(fs: fsspec.AbstractFileSystem, folder: str, record: dict[str, Any]) -> None:
-    """Raise naming every file of the backup that is missing or changed."""
-    from basin.lake.storage import sha256_of
-
+def verify(folder: Path, record: dict[str, Any], location: str) -> None:
+    """Raise naming every file of the backup (fetched into ``folder``) that is missing
+    or changed; ``location`` is where the backup is, for the message."""
     bad = []
     for name, want in record["files"].items():
-        path = f"{folder}/{name}"
-        if not fs.exists(path):
+        path = folder / name
+        if not path.is_file():
             bad.append(f"{name} (missing)")
-        elif fs.size(path) != want["bytes"] or sha256_of(fs, path) != want["sha256"]:
+        elif path.stat().st_size != want["bytes"] or (
+            sha256_of(_local_fs(), str(path)) != want["sha256"]
+        ):
             bad.append(f"{name} (changed)")
     if bad:
         raise BackupError(
-            f"the backup {_display(fs, folder)} is damaged: {', '.join(bad[:10])}"
+            f"the backup {location} is damaged: {', '.join(bad[:10])}"
             + (f" and {len(bad) - 10} more" if len(bad) > 10 else ""),
             hint="nothing was restored; restore another backup",
         )
@@ -250,45 +238,42 @@ def restore(live: Platform, source: str) -> RestoreReport:
     project, res = live.project, live.resources
     if record.get("env") != project.env_name or record.get("project") != project.config.project:
         raise BackupError(
-            f"{_display(fs, folder)} is a backup of project {record.get('project')}, "
+            f"{fs_uri(fs, folder)} is a backup of project {record.get('project')}, "
             f"environment {record.get('env')}; this is {project.config.project}, "
             f"environment {project.env_name}",
             hint="restore a backup of this environment (`--env` chooses the environment)",
         )
     if record.get("engine") != res.warehouse.ENGINE:
         raise BackupError(
-            f"{_display(fs, folder)} holds a {record.get('engine')} warehouse; this "
+            f"{fs_uri(fs, folder)} holds a {record.get('engine')} warehouse; this "
             f"environment's is {res.warehouse.ENGINE}",
             hint="restore it into an environment of the same engine",
         )
-    verify(fs, folder, record)
-    # Recorded once done: the store's rows are replaced meanwhile.
-    return recorded_after(res, "restore", lambda: _restore(live, fs, folder, record))
+    location = fs_uri(fs, folder)
+    with tempfile.TemporaryDirectory(prefix="basin-restore-") as tmp:
+        # Fetched once, and checked here before anything changes.
+        local = Path(tmp)
+        for name in record["files"]:
+            if fs.exists(f"{folder}/{name}"):
+                (local / name).parent.mkdir(parents=True, exist_ok=True)
+                fs.get_file(f"{folder}/{name}", str(local / name))
+        verify(local, record, location)
+        # Recorded once done: the store's rows are replaced meanwhile.
+        return recorded_after(res, "restore", lambda: _restore(live, local, record, location))
 
 
 def _restore(
-    live: Platform,
-    fs: fsspec.AbstractFileSystem,
-    folder: str,
-    record: dict[str, Any],
+    live: Platform, local: Path, record: dict[str, Any], location: str
 ) -> StepOutcome[RestoreReport]:
     from basin.bi.superset.server import expire_cache
 
     res = live.resources
-    with tempfile.TemporaryDirectory(prefix="basin-restore-") as tmp:
-        local = Path(tmp)
-        for name in record["files"]:
-            (local / name).parent.mkdir(parents=True, exist_ok=True)
-            fs.get_file(f"{folder}/{name}", str(local / name))
-        verify(_local_fs(), str(local), record)  # what was fetched is what was checked
-        published = res.warehouse.restore_published(
-            local / WAREHOUSE, list(record["warehouse_files"])
-        )
-        store_rows = _import_store(res.store, local / STORE_FILE)
-        restored, differing, without_data = _manifests(live, local / LAKE)
+    published = res.warehouse.restore_published(local / WAREHOUSE, list(record["warehouse_files"]))
+    store_rows = _import_store(res.store, local / STORE_FILE)
+    restored, differing, without_data = _manifests(live, local / LAKE)
     expire_cache(live.project.root)  # Superset's cached results belong to another publication
     report = RestoreReport(
-        location=_display(fs, folder),
+        location=location,
         backup_id=record["backup_id"],
         store_rows=store_rows,
         publication_run=record.get("publication_run"),

@@ -104,6 +104,8 @@ def test_a_damaged_unfinished_or_foreign_backup_is_refused_before_anything_chang
     (unfinished / "backup.json").unlink()
     assert cli("restore", "--from", str(dest), "--yes", project=project).exit_code == 0
     assert _store(project, "select count(*) from basin_runs where command = 'restore'") == [(1,)]
+    named = cli("restore", "--from", str(unfinished), "--yes", project=project)
+    assert named.exit_code == 1 and "is an unfinished backup" in named.output
 
     before = _digest(snapshot)
     runs_before = _store(project, "select count(*) from basin_runs")

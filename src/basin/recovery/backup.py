@@ -191,6 +191,14 @@ def find(live: Platform, source: str) -> tuple[fsspec.AbstractFileSystem, str, d
         folder = root
     else:
         whole = sorted(str(p).rsplit("/", 1)[0] for p in fs.glob(f"{root}/{env}/*/{BACKUP_FILE}"))
+        in_env_folder = root.rsplit("/", 2)[-2:-1] == [env]  # <to>/<env>/<backup id>
+        if not whole and fs.exists(root) and (in_env_folder or fs.exists(f"{root}/{STORE_FILE}")):
+            raise BackupError(
+                f"{source} is an unfinished backup: it has no {BACKUP_FILE} (the backup was "
+                "killed or failed while writing, or is still being written)",
+                hint="restore a whole one: give the folder `basin backup --to` wrote into to "
+                "take the newest whole backup",
+            )
         if not whole:
             raise BackupError(
                 f"no backup of environment {env} in {source}",

@@ -14,12 +14,13 @@ BUILT_IN: dict[str, dict[str, list[str]]] = {
     "engineer": {"read": ["*"], "write": []},
     "analyst": {"read": ["@published"], "write": []},
     "viewer": {"read": ["@published"], "write": []},
-    "basin_loader": {"read": [], "write": ["raw"]},
+    "basin_loader": {"read": [], "write": ["@raw"]},
     "basin_transformer": {"read": ["*"], "write": ["@built"]},
     "basin_bi": {"read": ["@published"], "write": []},
 }
 """The roles every project has (each may be overridden): ``*`` is every schema Basin
-manages, ``@published`` the published ones (``publish.schemas``), ``@built`` the ones
+manages, ``@raw`` the one loaded data lands in (``raw``, or ``warehouse.schemas.raw``),
+``@published`` the published ones (``publish.schemas``), ``@built`` the ones
 dbt builds into."""
 
 

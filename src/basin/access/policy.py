@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from basin.common.errors import ConfigError
+from basin.common.sql import LEDGER_SCHEMA
 
 if TYPE_CHECKING:
     from basin.config import Project
-
-RAW = "raw"
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,8 @@ class Policy:
     managed: set[str]
     """Every schema the policy speaks for."""
     prefix: str
+    ledger: str = LEDGER_SCHEMA
+    """Basin's own schema (where the row policies' user attributes live)."""
     rows: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)
     """Row policies: (schema, table, column, attribute, exempt engine roles)."""
     attributes: set[tuple[str, str, str]] = field(default_factory=set)
@@ -63,16 +64,22 @@ def compile_policy(project: Project, built: set[str] | None, suffix: str) -> Pol
     access = project.config.access
     prefix = access.role_prefix if access.role_prefix is not None else f"{project.config.project}_"
     published = set(project.config.publish.schemas)
+    raw, ledger = project.env.own_schemas
     built_schemas = {s.removesuffix(suffix) if s.endswith(suffix) else s for s in built or set()}
-    built_schemas -= {"_basin"}
+    built_schemas -= {ledger}
     notes = []
     if built is None:
         notes.append(
             "dbt has not built yet: `*` and `@built` cover raw and the published schemas "
             "only; apply again after `basin transform`"
         )
-    managed = {RAW} | published | built_schemas
-    groups = {"*": managed, "@published": published, "@built": built_schemas | published}
+    managed = {raw} | published | built_schemas
+    groups = {
+        "*": managed,
+        "@raw": {raw},
+        "@published": published,
+        "@built": built_schemas | published,
+    }
 
     def expand(names: list[str], where: str) -> set[str]:
         out: set[str] = set()
@@ -86,7 +93,8 @@ def compile_policy(project: Project, built: set[str] | None, suffix: str) -> Pol
                     "basin.yml",
                     [
                         f"access.roles.{where}: schema {name!r} is not one Basin manages "
-                        f"(managed: {', '.join(sorted(managed))}; or *, @published, @built)"
+                        f"(managed: {', '.join(sorted(managed))}; or *, @raw, @published, "
+                        "@built)"
                     ],
                 )
         return out
@@ -118,6 +126,7 @@ def compile_policy(project: Project, built: set[str] | None, suffix: str) -> Pol
         audits={s + suffix for s in published},
         managed=managed | {s + suffix for s in published},
         prefix=prefix,
+        ledger=ledger,
         rows=[
             (
                 p.table.split(".", 1)[0],

@@ -27,11 +27,20 @@ if TYPE_CHECKING:
 PRIVATE = MASKED_SUFFIX
 """Suffix of a published table whose PII is masked: the table keeps its data under
 this name, readable by nobody but its owner; its name is a view that masks."""
-ATTRIBUTES = "_basin.access_attributes"
-"""The users' attribute values row policies compare with (written by apply)."""
-VALUES_FUNCTION = "_basin.access_values"
-"""``access_values(attribute)``: the logged-in user's values (security definer: nobody
-reads the table itself)."""
+
+
+def _attributes_table(policy: Policy) -> str:
+    """The users' attribute values row policies compare with (written by apply), in
+    Basin's own schema."""
+    return f"{_q(policy.ledger)}.access_attributes"
+
+
+def _values_function(policy: Policy) -> str:
+    """``access_values(attribute)``: the logged-in user's values (security definer:
+    nobody reads the table itself)."""
+    return f"{_q(policy.ledger)}.access_values"
+
+
 READ_SCHEMA = {"USAGE"}
 WRITE_SCHEMA = {"USAGE", "CREATE"}
 READ_TABLE = {"SELECT"}
@@ -131,11 +140,12 @@ def live(conn: psycopg.Connection[Any], policy: Policy) -> Live:
         (schemas, "%" + PRIVATE.replace("_", r"\_")),
     ):
         out.table_names.setdefault(s, []).append(t)
-    found = conn.execute("select to_regclass(%s)", (ATTRIBUTES,)).fetchone()
+    attributes = _attributes_table(policy)
+    found = conn.execute("select to_regclass(%s)", (attributes,)).fetchone()
     if found is not None and found[0] is not None:
         out.attributes = {
             (u, a, v)
-            for u, a, v in conn.execute(f"select user_name, attribute, value from {ATTRIBUTES}")
+            for u, a, v in conn.execute(f"select user_name, attribute, value from {attributes}")
         }
     out.defaults = {
         (s, g, p)
@@ -189,19 +199,20 @@ def _attributes(policy: Policy, server: Live) -> list[Change]:
     if not policy.rows and not policy.attributes:
         return []
     out = []
+    attributes, values = _attributes_table(policy), _values_function(policy)
     if server.attributes is None:
         out.append(
             Change(
-                "create schema if not exists _basin; "
-                f"create table {ATTRIBUTES} (user_name text, attribute text, value text, "
+                f"create schema if not exists {_q(policy.ledger)}; "
+                f"create table {attributes} (user_name text, attribute text, value text, "
                 "primary key (user_name, attribute, value)); "
-                f"create or replace function {VALUES_FUNCTION}(attribute text) returns setof text "
+                f"create or replace function {values}(attribute text) returns setof text "
                 "language sql stable security definer set search_path = pg_catalog as "
-                f"$f$ select value from {ATTRIBUTES} where user_name = session_user "
+                f"$f$ select value from {attributes} where user_name = session_user "
                 "and attribute = $1 $f$; "
-                f"revoke all on function {VALUES_FUNCTION}(text) from public; "
-                f"grant execute on function {VALUES_FUNCTION}(text) to public; "
-                "grant usage on schema _basin to public",
+                f"revoke all on function {values}(text) from public; "
+                f"grant execute on function {values}(text) to public; "
+                f"grant usage on schema {_q(policy.ledger)} to public",
                 "create the table of user attributes row policies compare with",
             )
         )
@@ -209,7 +220,7 @@ def _attributes(policy: Policy, server: Live) -> list[Change]:
     for user, attribute, value in sorted(policy.attributes - have):
         out.append(
             Change(
-                f"insert into {ATTRIBUTES} values ({literal(user)}, {literal(attribute)}, "
+                f"insert into {attributes} values ({literal(user)}, {literal(attribute)}, "
                 f"{literal(value)})",
                 f"{user}: {attribute} = {value}",
             )
@@ -217,7 +228,7 @@ def _attributes(policy: Policy, server: Live) -> list[Change]:
     for user, attribute, value in sorted(have - policy.attributes):
         out.append(
             Change(
-                f"delete from {ATTRIBUTES} where user_name = {literal(user)} and attribute = "
+                f"delete from {attributes} where user_name = {literal(user)} and attribute = "
                 f"{literal(attribute)} and value = {literal(value)}",
                 f"{user}: no longer {attribute} = {value}",
             )
@@ -225,7 +236,7 @@ def _attributes(policy: Policy, server: Live) -> list[Change]:
     return out
 
 
-def row_filter(column: str, attribute: str, exempt: list[str]) -> str:
+def row_filter(policy: Policy, column: str, attribute: str, exempt: list[str]) -> str:
     """The rows a reader sees: exempt roles and the publishing user (``%L``, filled in
     with ``format`` at publish) all of them, others those whose ``column`` is one of
     their ``attribute`` values."""
@@ -233,7 +244,7 @@ def row_filter(column: str, attribute: str, exempt: list[str]) -> str:
     return (
         f"exists (select from pg_roles r where r.rolname in ({names}) and "
         f"pg_has_role(current_user, r.oid, 'MEMBER')) or current_user = %L or "
-        f"{_q(column)}::text in (select {VALUES_FUNCTION}({literal(attribute)}))"
+        f"{_q(column)}::text in (select {_values_function(policy)}({literal(attribute)}))"
     )
 
 
@@ -241,7 +252,7 @@ def row_filters(policy: Policy, schema: str) -> dict[str, str]:
     """Published table → its row filter (masked tables' views apply it: a view reads
     as its owner, who may bypass row-level security as a superuser)."""
     return {
-        table: row_filter(column, attribute, exempt)
+        table: row_filter(policy, column, attribute, exempt)
         for where, table, column, attribute, exempt in policy.rows
         if where == schema
     }
@@ -256,7 +267,7 @@ def row_policy_statements(policy: Policy, schema: str, audit: str, masked: set[s
         if where != schema:
             continue
         target = table + PRIVATE if table in masked else table
-        using = row_filter(column, attribute, exempt)
+        using = row_filter(policy, column, attribute, exempt)
         relation = f"{_q(audit)}.{_q(target)}"
         out.append(
             "do $rows$ begin "

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+RAW_SCHEMA = "raw"
+"""Where loaded batches land, unless the warehouse names another (``schemas.raw``)."""
+LEDGER_SCHEMA = "_basin"
+"""Basin's own tables in the warehouse (load ledger, publications), unless renamed."""
+
 
 def quote_ident(identifier: str) -> str:
     """A SQL identifier in double quotes."""

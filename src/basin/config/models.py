@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_vali
 
 from basin.access.configuration import AccessConfig
 from basin.bi.configuration import BiConfig
+from basin.common.sql import LEDGER_SCHEMA, RAW_SCHEMA
 from basin.common.types import Identifier, StrictModel
 from basin.lake.configuration import LakeConfig
 from basin.lineage.configuration import LineageConfig
@@ -93,6 +94,12 @@ class EnvironmentConfig(StrictModel):
     services: list[ServiceConfig] = Field(default_factory=list)
     """Local processes to start for extraction (e.g. a demo API), stopped afterwards."""
 
+    @property
+    def own_schemas(self) -> tuple[str, str]:
+        """Basin's own schemas in the warehouse: (raw, ledger)."""
+        names = getattr(self.warehouse, "schemas", None)
+        return (names.raw, names.ledger) if names is not None else (RAW_SCHEMA, LEDGER_SCHEMA)
+
 
 class DbtConfig(StrictModel):
     """The dbt project Basin builds."""
@@ -134,6 +141,12 @@ class QuarantineConfig(StrictModel):
     loading; ``false``: the rows are listed and the run goes on."""
 
 
+_OWN_SCHEMA = (
+    "{} is Basin's own schema{} (loaded data, ledger), not one to publish: name the "
+    "schema(s) your marts are built in, e.g. [marts]"
+)
+
+
 class PublishConfig(StrictModel):
     """What consumers see once the gate passes."""
 
@@ -153,12 +166,10 @@ class PublishConfig(StrictModel):
     def _not_basins_own(cls, schemas: list[str]) -> list[str]:
         # Basin's own schemas: the loaded raw tables and the load ledger. Publishing
         # one would swap it away (PostgreSQL) or empty it of what dbt does not build.
-        own = [s for s in schemas if s.lower() in ("raw", "_basin")]
+        # (Renamed ones, warehouse.schemas, are checked with the environments.)
+        own = [s for s in schemas if s.lower() in (RAW_SCHEMA, LEDGER_SCHEMA)]
         if own:
-            raise ValueError(
-                f"{', '.join(own)} is Basin's own schema (loaded data, ledger), not one to "
-                "publish: name the schema(s) your marts are built in, e.g. [marts]"
-            )
+            raise ValueError(_OWN_SCHEMA.format(", ".join(own), ""))
         return schemas
 
 
@@ -216,6 +227,18 @@ class ProjectConfig(StrictModel):
                 f"bi.env '{self.bi.env}' is not one of the environments: "
                 f"{', '.join(self.environments)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _publishes_none_of_basins_own(self) -> ProjectConfig:
+        # Basin's own schemas: the loaded raw tables and the load ledger. Publishing
+        # one would swap it away (PostgreSQL) or empty it of what dbt does not build.
+        for name, env in self.environments.items():
+            own = env.own_schemas
+            clash = [s for s in self.publish.schemas if s.lower() in own]
+            if clash:
+                where = f" in environment {name!r}"
+                raise ValueError("publish.schemas: " + _OWN_SCHEMA.format(", ".join(clash), where))
         return self
 
     @model_validator(mode="after")

@@ -160,6 +160,7 @@ def _metadata(project: Project) -> Check:
 
 
 def _warehouse(project: Project) -> Check:
+    from basin.pipeline.steps.transform import written_schemas
     from basin.warehouses.base import warehouse_for
 
     wh = warehouse_for(project)
@@ -177,9 +178,19 @@ def _warehouse(project: Project) -> Check:
             "make the folder writable or change warehouse.path",
         )
     try:
-        wh.table_counts("raw")
+        wh.table_counts(wh.raw_schema)
+        foreign = wh.foreign_schemas(written_schemas(project, wh))
     except BasinError as exc:
         return Check("warehouse", "fail", exc.message, exc.hint)
+    if foreign:
+        schema, owner = next(iter(foreign.items()))
+        return Check(
+            "warehouse",
+            "fail",
+            f"{wh.identity}: schema(s) {', '.join(foreign)} belong to Basin {owner}; this "
+            "environment would write into them",
+            wh.rename_hint(schema),
+        )
     return Check("warehouse", "ok", wh.identity)
 
 

@@ -63,13 +63,14 @@ class DbtRun:
         return out
 
 
-def _manifest_nodes(target_dir: Path) -> dict[str, Any]:
-    """The nodes of dbt's ``manifest.json`` in ``target_dir`` (none without one)."""
+def _manifest_nodes(target_dir: Path, part: str = "nodes") -> dict[str, Any]:
+    """The nodes (or another ``part``) of dbt's ``manifest.json`` in ``target_dir``
+    (none without one)."""
     manifest = target_dir / "manifest.json"
     if not manifest.exists():
         return {}
     try:
-        nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+        nodes = json.loads(manifest.read_text(encoding="utf-8")).get(part, {})
     except (ValueError, AttributeError) as exc:
         raise TransformError(
             f"dbt's manifest {manifest} cannot be read: {exc}",
@@ -87,6 +88,15 @@ def built_relations(target_dir: Path) -> set[tuple[str, str]]:
         (str(n["schema"]).lower(), str(n.get("alias") or n["name"]).lower())
         for n in nodes.values()
         if n.get("schema") and _makes_relation(n)
+    }
+
+
+def source_schemas(target_dir: Path) -> dict[str, str]:
+    """``source.table`` → the schema dbt reads it from, per ``target_dir``'s manifest."""
+    sources = _manifest_nodes(target_dir, "sources")
+    return {
+        f"{s['source_name']}.{s['name']}": str(s.get("schema") or "").lower()
+        for s in sources.values()
     }
 
 

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from basin.lake.manifest import Manifest
     from basin.lake.storage import Lake
 
-RAW_SCHEMA = "raw"
-LEDGER_SCHEMA = "_basin"
 MASKED_SUFFIX = "__basin_pii"
 """A published table whose PII is masked keeps its data under ``<table>__basin_pii``
 (readable by its owner only) behind a view of its name (``basin.access``)."""
@@ -83,6 +81,16 @@ class Warehouse(ABC):
         from basin.lake.storage import Lake
 
         return Lake.of(self.project)
+
+    @property
+    def raw_schema(self) -> str:
+        """The schema loaded batches land in."""
+        return self.project.env.own_schemas[0]
+
+    @property
+    def ledger_schema(self) -> str:
+        """The schema of Basin's own tables in the warehouse (load ledger, publications)."""
+        return self.project.env.own_schemas[1]
 
     @property
     def audit_suffix(self) -> str:
@@ -323,6 +331,21 @@ class Warehouse(ABC):
     def recover(self) -> None:  # noqa: B027 - optional hook
         """Remove what a command killed mid-way left behind (called holding the
         project's exclusive lock, after its runs were marked abandoned)."""
+
+    def claim(self, schemas: list[str], *, create: bool = False) -> None:  # noqa: B027
+        """Mark ``schemas`` as written by this project and environment, before (and
+        after) a step writes them, on engines where projects share a database; raise
+        ``TerminalError`` naming the project and environment that wrote one already.
+        ``create``: make the missing ones first. A private warehouse needs nothing."""
+
+    def foreign_schemas(self, schemas: list[str]) -> dict[str, str]:
+        """Those of ``schemas`` another project or environment wrote (``claim``), with
+        who (``project P, environment E``); none on a private warehouse."""
+        return {}
+
+    def rename_hint(self, schema: str) -> str:
+        """Which setting names ``schema``, for an error about it."""
+        return "give this project its own database"
 
     def after_dbt(self) -> None:  # noqa: B027 - optional hook
         """Release what the dbt adapter keeps open in this process after an invocation."""

@@ -33,7 +33,9 @@ def load(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[l
     """Load what is new of each selected entity; raises after all have been tried if
     any entity could not be loaded."""
     pairs = select_entities(res.project.config, select)
-    done = reaching_warehouse(res, res.warehouse.loaded_batch_ids)
+    wh = res.warehouse
+    reaching_warehouse(res, lambda: wh.claim([wh.raw_schema, wh.ledger_schema], create=True))
+    done = reaching_warehouse(res, wh.loaded_batch_ids)
     failures: list[str] = []
     pending: list[tuple[str, str, Batches]] = []
     for source, entity in pairs:
@@ -145,11 +147,12 @@ def reaching_warehouse(res: Resources, fn: Callable[[], T]) -> T:
 def declared_indexes(res: Resources, pairs: list[tuple[str, str]]) -> dict[str, list[list[str]]]:
     """``raw.<table>`` → the indexes its entity declares (``indexes:`` in basin.yml)."""
     from basin.sources.base import entity_model
-    from basin.warehouses.base import RAW_SCHEMA, raw_table_name
+    from basin.warehouses.base import raw_table_name
 
     out = {}
     for source, entity in pairs:
         model = entity_model(res.project.config.sources[source], entity)
         if model is not None and getattr(model, "indexes", None):
-            out[f"{RAW_SCHEMA}.{raw_table_name(source, entity)}"] = list(model.indexes)
+            table = f"{res.warehouse.raw_schema}.{raw_table_name(source, entity)}"
+            out[table] = list(model.indexes)
     return out

@@ -31,6 +31,8 @@ def publish(res: Resources, run_id: str, accept: str | None = None) -> StepOutco
     explicitly, e.g. a build held back for warnings)."""
     gate(res, accept)
     schemas = list(res.project.config.publish.schemas)
+    wh = res.warehouse
+    wh.claim([*schemas, *(s + wh.audit_suffix for s in schemas), wh.ledger_schema])
     with (
         res.reporter.task("publish", total=None),
         res.lineage.step("publish", run_id, res.command) as step,

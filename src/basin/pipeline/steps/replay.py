@@ -39,6 +39,8 @@ def replay(
         )
         for s, e in pairs
     ]
+    wh = res.warehouse
+    wh.claim([wh.raw_schema, wh.ledger_schema], create=True)
     with res.reporter.task("replay", total=sum(len(b) for _, _, b in plan)) as task:
         loaded = res.warehouse.replay(plan, run_id, lambda _r: task.advance())
     tables = sorted({_relation(r.table) for r in loaded})

@@ -21,12 +21,15 @@ from typing import TYPE_CHECKING, Any
 from basin.common import faults
 from basin.common.errors import BasinError, TransformError
 from basin.common.logging import get_logger
+from basin.common.sql import RAW_SCHEMA
 from basin.pipeline.resources import Resources
 from basin.pipeline.runs import StepOutcome
 
 if TYPE_CHECKING:
+    from basin.config import Project
     from basin.quality.expectations import Suite
     from basin.transform.runner import DbtRun
+    from basin.warehouses.base import Warehouse
 
 log = get_logger(__name__)
 
@@ -59,6 +62,7 @@ def build(
     ``state`` (a folder holding another build's ``manifest.json``, e.g. production's)
     only what changed against it (slim CI)."""
     _refuse_missing_raw(res)
+    _claim_schemas(res, built=False)
     extra: list[str] = []
     if state is not None:
         if state.is_file() and state.name == "manifest.json":  # the file itself was given
@@ -73,9 +77,47 @@ def build(
             )
     with res.lineage.step("transform", run_id, res.command, job_type="DAG"):
         outcome = dbt(res, DbtCall("build", "transform", select, extra, run_id=run_id))
+    _claim_schemas(res, built=True)
     if not select:
         _drop_unbuilt(res)
     return outcome
+
+
+def written_schemas(project: Project, wh: Warehouse) -> list[str]:
+    """The schemas an environment writes: Basin's own, the published ones and their
+    audit schemas, and what the last dbt build made."""
+    from basin.transform.runner import built_relations
+
+    published = project.config.publish.schemas
+    built = built_relations(project.state_path("dbt") / "target")
+    return sorted(
+        {wh.raw_schema, wh.ledger_schema}
+        | set(published)
+        | {s + wh.audit_suffix for s in published}
+        | {schema for schema, _ in built}
+    )
+
+
+def _claim_schemas(res: Resources, *, built: bool) -> None:
+    """The schemas dbt writes are this environment's (``Warehouse.claim``): before the
+    build, those it is known to write; after it, every schema it made too — and its
+    sources must read this environment's raw schema, never another project's."""
+    from basin.transform.runner import source_schemas
+
+    wh = res.warehouse
+    wh.claim(written_schemas(res.project, wh))
+    if not built or wh.raw_schema == RAW_SCHEMA:
+        return
+    target = res.project.state_path("dbt") / "target"
+    stale = sorted(name for name, schema in source_schemas(target).items() if schema == RAW_SCHEMA)
+    if stale:
+        raise TransformError(
+            f"dbt source(s) {', '.join(stale)} read schema {RAW_SCHEMA}, but this "
+            f"environment loads into {wh.raw_schema} (warehouse.schemas.raw): the build "
+            "read another schema's tables and is not published",
+            hint=f"write `schema: \"{{{{ var('basin_raw_schema', '{RAW_SCHEMA}') }}}}\"` in "
+            "those sources' YAML in the dbt project (Basin sets the variable)",
+        )
 
 
 def _drop_unbuilt(res: Resources) -> None:
@@ -113,9 +155,10 @@ def _refuse_missing_raw(res: Resources) -> None:
     """Stop before dbt when an entity has no raw table yet: its staging model would
     fail with the engine's "does not exist", which names neither the entity nor why."""
     from basin.config import iter_entities
-    from basin.warehouses.base import RAW_SCHEMA, raw_table_name
+    from basin.warehouses.base import raw_table_name
 
-    present = {table for _schema, table in res.warehouse.columns([RAW_SCHEMA])}
+    raw = res.warehouse.raw_schema
+    present = {table for _schema, table in res.warehouse.columns([raw])}
     missing = [
         f"{source}.{entity}"
         for source, entity in iter_entities(res.project.config)
@@ -125,7 +168,7 @@ def _refuse_missing_raw(res: Resources) -> None:
         return
     first = missing[0]
     raise TransformError(
-        f"no data loaded yet for {', '.join(missing)} (no {RAW_SCHEMA}.{raw_table_name(*first.split('.', 1))}"
+        f"no data loaded yet for {', '.join(missing)} (no {raw}.{raw_table_name(*first.split('.', 1))}"
         f"{' …' if len(missing) > 1 else ''}): dbt would fail reading it",
         hint=f"`basin extract --select {first}` says why (e.g. a glob that matches no file); "
         "fix the source or its settings in basin.yml and run again, or remove the entity "
@@ -155,6 +198,7 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
     dbt_vars = {
         "basin_publish_schemas": list(res.project.config.publish.schemas),
         "basin_audit_suffix": res.warehouse.audit_suffix,
+        "basin_raw_schema": res.warehouse.raw_schema,
         "basin_severity": dict(res.project.config.quality.severity),
     }
     with res.reporter.task(f"dbt {call.command}", total=None) as task, _dbt_env(res):

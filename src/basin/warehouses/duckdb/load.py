@@ -9,29 +9,50 @@ commit together; a crash before COMMIT leaves no trace of the batch.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import duckdb
 
 from basin.common import faults
 from basin.common.errors import LoadError
-from basin.common.sql import literal, quote_ident
+from basin.common.sql import LEDGER_SCHEMA, RAW_SCHEMA, literal, quote_ident
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
-    LEDGER_SCHEMA,
-    RAW_SCHEMA,
     LoadResult,
     ReplayPlan,
     raw_table_name,
 )
 
 
-def ensure_ledger(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
-    c = quote_ident(catalog)
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {c}.{RAW_SCHEMA}")
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {c}.{LEDGER_SCHEMA}")
+@dataclass(frozen=True)
+class Place:
+    """Where batches land: the catalog DuckDB writes through (its own file, or an
+    attached PostgreSQL database) and the raw and ledger schemas in it."""
+
+    catalog: str
+    raw: str = RAW_SCHEMA
+    ledger: str = LEDGER_SCHEMA
+
+    def raw_table(self, table: str) -> str:
+        """A raw table, qualified for DuckDB."""
+        return f"{quote_ident(self.catalog)}.{quote_ident(self.raw)}.{quote_ident(table)}"
+
+    def shown(self, table: str) -> str:
+        """A raw table as the user sees it (``raw.shop__orders``)."""
+        return f"{self.raw}.{table}"
+
+    @property
+    def ledger_table(self) -> str:
+        return f"{quote_ident(self.catalog)}.{quote_ident(self.ledger)}.load_ledger"
+
+
+def ensure_ledger(con: duckdb.DuckDBPyConnection, place: Place) -> None:
+    c = quote_ident(place.catalog)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {c}.{quote_ident(place.raw)}")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {c}.{quote_ident(place.ledger)}")
     con.execute(
         f"""
-        CREATE TABLE IF NOT EXISTS {c}.{LEDGER_SCHEMA}.load_ledger (
+        CREATE TABLE IF NOT EXISTS {place.ledger_table} (
             batch_id VARCHAR PRIMARY KEY,
             source VARCHAR NOT NULL,
             entity VARCHAR NOT NULL,
@@ -44,20 +65,18 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
     )
 
 
-def loaded_batch_ids(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
-    ensure_ledger(con, catalog)
-    rows = con.execute(
-        f"SELECT batch_id FROM {quote_ident(catalog)}.{LEDGER_SCHEMA}.load_ledger"
-    ).fetchall()
+def loaded_batch_ids(con: duckdb.DuckDBPyConnection, place: Place) -> set[str]:
+    ensure_ledger(con, place)
+    rows = con.execute(f"SELECT batch_id FROM {place.ledger_table}").fetchall()
     return {r[0] for r in rows}
 
 
-def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> dict[str, str] | None:
+def _columns(con: duckdb.DuckDBPyConnection, place: Place, table: str) -> dict[str, str] | None:
     """A raw table's columns and their types (None: no such table)."""
     rows = con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() "
         "WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-        [catalog, RAW_SCHEMA, table],
+        [place.catalog, place.raw, table],
     ).fetchall()
     return {r[0]: r[1] for r in rows} if rows else None
 
@@ -139,21 +158,22 @@ def _is_postgres(con: duckdb.DuckDBPyConnection, catalog: str) -> bool:
     return bool(found and found[0] == "postgres")
 
 
-def _empty(con: duckdb.DuckDBPyConnection, catalog: str, qualified: str) -> None:
+def _empty(con: duckdb.DuckDBPyConnection, place: Place, qualified: str) -> None:
     """Empty a raw table in the caller's transaction before a replace batch. DuckDB
     deletes; an attached PostgreSQL table is TRUNCATEd by PostgreSQL itself (DuckDB
     turns its own TRUNCATE into a DELETE there): a DELETE leaves every old row dead
     until vacuum, and each full reload doubled the table (measured: 13.7 MB → 27 MB for
     200k rows; with TRUNCATE it stays 13.7 MB, and a rollback still restores it)."""
-    if not _is_postgres(con, catalog):
+    if not _is_postgres(con, place.catalog):
         con.execute(f"DELETE FROM {qualified}")
         return
-    con.execute("CALL postgres_execute(?, ?)", [catalog, f"TRUNCATE {qualified.split('.', 1)[1]}"])
+    remote = qualified.split(".", 1)[1]
+    con.execute("CALL postgres_execute(?, ?)", [place.catalog, f"TRUNCATE {remote}"])
 
 
 def _insert_batch(
     con: duckdb.DuckDBPyConnection,
-    catalog: str,
+    place: Place,
     manifest: Manifest,
     urls: list[str],
     run_id: str | None,
@@ -163,13 +183,12 @@ def _insert_batch(
     """The rows of one batch and its ledger entry, inside the caller's transaction
     (``shaped``: the table already has every column the batch brings)."""
     table = raw_table_name(manifest.source, manifest.entity)
-    shown = f"{RAW_SCHEMA}.{table}"
-    qualified = f"{quote_ident(catalog)}.{RAW_SCHEMA}.{quote_ident(table)}"
-    ledger = f"{quote_ident(catalog)}.{LEDGER_SCHEMA}.load_ledger"
+    shown = place.shown(table)
+    qualified = place.raw_table(table)
     rows = 0
     if urls:
         scan = _scan(urls)
-        have = None if shaped else _columns(con, catalog, table)
+        have = None if shaped else _columns(con, place, table)
         if shaped:
             pass
         elif have is None:
@@ -179,7 +198,7 @@ def _insert_batch(
             # refresh): its columns are the table's, a column it lacks goes.
             _shape(con, qualified, have, scan, drop_missing=manifest.load_mode == "replace")
         if manifest.load_mode == "replace" and have is not None:
-            _empty(con, catalog, qualified)
+            _empty(con, place, qualified)
         result = con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM {scan}").fetchone()
         rows = int(result[0]) if result else 0
     if rows != manifest.row_count:
@@ -187,7 +206,7 @@ def _insert_batch(
             f"batch {manifest.batch_id}: read {rows} rows, the manifest says {manifest.row_count}",
             hint="the batch's files were changed after extraction; re-extract the entity",
         )
-    _ledger(con, ledger, manifest, shown, rows, run_id)
+    _ledger(con, place.ledger_table, manifest, shown, rows, run_id)
     return rows
 
 
@@ -217,14 +236,14 @@ def _failed(manifest: Manifest, urls: list[str], exc: duckdb.Error) -> LoadError
 
 def load_batch(
     con: duckdb.DuckDBPyConnection,
-    catalog: str,
+    place: Place,
     manifest: Manifest,
     urls: list[str],
     run_id: str | None,
 ) -> LoadResult:
-    shown = f"{RAW_SCHEMA}.{raw_table_name(manifest.source, manifest.entity)}"
-    ledger = f"{quote_ident(catalog)}.{LEDGER_SCHEMA}.load_ledger"
-    ensure_ledger(con, catalog)
+    shown = place.shown(raw_table_name(manifest.source, manifest.entity))
+    ledger = place.ledger_table
+    ensure_ledger(con, place)
     con.execute("BEGIN TRANSACTION")
     try:
         seen = con.execute(
@@ -233,7 +252,7 @@ def load_batch(
         if seen:
             con.execute("ROLLBACK")
             return LoadResult(manifest.batch_id, shown, 0, skipped=True)
-        rows = _insert_batch(con, catalog, manifest, urls, run_id)
+        rows = _insert_batch(con, place, manifest, urls, run_id)
         faults.point("load.before_commit")
         con.execute("COMMIT")
         return LoadResult(manifest.batch_id, shown, rows)
@@ -246,7 +265,7 @@ def load_batch(
 
 def replay(
     con: duckdb.DuckDBPyConnection,
-    catalog: str,
+    place: Place,
     entities: ReplayPlan,
     run_id: str | None,
     after_batch: Callable[[LoadResult], None] | None = None,
@@ -263,15 +282,15 @@ def replay(
     (DuckDB, whose transactions cannot alter a table after changing its rows); else
     empty and alter it in place (PostgreSQL, where dbt's views depend on it).
     """
-    ensure_ledger(con, catalog)
-    ledger = f"{quote_ident(catalog)}.{LEDGER_SCHEMA}.load_ledger"
+    ensure_ledger(con, place)
+    ledger = place.ledger_table
     results = []
     con.execute("BEGIN TRANSACTION")
     try:
         for source, entity, batches in entities:
             table = raw_table_name(source, entity)
-            shown = f"{RAW_SCHEMA}.{table}"
-            qualified = f"{quote_ident(catalog)}.{RAW_SCHEMA}.{quote_ident(table)}"
+            shown = place.shown(table)
+            qualified = place.raw_table(table)
             con.execute(f"DELETE FROM {ledger} WHERE source = ? AND entity = ?", [source, entity])
             start = max(
                 (i for i, (m, _) in enumerate(batches) if m.load_mode == "replace"), default=0
@@ -281,7 +300,7 @@ def replay(
                 results.append(LoadResult(manifest.batch_id, shown, 0, skipped=True))
             live = batches[start:]
             urls = [u for _, files in live for u in files]
-            have = _columns(con, catalog, table)
+            have = _columns(con, place, table)
             if have is not None and drop_tables:
                 con.execute(f"DROP TABLE {qualified}")
                 have = None
@@ -290,10 +309,10 @@ def replay(
             elif urls and have is not None:
                 _shape(con, qualified, have, _scan(urls), drop_missing=True)
             if have is not None:
-                _empty(con, catalog, qualified)
+                _empty(con, place, qualified)
             for manifest, files in live:
                 try:
-                    rows = _insert_batch(con, catalog, manifest, files, run_id, shaped=True)
+                    rows = _insert_batch(con, place, manifest, files, run_id, shaped=True)
                 except duckdb.Error as exc:
                     raise _failed(manifest, files, exc) from None
                 result = LoadResult(manifest.batch_id, shown, rows)
@@ -320,13 +339,12 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CALL pg_clear_cache()")
 
 
-def drop_raw(con: duckdb.DuckDBPyConnection, catalog: str, source: str, entity: str) -> None:
-    ensure_ledger(con, catalog)
+def drop_raw(con: duckdb.DuckDBPyConnection, place: Place, source: str, entity: str) -> None:
+    ensure_ledger(con, place)
     table = raw_table_name(source, entity)
     con.execute("BEGIN TRANSACTION")
-    con.execute(f"DROP TABLE IF EXISTS {quote_ident(catalog)}.{RAW_SCHEMA}.{quote_ident(table)}")
+    con.execute(f"DROP TABLE IF EXISTS {place.raw_table(table)}")
     con.execute(
-        f"DELETE FROM {quote_ident(catalog)}.{LEDGER_SCHEMA}.load_ledger WHERE source = ? AND entity = ?",
-        [source, entity],
+        f"DELETE FROM {place.ledger_table} WHERE source = ? AND entity = ?", [source, entity]
     )
     con.execute("COMMIT")

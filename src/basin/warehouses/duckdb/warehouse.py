@@ -78,16 +78,16 @@ class DuckDBWarehouse(Warehouse):
         if not self.path.exists():
             return set()
         with self.connect() as con:
-            return load.loaded_batch_ids(con, self.catalog)
+            return load.loaded_batch_ids(con, load.Place(self.catalog))
 
     def load_batch(self, manifest: Manifest, urls: list[str], run_id: str | None) -> LoadResult:
         with self.connect() as con:
             self.lake.prepare(con)
-            return load.load_batch(con, self.catalog, manifest, urls, run_id)
+            return load.load_batch(con, load.Place(self.catalog), manifest, urls, run_id)
 
     def drop_raw(self, source: str, entity: str) -> None:
         with self.connect() as con:
-            load.drop_raw(con, self.catalog, source, entity)
+            load.drop_raw(con, load.Place(self.catalog), source, entity)
 
     def replay(
         self,
@@ -97,7 +97,9 @@ class DuckDBWarehouse(Warehouse):
     ) -> list[LoadResult]:
         with self.connect() as con:
             self.lake.prepare(con)
-            return load.replay(con, self.catalog, entities, run_id, after_batch, drop_tables=True)
+            return load.replay(
+                con, load.Place(self.catalog), entities, run_id, after_batch, drop_tables=True
+            )
 
     def after_dbt(self) -> None:
         # dbt-duckdb keeps its DuckDB instance open in a class attribute after an

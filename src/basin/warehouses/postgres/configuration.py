@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints, model_validator
 
 from basin.common.connections import PostgresConnection
 from basin.common.types import StrictModel
@@ -46,6 +46,28 @@ class Workloads(StrictModel):
     ``statement_timeout`` so one dashboard query cannot hold the warehouse."""
 
 
+SchemaName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$", max_length=50)]
+"""A lowercase schema name PostgreSQL takes unquoted, short enough for a suffix."""
+
+
+class SchemaNames(StrictModel):
+    """The schemas Basin keeps in the database itself. Projects (or environments) that
+    share one database each name their own, as they name their dbt schemas
+    (``+schema`` in dbt_project.yml) and ``publish.schemas``: Basin refuses to write
+    into a schema another project's runs wrote."""
+
+    raw: SchemaName = "raw"
+    """Where loaded batches land (dbt sources read it as ``var('basin_raw_schema')``)."""
+    ledger: SchemaName = "_basin"
+    """Basin's own tables: the load ledger, the publications, the schemas' owner."""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SchemaNames:
+        if self.raw == self.ledger:
+            raise ValueError(f"raw and ledger are both {self.raw!r}: give them two names")
+        return self
+
+
 class PostgresWarehouse(PostgresConnection):
     """A PostgreSQL database shared by the team; each environment its own database."""
 
@@ -53,6 +75,9 @@ class PostgresWarehouse(PostgresConnection):
     """Picks this engine."""
     audit_suffix: str = Field(default="_audit", pattern=r"^_[a-z0-9_]+$")
     """Published schemas are built as ``<schema><suffix>`` and swapped in when the gate passes."""
+    schemas: SchemaNames = Field(default_factory=SchemaNames)
+    """Names of Basin's own schemas, e.g. ``{raw: shop_raw, ledger: shop_basin}`` when
+    another project uses the same database."""
     connect_timeout: int = Field(default=10, ge=1)
     """Seconds to wait for a connection."""
     workloads: Workloads = Field(default_factory=Workloads)

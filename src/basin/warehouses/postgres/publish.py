@@ -17,7 +17,7 @@ from psycopg import sql
 
 from basin.common import faults
 from basin.common.errors import PublishError
-from basin.warehouses.base import LEDGER_SCHEMA, MASKED_SUFFIX, Governance, PublishResult
+from basin.warehouses.base import MASKED_SUFFIX, Governance, PublishResult
 
 SWAP = "__basin_swap"
 
@@ -72,6 +72,7 @@ def swap_schemas(
     run_id: str,
     location: str,
     governance: Governance,
+    ledger: str,
 ) -> PublishResult:
     try:
         with psycopg.connect(conninfo) as conn:
@@ -99,19 +100,16 @@ def swap_schemas(
                     conn.execute(sql.SQL("alter schema {} rename to {}").format(swap, audit))
                     for statement in after:  # readers lose the publication swapped out
                         conn.execute(statement.encode())
-            conn.execute(
-                sql.SQL("create schema if not exists {}").format(sql.Identifier(LEDGER_SCHEMA))
-            )
+            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(ledger)))
+            publications = sql.Identifier(ledger, "publications")
             conn.execute(
                 sql.SQL(
-                    "create table if not exists {}.publications "
-                    "(run_id text primary key, published_at timestamptz not null default now(), schemas text[])"
-                ).format(sql.Identifier(LEDGER_SCHEMA))
+                    "create table if not exists {} (run_id text primary key, "
+                    "published_at timestamptz not null default now(), schemas text[])"
+                ).format(publications)
             )
             conn.execute(
-                sql.SQL("insert into {}.publications (run_id, schemas) values (%s, %s)").format(
-                    sql.Identifier(LEDGER_SCHEMA)
-                ),
+                sql.SQL("insert into {} (run_id, schemas) values (%s, %s)").format(publications),
                 (run_id, schemas),
             )
             tables = counts(conn, schemas)

@@ -16,8 +16,6 @@ from basin.common.errors import LoadError, TerminalError, WarehouseUnavailable, 
 from basin.common.sql import quote_ident
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
-    LEDGER_SCHEMA,
-    RAW_SCHEMA,
     Governance,
     LoadResult,
     PublishResult,
@@ -27,6 +25,10 @@ from basin.warehouses.base import (
 from basin.warehouses.duckdb import load as duck_load
 from basin.warehouses.postgres import load, profile, publish
 from basin.warehouses.postgres.configuration import PostgresWarehouse as PostgresConfig
+
+OWNER = "Basin project {project}, environment {env}"
+"""The comment on every schema an environment writes (``claim``)."""
+OWNER_PATTERN = r"Basin project (?P<project>\S+), environment (?P<env>\S+)"
 
 LOAD_STEPS = ("load", "replay")
 """Steps whose sessions take ``workloads.load``'s settings; the others ``transform``'s."""
@@ -50,6 +52,10 @@ class PostgresWarehouse(Warehouse):
     @property
     def audit_suffix(self) -> str:
         return self.cfg.audit_suffix
+
+    @property
+    def _place(self) -> duck_load.Place:
+        return duck_load.Place(load.CATALOG, self.raw_schema, self.ledger_schema)
 
     def _conninfo(self, step: str = "basin", run_id: str | None = None) -> str:
         """The connection string, tagged: ``application_name`` names the step and run in
@@ -102,6 +108,59 @@ class PostgresWarehouse(Warehouse):
                 hint="the warehouse user needs CREATEDB (or create the database and grant it)",
             ) from None
 
+    def foreign_schemas(self, schemas: list[str]) -> dict[str, str]:
+        with self._pg() as conn:
+            found = _schema_comments(conn, schemas)
+        return _foreign(found, self._owner)
+
+    @property
+    def _owner(self) -> str:
+        return OWNER.format(project=self.project.config.project, env=self.project.env_name)
+
+    def claim(self, schemas: list[str], *, create: bool = False) -> None:
+        """Each schema this environment writes carries a comment naming the project and
+        environment (``COMMENT ON SCHEMA``); one naming another is refused before
+        anything is written, so two projects sharing a database never load, build or
+        publish into each other's schemas. A schema with no such comment (made by hand,
+        or by Basin before it marked them) is taken."""
+        wanted = sorted({s.lower() for s in schemas})
+        with self._pg() as conn:
+            if create:
+                for schema in wanted:
+                    conn.execute(
+                        sql.SQL("create schema if not exists {}").format(sql.Identifier(schema))
+                    )
+            found = _schema_comments(conn, wanted)
+            for schema, owner in _foreign(found, self._owner).items():
+                raise TerminalError(
+                    f"schema {schema} in {self.identity} belongs to Basin {owner}: two "
+                    "projects or environments cannot share a schema (nothing was written)",
+                    hint=self.rename_hint(schema),
+                )
+            for schema, comment in found.items():
+                if comment != self._owner:
+                    conn.execute(
+                        sql.SQL("comment on schema {} is {}").format(
+                            sql.Identifier(schema), sql.Literal(self._owner)
+                        )
+                    )
+
+    def rename_hint(self, schema: str) -> str:
+        """Which setting names ``schema``."""
+        env = f"environments.{self.project.env_name}.warehouse"
+        if schema == self.raw_schema:
+            setting = f"{env}.schemas.raw"
+        elif schema == self.ledger_schema:
+            setting = f"{env}.schemas.ledger"
+        elif schema.removesuffix(self.audit_suffix) in self.project.config.publish.schemas:
+            setting = "publish.schemas (and the +schema of those models in dbt_project.yml)"
+        else:
+            setting = "the +schema of its models in dbt_project.yml"
+        return (
+            f"give this project its own name for it — {setting} in basin.yml — or its own "
+            "database; `basin doctor` lists every schema it writes"
+        )
+
     def dbt_env(self) -> dict[str, str]:
         env = super().dbt_env()
         options = self._options("transform")
@@ -148,23 +207,18 @@ class PostgresWarehouse(Warehouse):
 
     def loaded_batch_ids(self) -> set[str]:
         with self._pg() as conn:
-            exists = conn.execute(
-                "select to_regclass(%s)", (f"{LEDGER_SCHEMA}.load_ledger",)
-            ).fetchone()
+            ledger = sql.Identifier(self.ledger_schema, "load_ledger")
+            exists = conn.execute("select to_regclass(%s)", (ledger.as_string(conn),)).fetchone()
             if not exists or exists[0] is None:
                 return set()
-            return {
-                r[0]
-                for r in conn.execute(
-                    f"select batch_id from {LEDGER_SCHEMA}.load_ledger"
-                ).fetchall()
-            }
+            query = sql.SQL("select batch_id from {}").format(ledger)
+            return {r[0] for r in conn.execute(query).fetchall()}
 
     def load_batch(self, manifest: Manifest, urls: list[str], run_id: str | None) -> LoadResult:
         con = load.attach(self._conninfo("load", run_id), self.identity)
         try:
             self.lake.prepare(con)
-            return duck_load.load_batch(con, load.CATALOG, manifest, urls, run_id)
+            return duck_load.load_batch(con, self._place, manifest, urls, run_id)
         finally:
             con.close()
 
@@ -203,12 +257,14 @@ class PostgresWarehouse(Warehouse):
                         ) from None
             for table in loaded:
                 schema, _, name = table.rpartition(".")
-                conn.execute(f"analyze {quote_ident(schema or 'raw')}.{quote_ident(name)}")
+                conn.execute(
+                    f"analyze {quote_ident(schema or self.raw_schema)}.{quote_ident(name)}"
+                )
 
     def drop_raw(self, source: str, entity: str) -> None:
         con = load.attach(self.cfg.conninfo(), self.identity)
         try:
-            duck_load.drop_raw(con, load.CATALOG, source, entity)
+            duck_load.drop_raw(con, self._place, source, entity)
         finally:
             con.close()
 
@@ -223,7 +279,7 @@ class PostgresWarehouse(Warehouse):
         try:
             self.lake.prepare(con)
             return duck_load.replay(
-                con, load.CATALOG, entities, run_id, after_batch, drop_tables=False
+                con, self._place, entities, run_id, after_batch, drop_tables=False
             )
         finally:
             con.close()
@@ -298,6 +354,7 @@ class PostgresWarehouse(Warehouse):
             run_id,
             f"{self.identity} schemas {', '.join(schemas)}",
             governance or {},
+            self.ledger_schema,
         )
 
     def published_tables(self) -> dict[str, int] | None:
@@ -321,7 +378,10 @@ class PostgresWarehouse(Warehouse):
                 hint="run `basin run` (or `basin publish`) first",
             )
         return backup.dump(
-            self._conninfo("backup"), [*schemas, RAW_SCHEMA, LEDGER_SCHEMA], folder, self.identity
+            self._conninfo("backup"),
+            [*schemas, self.raw_schema, self.ledger_schema],
+            folder,
+            self.identity,
         )
 
     def restore_published(self, folder: Path, files: list[str]) -> PublishResult:
@@ -330,23 +390,41 @@ class PostgresWarehouse(Warehouse):
         backup.restore(self._conninfo("restore"), folder, self.identity)
         return PublishResult(location=self.identity, tables=self.published_tables() or {})
 
-    @staticmethod
-    def _published_schemas(conn: psycopg.Connection) -> list[str] | None:
+    def _published_schemas(self, conn: psycopg.Connection) -> list[str] | None:
         """The schemas of the last publication; None if nothing was published."""
-        exists = conn.execute(
-            "select to_regclass(%s)", (f"{LEDGER_SCHEMA}.publications",)
-        ).fetchone()
+        publications = sql.Identifier(self.ledger_schema, "publications")
+        exists = conn.execute("select to_regclass(%s)", (publications.as_string(conn),)).fetchone()
         if not exists or exists[0] is None:
             return None
         last = conn.execute(
-            sql.SQL(
-                "select schemas from {}.publications order by published_at desc limit 1"
-            ).format(sql.Identifier(LEDGER_SCHEMA))
+            sql.SQL("select schemas from {} order by published_at desc limit 1").format(
+                publications
+            )
         ).fetchone()
         return list(last[0]) if last else None
 
 
-__all__ = ["PostgresWarehouse", "RAW_SCHEMA"]
+__all__ = ["PostgresWarehouse"]
+
+
+def _schema_comments(conn: psycopg.Connection, schemas: list[str]) -> dict[str, str]:
+    """Schema → its comment ('' without one), for those of ``schemas`` that exist."""
+    rows = conn.execute(
+        "select nspname, coalesce(obj_description(oid, 'pg_namespace'), '') "
+        "from pg_namespace where nspname = any(%s) order by nspname",
+        ([s.lower() for s in schemas],),
+    ).fetchall()
+    return {schema: comment for schema, comment in rows}
+
+
+def _foreign(comments: dict[str, str], mine: str) -> dict[str, str]:
+    """Schema → ``project P, environment E`` for those another environment marked."""
+    out = {}
+    for schema, comment in comments.items():
+        other = re.fullmatch(OWNER_PATTERN, comment)
+        if other and comment != mine:
+            out[schema] = f"project {other['project']}, environment {other['env']}"
+    return out
 
 
 def _index_name(table: str, columns: list[str]) -> str:

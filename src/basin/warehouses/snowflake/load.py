@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from basin.common.errors import LoadError
+from basin.common.sql import LEDGER_SCHEMA, RAW_SCHEMA
 from basin.lake.manifest import Manifest
-from basin.warehouses.base import LEDGER_SCHEMA, RAW_SCHEMA, raw_table_name
+from basin.warehouses.base import raw_table_name
 
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 TYPES = {

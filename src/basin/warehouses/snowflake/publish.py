@@ -6,7 +6,8 @@ so several published schemas swap one after the other, not all at once.
 
 from __future__ import annotations
 
-from basin.warehouses.base import LEDGER_SCHEMA, Governance
+from basin.common.sql import LEDGER_SCHEMA
+from basin.warehouses.base import Governance
 
 
 def publish_statements(

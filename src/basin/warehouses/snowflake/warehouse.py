@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from basin.common.errors import LoadError
+from basin.common.sql import LEDGER_SCHEMA
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
-    LEDGER_SCHEMA,
     Governance,
     LoadResult,
     PublishResult,

@@ -183,13 +183,13 @@ def _warehouse(project: Project) -> Check:
     except BasinError as exc:
         return Check("warehouse", "fail", exc.message, exc.hint)
     if foreign:
-        schema, owner = next(iter(foreign.items()))
+        owners = " and ".join(dict.fromkeys(foreign.values()))
         return Check(
             "warehouse",
             "fail",
-            f"{wh.identity}: schema(s) {', '.join(foreign)} belong to Basin {owner}; this "
+            f"{wh.identity}: schema(s) {', '.join(foreign)} belong to Basin {owners}; this "
             "environment would write into them",
-            wh.rename_hint(schema),
+            wh.rename_hint(list(foreign)),
         )
     return Check("warehouse", "ok", wh.identity)
 

@@ -343,8 +343,8 @@ class Warehouse(ABC):
         who (``project P, environment E``); none on a private warehouse."""
         return {}
 
-    def rename_hint(self, schema: str) -> str:
-        """Which setting names ``schema``, for an error about it."""
+    def rename_hint(self, schemas: list[str]) -> str:
+        """Which settings name ``schemas``, for an error about them."""
         return "give this project its own database"
 
     def after_dbt(self) -> None:  # noqa: B027 - optional hook

@@ -99,9 +99,10 @@ def test_two_projects_share_a_database_and_a_third_cannot_take_their_schemas(
     assert "warehouse.schemas" in doctor.output
     run = cli("--env", "prod", "run", project=third)
     assert run.exit_code != 0
-    assert "schema _basin in" in run.output or "schema raw in" in run.output, run.output
-    assert "belongs to Basin project first, environment prod" in run.output
-    assert "environments.prod.warehouse.schemas" in run.output
+    assert "schema(s) _basin, raw in" in run.output, run.output
+    assert "belong to Basin project first, environment prod" in run.output
+    assert "environments.prod.warehouse.schemas.ledger" in run.output
+    assert "environments.prod.warehouse.schemas.raw" in run.output
     assert pg(pg_database, "select count(*) from raw.shop__orders") == [(5,)]
     assert pg(pg_database, "select count(*) from _basin.load_ledger") == [(1,)]
     assert checksum(pg(pg_database, mine)) == before
@@ -111,8 +112,8 @@ def test_two_projects_share_a_database_and_a_third_cannot_take_their_schemas(
         conn.execute("comment on schema second_marts is 'Basin project second, environment qa'")
     run = cli("--env", "prod", "run", project=second)
     assert run.exit_code != 0
-    assert "schema second_marts in" in run.output and "environment qa" in run.output
-    assert "publish.schemas" in run.output
+    assert "schema(s) second_marts in" in run.output and "environment qa" in run.output
+    assert "publish.schemas, the +schema of the models" in run.output
 
 
 def test_sources_that_still_read_raw_are_not_published(
@@ -157,3 +158,34 @@ def test_schema_names_that_cannot_work_are_refused(
     result = cli("--env", "prod", "doctor", project=root)
     assert result.exit_code != 0
     assert message in result.output, result.output
+
+
+def test_a_schema_the_warehouse_user_does_not_own_is_used_with_a_warning(
+    cli, tmp_path: Path, pg_url: str, pg_database: str
+) -> None:
+    """An administrator made ``raw`` and granted it: Basin, logged in as a plain role,
+    cannot comment on it — the run goes on and says who can mark it."""
+    import uuid
+
+    role = f"basin_t_{uuid.uuid4().hex[:8]}"
+    database = pg_database.rsplit("/", 1)[1]
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(f'create role "{role}" login')
+        conn.execute(f'grant create on database "{database}" to "{role}"')
+        conn.execute("create schema raw")
+        conn.execute(f'grant usage, create on schema raw to "{role}"')
+    try:
+        root = _project(tmp_path / "p", "p", pg_database.replace("postgres@", f"{role}@"))
+        run = cli("--env", "prod", "run", project=root)
+        assert run.exit_code == 0, run.output
+        assert "schema raw in" in run.output and "is not marked" in run.output
+        assert "COMMENT ON SCHEMA raw IS 'Basin project p, environment prod'" in run.output
+        owners = _comments(pg_database)
+        assert "raw" not in owners and owners["marts"] == "Basin project p, environment prod"
+        assert pg(pg_database, "select count(*) from marts.daily_revenue") == [(3,)]
+    finally:
+        with psycopg.connect(pg_database, autocommit=True) as conn:
+            conn.execute(f'drop owned by "{role}" cascade')
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'drop owned by "{role}" cascade')
+            conn.execute(f'drop role "{role}"')

@@ -13,6 +13,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from basin.common.errors import LoadError, TerminalError, WarehouseUnavailable, unreachable
+from basin.common.logging import get_logger
 from basin.common.sql import quote_ident
 from basin.lake.manifest import Manifest
 from basin.warehouses.base import (
@@ -25,6 +26,8 @@ from basin.warehouses.base import (
 from basin.warehouses.duckdb import load as duck_load
 from basin.warehouses.postgres import load, profile, publish
 from basin.warehouses.postgres.configuration import PostgresWarehouse as PostgresConfig
+
+log = get_logger(__name__)
 
 OWNER = "Basin project {project}, environment {env}"
 """The comment on every schema an environment writes (``claim``)."""
@@ -131,34 +134,57 @@ class PostgresWarehouse(Warehouse):
                         sql.SQL("create schema if not exists {}").format(sql.Identifier(schema))
                     )
             found = _schema_comments(conn, wanted)
-            for schema, owner in _foreign(found, self._owner).items():
+            foreign = _foreign(found, self._owner)
+            if foreign:
+                names = ", ".join(foreign)
                 raise TerminalError(
-                    f"schema {schema} in {self.identity} belongs to Basin {owner}: two "
-                    "projects or environments cannot share a schema (nothing was written)",
-                    hint=self.rename_hint(schema),
+                    f"schema(s) {names} in {self.identity} belong to Basin "
+                    f"{_owners(foreign)}: two projects or environments cannot share a "
+                    "schema (nothing was written)",
+                    hint=self.rename_hint(list(foreign)),
                 )
             for schema, comment in found.items():
-                if comment != self._owner:
-                    conn.execute(
-                        sql.SQL("comment on schema {} is {}").format(
-                            sql.Identifier(schema), sql.Literal(self._owner)
+                if comment == self._owner:
+                    continue
+                try:
+                    with conn.transaction():  # a savepoint: the others are still marked
+                        conn.execute(
+                            sql.SQL("comment on schema {} is {}").format(
+                                sql.Identifier(schema), sql.Literal(self._owner)
+                            )
                         )
+                except psycopg.errors.InsufficientPrivilege:
+                    log.warning(
+                        "schema %s in %s is not marked as this environment's (only its "
+                        "owner may comment on it): other projects are not kept out of it "
+                        "until its owner runs COMMENT ON SCHEMA %s IS '%s'",
+                        schema,
+                        self.identity,
+                        schema,
+                        self._owner,
                     )
 
-    def rename_hint(self, schema: str) -> str:
-        """Which setting names ``schema``."""
-        env = f"environments.{self.project.env_name}.warehouse"
-        if schema == self.raw_schema:
-            setting = f"{env}.schemas.raw"
-        elif schema == self.ledger_schema:
-            setting = f"{env}.schemas.ledger"
-        elif schema.removesuffix(self.audit_suffix) in self.project.config.publish.schemas:
-            setting = "publish.schemas (and the +schema of those models in dbt_project.yml)"
-        else:
-            setting = "the +schema of its models in dbt_project.yml"
+    def rename_hint(self, schemas: list[str]) -> str:
+        """The settings that name ``schemas``."""
+        env = f"environments.{self.project.env_name}.warehouse.schemas"
+        dbt = "the +schema of the models in dbt_project.yml"
+        settings: list[str] = []
+        for schema in schemas:
+            if schema == self.raw_schema:
+                setting = f"{env}.raw"
+            elif schema == self.ledger_schema:
+                setting = f"{env}.ledger"
+            elif schema.removesuffix(self.audit_suffix) in self.project.config.publish.schemas:
+                setting = "publish.schemas"
+            else:
+                setting = dbt
+            if setting not in settings:
+                settings.append(setting)
+        if "publish.schemas" in settings and dbt not in settings:
+            settings.append(dbt)  # the published models are built into those names
         return (
-            f"give this project its own name for it — {setting} in basin.yml — or its own "
-            "database; `basin doctor` lists every schema it writes"
+            f"give this project its own names — {', '.join(settings)} — or its own "
+            "database (docs: Warehouses, “Two projects in one PostgreSQL database”)"
         )
 
     def dbt_env(self) -> dict[str, str]:
@@ -425,6 +451,11 @@ def _foreign(comments: dict[str, str], mine: str) -> dict[str, str]:
         if other and comment != mine:
             out[schema] = f"project {other['project']}, environment {other['env']}"
     return out
+
+
+def _owners(foreign: dict[str, str]) -> str:
+    """``project P, environment E`` (and any other owners)."""
+    return " and ".join(dict.fromkeys(foreign.values()))
 
 
 def _index_name(table: str, columns: list[str]) -> str:

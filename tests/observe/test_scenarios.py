@@ -18,7 +18,10 @@ from tests.observe.conftest import Receiver, deliveries, free_port, from_store, 
 pytestmark = pytest.mark.e2e
 
 SCALE = "0.01"
-NORMAL_DAYS = 4  # the volume baseline needs min_history (3) earlier batches
+NORMAL_DAYS = 2
+"""Normal days before the problems; with day 1 they give the volume baseline its
+min_history (3) earlier batches by the late-source day, whose volumes are normal and
+must raise nothing (the false-positive check of volume: freshness alone opens)."""
 TOKEN = "scenario-T0KEN-9f8e7d"
 
 

@@ -189,3 +189,37 @@ def test_a_schema_the_warehouse_user_does_not_own_is_used_with_a_warning(
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f'drop owned by "{role}" cascade')
             conn.execute(f'drop role "{role}"')
+
+
+def test_two_projects_loading_into_the_same_schemas_at_once_one_wins(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """Two projects with the default names, started at the same moment on an empty
+    database: one loads, the other is refused — never both into one ``raw``."""
+    import subprocess
+    import sys
+
+    basin = str(Path(sys.executable).parent / "basin")
+    roots = [_project(tmp_path / n, n, pg_database) for n in ("left", "right")]
+    for root in roots:
+        done = subprocess.run(
+            [basin, "--project", str(root), "--env", "prod", "extract"],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    loads = [
+        subprocess.Popen(
+            [basin, "--project", str(root), "--env", "prod", "load"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for root in roots
+    ]
+    outputs = [p.communicate(timeout=600)[0] for p in loads]
+    codes = sorted(p.returncode for p in loads)
+    assert codes[0] == 0 and codes[1] != 0, outputs
+    assert sum("belong to Basin project" in out for out in outputs) == 1, outputs
+    assert pg(pg_database, "select count(*) from raw.shop__orders") == [(5,)]
+    assert pg(pg_database, "select count(*) from _basin.load_ledger") == [(1,)]

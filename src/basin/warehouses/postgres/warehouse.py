@@ -128,6 +128,9 @@ class PostgresWarehouse(Warehouse):
         or by Basin before it marked them) is taken."""
         wanted = sorted({s.lower() for s in schemas})
         with self._pg() as conn:
+            # One claim at a time in the database: two environments starting at once
+            # cannot both find a schema unmarked and both take it.
+            conn.execute("select pg_advisory_xact_lock(hashtext('basin: schema claim'))")
             if create:
                 for schema in wanted:
                     conn.execute(

@@ -143,19 +143,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 HEAVY = (
-    "tests/observe/test_scenarios.py::",
-    "tests/orchestration/test_airflow_serve.py::test_serve_runs",
-    "tests/orchestration/test_airflow_celery.py::test_tasks_run",
     "tests/bi/test_superset.py::",
-    "tests/scaffold/test_ci_workflow.py::test_the_pull_request_job",
+    "tests/orchestration/test_airflow_celery.py::test_tasks_run",
+    "tests/orchestration/test_airflow_serve.py::test_serve_runs",
+    "tests/observe/test_scenarios.py::",
     "tests/reliability/test_secrets.py::",
     "tests/orchestration/test_airflow_dags.py::",
+    "tests/scaffold/test_ci_workflow.py::test_the_pull_request_job",
     "tests/lake/test_s3.py::test_the_reference_platform",
+    "tests/infra/test_terraform.py::",
     "tests/e2e/test_run.py::",
-    "tests/test_bench.py::",
     "tests/reliability/test_fault_injection.py::",
+    "tests/test_bench.py::",
 )
-"""The longest tests, longest first (CI durations, three workers, 2026-12-04): they
+"""The longest tests, longest first (CI durations, three workers, 2026-12-05): they
 start first, and the Makefile hands tests out one at a time (``--maxschedchunk 1``), so
 no long test is left to run alone at the end while the other workers are idle."""
 

@@ -93,17 +93,47 @@ def test_sqlite_filters_and_the_rows_equal_the_scanners(
     columns = [(r[0], r[1]) for r in con.execute("DESCRIBE SELECT * FROM src.events").fetchall()]
     assert {t for _, t in columns} == {"BIGINT", "DOUBLE", "VARCHAR", "BLOB", "TIMESTAMP", "DATE"}
     for lower in bounds:
-        pushed = pushed_relation("src", "events", columns, cursor, lower)
-        assert pushed is not None and "sqlite_query" in pushed
-        where = f"WHERE \"{cursor}\" >= '{lower}'"
-        scanned = con.execute(f"SELECT * FROM src.events {where}").fetchall()
-        filtered = con.execute(f"SELECT * FROM {pushed} AS p {where}").fetchall()
-        assert _same(filtered, scanned), lower
-        described = con.execute(f"DESCRIBE SELECT * FROM {pushed}").fetchall()
-        assert [(r[0], r[1]) for r in described] == columns
+        for text_affinity in (False, True) if cursor == "at_text" else (False,):
+            pushed = pushed_relation(
+                "src", "events", columns, cursor, lower, text_affinity=text_affinity
+            )
+            assert pushed is not None and "sqlite_query" in pushed
+            where = f"WHERE \"{cursor}\" >= '{lower}'"
+            scanned = con.execute(f"SELECT * FROM src.events {where}").fetchall()
+            filtered = con.execute(f"SELECT * FROM {pushed} AS p {where}").fetchall()
+            assert _same(filtered, scanned), lower
+            described = con.execute(f"DESCRIBE SELECT * FROM {pushed}").fetchall()
+            assert [(r[0], r[1]) for r in described] == columns
     # What SQLite hands over is narrowed: never the whole table for a late bound.
     late = pushed_relation("src", "events", columns, "id", "390")
     assert con.execute(f"SELECT count(*) FROM {late}").fetchone() == (10,)
+
+
+def test_a_text_cursor_without_text_affinity_keeps_the_numbers_in_it(tmp_path: Path) -> None:
+    """A column declared ``string`` has NUMERIC affinity: ``20260301`` is stored as a
+    number, which SQLite sorts before all text. SQLite's filter keeps it (a plain
+    comparison would drop it), the conversion (text expected) hands the read back to
+    the scanner — which refuses the table as it always did: the same outcome, never a
+    row silently left out."""
+    db = sqlite3.connect(tmp_path / "src.db")
+    db.execute("create table t (id integer primary key, stamp string)")
+    db.executemany(
+        "insert into t values (?, ?)",
+        [(1, "2026-01-05"), (2, "2026-02-10"), (3, "20260301"), (4, "x-late"), (5, None)],
+    )
+    db.commit()
+    con = duckdb.connect()
+    load_extension(con, "sqlite_scanner")
+    con.execute(f"ATTACH '{tmp_path / 'src.db'}' AS src (TYPE sqlite, READ_ONLY)")
+    columns = [(r[0], r[1]) for r in con.execute("DESCRIBE SELECT * FROM src.t").fetchall()]
+    assert dict(columns)["stamp"] == "VARCHAR"
+    pushed = pushed_relation("src", "t", columns, "stamp", "2026-02-01")
+    assert pushed is not None
+    where = "WHERE stamp >= '2026-02-01'"
+    with pytest.raises(duckdb.Error, match='found "20260301" of type "integer"'):
+        con.execute(f"SELECT * FROM src.t {where}").fetchall()
+    with pytest.raises(duckdb.Error, match="SQLite filter pushdown"):
+        con.execute(f"SELECT * FROM {pushed} AS p {where}").fetchall()
 
 
 def test_a_column_type_or_cursor_it_cannot_convert_is_left_to_the_scanner() -> None:

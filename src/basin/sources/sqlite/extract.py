@@ -69,13 +69,22 @@ class SQLiteExtractor(IncrementalExtractor):
             base = f"{quote_ident(self.alias)}.{quote_ident(cfg.table or entity)}"
         cols = ", ".join(quote_ident(c) for c in cfg.columns) if cfg.columns else "*"
         if where and lower and cfg.cursor and not cfg.query and entity not in self._scanned:
+            table = cfg.table or entity
             described = con.execute(f"DESCRIBE SELECT {cols} FROM {base}").fetchall()
+            declared = con.execute(
+                "SELECT type FROM sqlite_query(?, ?)",
+                [
+                    self.alias,
+                    f"SELECT type FROM pragma_table_info({literal(table)}) WHERE name = {literal(cfg.cursor)}",
+                ],
+            ).fetchone()
             pushed = pushdown.pushed_relation(
                 self.alias,
-                cfg.table or entity,
+                table,
                 [(str(r[0]), str(r[1])) for r in described],
                 cfg.cursor,
                 lower,
+                text_affinity=pushdown.has_text_affinity(str(declared[0] if declared else "")),
             )
             if pushed is not None:
                 self._pushed.add(entity)

@@ -57,10 +57,14 @@ def pushed_relation(
     columns: list[tuple[str, str]],
     cursor: str,
     lower: str,
+    *,
+    text_affinity: bool = False,
 ) -> str | None:
     """A DuckDB relation of the table's rows at or past ``lower`` on ``cursor``,
-    filtered inside SQLite; ``columns``: (name, scanner type) of what is extracted.
-    None when this table cannot be read so (the scanner reads it)."""
+    filtered inside SQLite; ``columns``: (name, scanner type) of what is extracted;
+    ``text_affinity``: the cursor column's declared type gives it TEXT affinity (SQLite
+    stores every number written to it as text). None when this table cannot be read
+    so (the scanner reads it)."""
     types = dict(columns)
     if any(t not in CONVERSIONS for t in types.values()) or types.get(cursor) not in CURSOR_TYPES:
         return None
@@ -69,9 +73,14 @@ def pushed_relation(
         return None
     c = quote_ident(cursor)
     if types[cursor] == "BIGINT":
-        narrow = f"(typeof({c}) != 'integer' OR {c} >= {bound})"
-    elif types[cursor] == "VARCHAR":  # byte-wise, as DuckDB compares text
-        narrow = f"(typeof({c}) != 'text' OR {c} >= {literal(bound)} COLLATE BINARY)"
+        # Numbers compare as numbers; text and blobs sort after every number: kept.
+        narrow = f"{c} >= {bound}"
+    elif types[cursor] == "VARCHAR" and text_affinity:
+        # Byte-wise, as DuckDB compares text; every value is text or a blob (kept), and
+        # an index on the cursor serves it.
+        narrow = f"{c} >= {literal(bound)} COLLATE BINARY"
+    elif types[cursor] == "VARCHAR":  # numbers sort before text in SQLite: kept apart
+        narrow = f"(typeof({c}) NOT IN ('text', 'blob') OR {c} >= {literal(bound)} COLLATE BINARY)"
     else:  # a value SQLite cannot read as a date (NULL julianday) is kept
         narrow = (
             f"(typeof({c}) != 'text' OR julianday({c}) IS NULL "
@@ -93,6 +102,13 @@ def pushed_relation(
         f"(SELECT {', '.join(casts)} FROM sqlite_query({literal(alias)}, {literal(inner)}) "
         f"WHERE CASE WHEN basin_ok = '1' THEN true ELSE error({literal(MARK)}) END)"
     )
+
+
+def has_text_affinity(declared: str) -> bool:
+    """SQLite's affinity rules: a declared type containing INT is INTEGER, else one
+    containing CHAR, CLOB or TEXT is TEXT."""
+    upper = declared.upper()
+    return "INT" not in upper and any(word in upper for word in ("CHAR", "CLOB", "TEXT"))
 
 
 def _bound(dtype: str, lower: str) -> str | None:

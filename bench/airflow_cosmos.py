@@ -27,9 +27,9 @@ from pathlib import Path
 
 from bench.harness import RESULTS, alternate, machine, samples_json, summarise
 from bench.platform import (
-    VARS,
     _copy_loaded,
     airflow_template_db,
+    dbt_vars,
     generate,
     hand_profiles,
     prepare_loaded,
@@ -129,13 +129,15 @@ def arm_cosmos(scale: float) -> dict[str, float]:
             str(root / "hand-profiles"),
             "--quiet",
             "--vars",
-            json.dumps(VARS),
+            json.dumps(dbt_vars(root)),
         ],
         check=True,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
     )
     (root / "timed-dags").mkdir()
-    (root / "timed-dags" / "cosmos_reference.py").write_text(f"VARS = {VARS!r}\n" + COSMOS_DAG)
+    (root / "timed-dags" / "cosmos_reference.py").write_text(
+        f"VARS = {dbt_vars(root)!r}\n" + COSMOS_DAG
+    )
     _airflow_env(root)
     import airflow.sdk  # noqa: F401
     import cosmos  # noqa: F401

@@ -36,6 +36,15 @@ VARS = {
 }
 
 
+def dbt_vars(root: Path) -> dict[str, Any]:
+    """The variables ``basin transform`` gives dbt for the project at ``root``: the
+    settings above and its Data Vault spec (``dbt/vault.yml``)."""
+    from basin.transform.vault import load_vault
+
+    vault = load_vault(root / "dbt")
+    return {**VARS, "basin_vault": vault.dbt_var()} if vault is not None else dict(VARS)
+
+
 def project_dir(scale: float) -> Path:
     return DATA / f"reference-{scale:g}"
 
@@ -231,7 +240,7 @@ def plain_dbt_build(root: Path, warehouse: Path | dict[str, Any]) -> float:
             str(profiles),
             "--quiet",
             "--vars",
-            json.dumps(VARS),
+            json.dumps(dbt_vars(root)),
         ],
         check=True,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
@@ -267,7 +276,7 @@ def arm_transform_sql(scale: float) -> dict[str, float]:
             "--exclude",
             "test_type:unit",
             "--vars",
-            json.dumps(VARS),
+            json.dumps(dbt_vars(root)),
         ],
         check=True,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},

@@ -186,6 +186,7 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
     """Invoke dbt; raises TransformError naming the failed nodes."""
     from basin.transform.runner import dbt_profile_name, run_dbt, write_profiles
     from basin.transform.shadow import shadow_project
+    from basin.transform.vault import load_vault
 
     dbt_state = res.project.state_path("dbt")
     profile = dbt_profile_name(res.project.dbt_project_dir)
@@ -201,6 +202,9 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
         "basin_raw_schema": res.warehouse.raw_schema,
         "basin_severity": dict(res.project.config.quality.severity),
     }
+    vault = load_vault(res.project.dbt_project_dir)
+    if vault is not None:
+        dbt_vars["basin_vault"] = vault.dbt_var()
     with res.reporter.task(f"dbt {call.command}", total=None) as task, _dbt_env(res):
 
         def on_node(unique_id: str, done: int, total: int) -> None:

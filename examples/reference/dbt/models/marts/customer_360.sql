@@ -2,7 +2,7 @@ with
 
 customers as (
 
-    select * from {{ ref('stg_finance__customers') }}
+    select * from {{ ref('int_customers_current') }}
 
 ),
 
@@ -20,6 +20,17 @@ orders as (
         sum(case when order_status <> 'cancelled' then order_total else 0 end) as lifetime_order_value
     from {{ ref('int_orders_totaled') }}
     group by customer_id
+
+),
+
+products as (
+
+    -- Distinct products in the customer's orders, through the vault's bridge
+    -- (customer → order → product).
+    select hub.customer_id, count(distinct bridge.product_hk) as products_bought
+    from {{ ref('bridge_customer_order_product') }} as bridge
+    join {{ ref('hub_customer') }} as hub on hub.customer_hk = bridge.customer_hk
+    group by hub.customer_id
 
 ),
 
@@ -60,6 +71,7 @@ scored as (
         summary.total_balance,
         coalesce(orders.order_count, 0) as order_count,
         coalesce(orders.lifetime_order_value, 0) as lifetime_order_value,
+        coalesce(products.products_bought, 0) as products_bought,
         coalesce(interactions.interaction_count, 0) as interaction_count,
         interactions.last_interaction_at,
         coalesce(pipeline.open_pipeline_amount, 0) as open_pipeline_amount,
@@ -76,6 +88,7 @@ scored as (
     from customers
     left join summary on customers.customer_id = summary.customer_id
     left join orders on customers.customer_id = orders.customer_id
+    left join products on customers.customer_id = products.customer_id
     left join interactions on customers.customer_id = interactions.customer_id
     left join pipeline on customers.customer_id = pipeline.customer_id
     left join email on customers.email = email.customer_email

@@ -1,1 +1,1 @@
-{{ basin.hub() }}
+{{ basin.hub('order') }}

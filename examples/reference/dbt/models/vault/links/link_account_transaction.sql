@@ -1,1 +1,1 @@
-{{ basin.link() }}
+{{ basin.link('account_transaction') }}

@@ -1,1 +1,1 @@
-{{ basin.link() }}
+{{ basin.link('customer_opportunity') }}

@@ -1,1 +1,1 @@
-{{ basin.link() }}
+{{ basin.link('order_product') }}

@@ -1,1 +1,1 @@
-{{ basin.sat() }}
+{{ basin.sat('interaction') }}

@@ -1,28 +1,44 @@
 {#-
-    Data Vault 2.0 from a small spec: hubs, links and satellites, insert-only.
+    Data Vault 2.0 from a small spec: hubs, links and satellites (insert-only), and the
+    point-in-time (PIT) and bridge tables marts read them through.
 
-    The spec lives in the root project's vars (dbt_project.yml):
+    The spec is the dbt project's vault.yml (Basin checks it and passes it as the
+    variable basin_vault; see basin/transform/vault.py):
 
-      vars:
-        vault:
-          hub_customer:  {source: stg_finance__customers, keys: [customer_id], record_source: finance.customers}
-          link_customer_account:
-            {source: stg_finance__accounts, hubs: {customer: [customer_id], account: [account_id]}, record_source: finance.accounts}
-          sat_customer:  {source: stg_finance__customers, parent: customer, keys: [customer_id],
-                          attributes: [first_name, last_name, segment], record_source: finance.customers}
+      hubs:
+        customer: {source: stg_finance__customers, keys: [customer_id], record_source: finance.customers}
+      links:
+        customer_account:
+          {source: stg_finance__accounts, hubs: {customer: [customer_id], account: [account_id]}, record_source: finance.accounts}
+      satellites:
+        customer: {source: stg_finance__customers, parent: customer, keys: [customer_id],
+                   attributes: [first_name, last_name, segment], record_source: finance.customers}
+      pits:
+        customer: {hub: customer, satellites: [customer]}
+      bridges:
+        customer_account: {hub: customer, links: [customer_account]}
 
-    and each model file is one line: {{ basin.hub() }}, {{ basin.link() }} or {{ basin.sat() }}
-    (the model's name selects its spec). Every source model needs a `loaded_at`
+    and each model file is one line naming its entry: {{ basin.hub('customer') }},
+    {{ basin.link('customer_account') }}, {{ basin.sat('customer') }},
+    {{ basin.pit('customer') }}, {{ basin.bridge('customer_account') }}. (Projects that
+    keep the spec under vars.vault in dbt_project.yml, keyed by model name, call them
+    without a name.) Every source model needs a `loaded_at`
     column that grows batch by batch (Basin's staging models expose the batch's
     extraction time): incremental runs read only rows newer than the model's newest
     `load_date`. Hash keys are
     md5 of the upper-cased, trimmed business keys joined with '||'.
 -#}
 
-{% macro _vault_spec() -%}
-    {%- set spec = var('vault', {}).get(model.name) -%}
+{% macro _vault_spec(kind, name) -%}
+    {%- if name is none -%}
+        {%- set spec = var('vault', {}).get(model.name) -%}
+        {%- set where = "under vars.vault in dbt_project.yml (or name its entry of vault.yml: {{ basin." ~ kind[:3] ~ "('<name>') }})" -%}
+    {%- else -%}
+        {%- set spec = var('basin_vault', {}).get(kind, {}).get(name) -%}
+        {%- set where = "as " ~ kind ~ "." ~ name ~ " in the dbt project's vault.yml" -%}
+    {%- endif -%}
     {%- if spec is none -%}
-        {{ exceptions.raise_compiler_error("no vault spec for model '" ~ model.name ~ "': add it under vars.vault in dbt_project.yml") }}
+        {{ exceptions.raise_compiler_error("model " ~ model.name ~ ": no vault spec for it: add it " ~ where) }}
     {%- endif -%}
     {{ return(spec) }}
 {%- endmacro %}
@@ -52,10 +68,10 @@
 {%- endmacro %}
 
 
-{% macro hub() -%}
-    {%- set spec = basin._vault_spec() -%}
+{% macro hub(name=none) -%}
+    {%- set spec = basin._vault_spec('hubs', name) -%}
     {{ config(materialized='incremental', unique_key=none) }}
-    {%- set name = model.name | replace('hub_', '') %}
+    {%- set name = name or model.name | replace('hub_', '') %}
 with
 
 source as (
@@ -75,6 +91,8 @@ keyed as (
         row_number() over (partition by {{ spec['keys'] | join(', ') }} order by loaded_at) as occurrence
 
     from source
+    -- A row without its business key identifies nothing: it is not a hub's.
+    where {% for k in spec['keys'] %}{{ k }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
 
 ),
 
@@ -93,9 +111,10 @@ select * from final
 {%- endmacro %}
 
 
-{% macro link() -%}
-    {%- set spec = basin._vault_spec() -%}
+{% macro link(name=none) -%}
+    {%- set spec = basin._vault_spec('links', name) -%}
     {{ config(materialized='incremental', unique_key=none) }}
+    {%- set name = name or model.name | replace('link_', '') %}
     {%- set all_keys = [] -%}
     {%- for hub, keys in spec['hubs'].items() -%}{%- for k in keys -%}{%- do all_keys.append(k) -%}{%- endfor -%}{%- endfor %}
 with
@@ -110,7 +129,7 @@ source as (
 keyed as (
 
     select
-        {{ basin.hash_key(all_keys) }} as {{ model.name | replace('link_', '') }}_hk,
+        {{ basin.hash_key(all_keys) }} as {{ name }}_hk,
         {% for hub, keys in spec['hubs'].items() %}{{ basin.hash_key(keys) }} as {{ hub }}_hk,
         {% endfor %}loaded_at as load_date,
         '{{ spec['record_source'] }}' as record_source,
@@ -123,11 +142,11 @@ keyed as (
 
 final as (
 
-    select {{ model.name | replace('link_', '') }}_hk, {% for hub in spec['hubs'] %}{{ hub }}_hk, {% endfor %}load_date, record_source
+    select {{ name }}_hk, {% for hub in spec['hubs'] %}{{ hub }}_hk, {% endfor %}load_date, record_source
     from keyed
     where occurrence = 1
     {% if is_incremental() %}
-        and {{ model.name | replace('link_', '') }}_hk not in (select {{ model.name | replace('link_', '') }}_hk from {{ this }})
+        and {{ name }}_hk not in (select {{ name }}_hk from {{ this }})
     {% endif %}
 
 )
@@ -136,8 +155,8 @@ select * from final
 {%- endmacro %}
 
 
-{% macro sat() -%}
-    {%- set spec = basin._vault_spec() -%}
+{% macro sat(name=none) -%}
+    {%- set spec = basin._vault_spec('satellites', name) -%}
     {{ config(materialized='incremental', unique_key=none) }}
     {%- set parent = spec['parent'] %}
 with
@@ -193,4 +212,97 @@ final as (
 )
 
 select * from final
+{%- endmacro %}
+
+
+{#- Point in time: per hub key and each date one of its satellites changed, the load
+    date of each satellite's row current at that date; is_current marks a key's latest
+    date. A mart joins it to the satellites on (key, load date) to read every
+    attribute as of one moment. Rebuilt whole (hubs change rarely; incremental PITs
+    follow the delta in a later step). -#}
+{% macro pit(name) -%}
+    {%- set spec = basin._vault_spec('pits', name) -%}
+    {{ config(materialized='table') }}
+    {%- set hk = spec['hub'] ~ '_hk' %}
+with
+
+changes as (
+{% for sat in spec['satellites'] %}
+    select
+        {{ hk }},
+        load_date as as_of,
+        {% for other in spec['satellites'] %}{% if other == sat %}load_date{% else %}cast(null as {{ dbt.type_timestamp() }}){% endif %} as sat_{{ other }}_load_date{% if not loop.last %},
+        {% endif %}{% endfor %}
+
+    from {{ ref('sat_' ~ sat) }}
+{% if not loop.last %}
+    union all
+{% endif %}
+{%- endfor %}
+),
+
+per_date as (
+
+    select
+        {{ hk }},
+        as_of,
+        {% for sat in spec['satellites'] %}max(sat_{{ sat }}_load_date) as sat_{{ sat }}_load_date{% if not loop.last %},
+        {% endif %}{% endfor %}
+
+    from changes
+    group by {{ hk }}, as_of
+
+),
+
+final as (
+
+    select
+        {{ hk }},
+        as_of,
+        {% for sat in spec['satellites'] %}max(sat_{{ sat }}_load_date) over (
+            partition by {{ hk }} order by as_of rows between unbounded preceding and current row
+        ) as sat_{{ sat }}_load_date,
+        {% endfor %}row_number() over (partition by {{ hk }} order by as_of desc) = 1 as is_current
+
+    from per_date
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- Bridge: from a hub along links, one row per chain of related keys — every hash key
+    on the way and each link's own — so a mart joins across several hubs in one step.
+    Each link continues from a hub reached before it (vault.yml is checked for that). -#}
+{% macro bridge(name) -%}
+    {%- set spec = basin._vault_spec('bridges', name) -%}
+    {{ config(materialized='table') }}
+    {%- set links = var('basin_vault', {}).get('links', {}) -%}
+    {#- Which relation holds each hub's key: the hub itself, then the first link to reach it. -#}
+    {%- set owner = {spec['hub']: 'hub'} -%}
+    {%- set steps = [] -%}
+    {%- for link in spec['links'] -%}
+        {%- set alias = 'l' ~ loop.index -%}
+        {%- set hubs = links[link]['hubs'].keys() | list -%}
+        {%- set via = (hubs | select('in', owner) | list)[0] -%}
+        {%- set new = hubs | reject('in', owner) | list -%}
+        {%- do steps.append({'link': link, 'alias': alias, 'via': via, 'new': new}) -%}
+        {%- for h in new -%}{%- do owner.update({h: alias}) -%}{%- endfor -%}
+    {%- endfor %}
+select
+    hub.{{ spec['hub'] }}_hk,
+    {%- for step in steps %}
+    {{ step.alias }}.{{ step.link }}_hk,
+    {%- for h in step.new %}
+    {{ step.alias }}.{{ h }}_hk,
+    {%- endfor %}
+    {%- endfor %}
+    hub.load_date as {{ spec['hub'] }}_load_date
+
+from {{ ref('hub_' ~ spec['hub']) }} as hub
+{%- for step in steps %}
+join {{ ref('link_' ~ step.link) }} as {{ step.alias }}
+    on {{ step.alias }}.{{ step.via }}_hk = {{ owner[step.via] }}.{{ step.via }}_hk
+{%- endfor %}
 {%- endmacro %}

@@ -1,0 +1,1 @@
+{{ basin.bridge('customer_order_product') }}

@@ -1,0 +1,1 @@
+{{ basin.pit('customer') }}

@@ -27,7 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import alternate, machine, samples_json, summarise, write_result
+from bench.harness import (
+    alternate,
+    machine,
+    samples_json,
+    summarise,
+    time_extract,
+    write_result,
+)
 
 DATA = Path(os.environ.get("BASIN_BENCH_DATA", "/tmp/basin-bench"))
 COLUMNS = {
@@ -125,13 +132,7 @@ sources:
 
         import basin.sources.files.extract  # noqa: F401
 
-        platform.store  # noqa: B018
-        platform.lake  # noqa: B018
-        started = time.monotonic()
-        [result] = platform.extract()
-        seconds = time.monotonic() - started
-        platform.close()
-        print(json.dumps({"seconds": seconds, "rows": result.rows}))
+        time_extract(platform)
     finally:
         shutil.rmtree(project, ignore_errors=True)
 

@@ -16,7 +16,6 @@ incrementally usually do; SQLite's filter then reads only the new rows.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import sqlite3
@@ -25,7 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import alternate, machine, samples_json, summarise, write_result
+from bench.harness import (
+    alternate,
+    machine,
+    samples_json,
+    summarise,
+    time_extract,
+    write_result,
+)
 
 DATA = Path(__file__).parent / ".data"
 PROJECT = """
@@ -109,12 +115,7 @@ def arm(name: str, rows: int, index: bool) -> None:
         platform = Platform(load_project(folder))
         import basin.sources.sqlite.extract  # noqa: F401
 
-        platform.store  # noqa: B018
-        started = time.monotonic()
-        [result] = platform.extract()
-        seconds = time.monotonic() - started
-        platform.close()
-        print(json.dumps({"seconds": seconds, "rows": result.rows}))
+        time_extract(platform)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -162,3 +162,20 @@ def test_a_spec_that_cannot_work_stops_the_run_and_keeps_the_publication(
     assert published.stat().st_mtime_ns == before
     doctor = cli("doctor", project=project)
     assert doctor.exit_code != 0 and message in doctor.output
+
+
+def test_a_source_without_loaded_at_is_named_with_the_fix(cli, project: Path) -> None:
+    """The scaffold's staging model has no ``loaded_at``: the run says which model
+    misses which column and how to add it, not the engine's binder error."""
+    _vault_project(project)
+    vault = project / "dbt" / "vault.yml"
+    vault.write_text(
+        vault.read_text().replace(
+            "source: stg_vault__orders, keys: [order_id]",
+            "source: stg_shop__orders, keys: [order_id]",
+        )
+    )
+    run = cli("run", project=project)
+    assert run.exit_code != 0
+    assert "model hub_order: its source stg_shop__orders has no column loaded_at" in run.output
+    assert "_basin_extracted_at as loaded_at" in run.output

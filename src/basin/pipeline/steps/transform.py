@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -381,4 +382,11 @@ def _record_checks(
 
 
 def _first_line(text: str | None) -> str:
-    return text.strip().splitlines()[0] if text and text.strip() else ""
+    """What a dbt message says: its first line — and the next, when the first only
+    names where (``Compilation Error in model x (models/x.sql)``)."""
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if len(lines) > 1 and re.fullmatch(r"[\w ]*Error in \w+ \S+ \(.*\)", lines[0]):
+        return f"{lines[0]}: {lines[1]}"
+    return lines[0]

@@ -44,6 +44,22 @@
 {%- endmacro %}
 
 
+{#- The columns a vault model reads from its source are there — a missing `loaded_at`
+    (or key, or attribute) is named with the fix, not left to the engine's binder error. -#}
+{% macro _vault_source_has(source, columns) -%}
+    {%- if execute -%}
+        {%- set relation = ref(source) -%}
+        {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+        {%- set missing = [] -%}
+        {%- for c in ['loaded_at'] + columns if c | lower not in present -%}{%- do missing.append(c) -%}{%- endfor -%}
+        {%- if present and missing -%}
+            {%- set hint = " (loaded_at: when the row's batch was loaded, e.g. `_basin_extracted_at as loaded_at` in the staging model)" if 'loaded_at' in missing else "" -%}
+            {{ exceptions.raise_compiler_error("model " ~ model.name ~ ": its source " ~ source ~ " has no column " ~ missing | join(', ') ~ hint ~ "; see vault.yml") }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- On an incremental run, only rows loaded after the newest row this model holds:
     every earlier row was offered to it by an earlier run (Basin loads each entity's
     batches in order, and a batch's rows share its extraction time), so the cost
@@ -71,7 +87,8 @@
 {% macro hub(name=none) -%}
     {%- set spec = basin._vault_spec('hubs', name) -%}
     {{ config(materialized='incremental', unique_key=none) }}
-    {%- set name = name or model.name | replace('hub_', '') %}
+    {%- set name = name or model.name | replace('hub_', '') -%}
+    {{ basin._vault_source_has(spec['source'], spec['keys']) }}
 with
 
 source as (
@@ -116,7 +133,8 @@ select * from final
     {{ config(materialized='incremental', unique_key=none) }}
     {%- set name = name or model.name | replace('link_', '') %}
     {%- set all_keys = [] -%}
-    {%- for hub, keys in spec['hubs'].items() -%}{%- for k in keys -%}{%- do all_keys.append(k) -%}{%- endfor -%}{%- endfor %}
+    {%- for hub, keys in spec['hubs'].items() -%}{%- for k in keys -%}{%- do all_keys.append(k) -%}{%- endfor -%}{%- endfor -%}
+    {{ basin._vault_source_has(spec['source'], all_keys) }}
 with
 
 source as (
@@ -158,7 +176,8 @@ select * from final
 {% macro sat(name=none) -%}
     {%- set spec = basin._vault_spec('satellites', name) -%}
     {{ config(materialized='incremental', unique_key=none) }}
-    {%- set parent = spec['parent'] %}
+    {%- set parent = spec['parent'] -%}
+    {{ basin._vault_source_has(spec['source'], spec['keys'] + spec['attributes']) }}
 with
 
 source as (

@@ -34,6 +34,22 @@ products as (
 
 ),
 
+rerated as (
+
+    -- How often the customer's segment changed, from the SCD2 history (the snapshot).
+    select customer_id, count(*) as segment_changes
+    from (
+        select
+            customer_id,
+            segment,
+            lag(segment) over (partition by customer_id order by valid_from) as previous_segment
+        from {{ ref('int_customer_history') }}
+    ) as versions
+    where previous_segment is not null and previous_segment <> segment
+    group by customer_id
+
+),
+
 interactions as (
 
     select customer_id, count(*) as interaction_count, max(occurred_at) as last_interaction_at
@@ -67,6 +83,7 @@ scored as (
         customers.last_name,
         customers.email,
         customers.segment,
+        coalesce(rerated.segment_changes, 0) as segment_changes,
         summary.lifecycle_stage,
         summary.total_balance,
         coalesce(orders.order_count, 0) as order_count,
@@ -89,6 +106,7 @@ scored as (
     left join summary on customers.customer_id = summary.customer_id
     left join orders on customers.customer_id = orders.customer_id
     left join products on customers.customer_id = products.customer_id
+    left join rerated on customers.customer_id = rerated.customer_id
     left join interactions on customers.customer_id = interactions.customer_id
     left join pipeline on customers.customer_id = pipeline.customer_id
     left join email on customers.email = email.customer_email

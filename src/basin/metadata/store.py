@@ -391,6 +391,23 @@ class MetadataStore:
                 .values(status="abandoned")
             )
 
+    def first_created(self, batch_ids: list[str]) -> datetime | None:
+        """When the earliest of these batches was started (every row of a batch was
+        extracted after it); None if any of them is unknown here."""
+        if not batch_ids:
+            return None
+        found: dict[str, datetime] = {}
+        with self.session() as s:
+            for start in range(0, len(batch_ids), 500):
+                chunk = batch_ids[start : start + 500]
+                q = select(Batch.batch_id, Batch.created_at).where(
+                    Batch.env == self.env, Batch.batch_id.in_(chunk)
+                )
+                found.update({b: c for b, c in s.execute(q).all()})
+        if len(found) < len(set(batch_ids)):
+            return None
+        return min(found.values())
+
     def batches(
         self, source: str | None = None, entity: str | None = None, status: str | None = None
     ) -> list[Batch]:

@@ -15,6 +15,7 @@ holds what Basin generates:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -58,6 +59,7 @@ def shadow_project(user_dir: Path, root: Path) -> Path:
     config["test-paths"] = [*list(config.get("test-paths") or ["tests"]), TEST_PATH]
     (root / TEST_PATH).mkdir(exist_ok=True)
     config.pop("packages-install-path", None)  # the packages live here, in dbt_packages/
+    config["dispatch"] = _dispatch(config)
     _write(
         root / "dbt_project.yml",
         f"# Written by Basin from {user_dir / 'dbt_project.yml'}; edits are overwritten.\n"
@@ -65,6 +67,36 @@ def shadow_project(user_dir: Path, root: Path) -> Path:
     )
     _packages(user_dir, root, config)
     return root
+
+
+def _dispatch(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """dbt's generic tests (unique, not_null, …) resolve to Basin's delta-aware ones
+    (``macros/tests/delta_tests.sql``) unless the project's own come first."""
+    entries = [dict(e) for e in config.get("dispatch") or [] if isinstance(e, dict)]
+    for entry in entries:
+        if entry.get("macro_namespace") == "dbt":
+            order = [p for p in entry.get("search_order") or [] if p != "basin"]
+            at = order.index("dbt") if "dbt" in order else len(order)
+            entry["search_order"] = [*order[:at], "basin", *order[at:]]
+            return entries
+    name = str(config.get("name") or "")
+    return [*entries, {"macro_namespace": "dbt", "search_order": [name, "basin", "dbt"]}]
+
+
+def code_fingerprint(root: Path) -> str:
+    """A digest of what a build of the project at ``root`` (the shadow project) runs:
+    every file it reads — the user's models, macros, tests, snapshots, seeds and YAML
+    through the links, and the packages. A delta is followed only while it is the
+    same as when the last build passed."""
+    h = hashlib.sha256()
+    skip = {"target", "logs"}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if d not in skip and not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _link_folders(user_dir: Path, root: Path) -> None:

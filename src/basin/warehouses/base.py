@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from basin.common.sql import quote_ident
+from basin.common.sql import literal, quote_ident
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -127,6 +127,46 @@ class Warehouse(ABC):
     @abstractmethod
     def loaded_batch_ids(self) -> set[str]:
         """Batch ids in the warehouse's own load ledger."""
+
+    @property
+    def ledger_table(self) -> str:
+        """The load ledger, as this engine's SQL names it."""
+        return f"{quote_ident(self.ledger_schema)}.load_ledger"
+
+    def unbuilt_batches(self, code: str) -> list[str] | None:
+        """The batches loaded since the last whole dbt build that passed here (the
+        delta an incremental build follows), oldest first; None when no build has
+        passed against this ledger yet, or the last that did ran other code than
+        ``code`` (a fingerprint of the dbt project): then everything counts as new.
+        The ledger is the authority: a warehouse rebuilt from nothing starts over."""
+        try:
+            _, rows = self.sample(
+                f"SELECT batch_id, built_run, built_code, loaded_at FROM {self.ledger_table}",
+                10**9,
+            )
+        except Exception:  # noqa: BLE001 - no ledger, or no build recorded in it yet
+            return None
+        built = [(run, built_code) for _, run, built_code, _ in rows if run]
+        if not built or max(built)[1] != code:
+            return None
+        return [b for b, run, _, _ in sorted(rows, key=lambda r: (r[3], r[0])) if not run]
+
+    def mark_built(self, batch_ids: list[str], run_id: str, code: str) -> None:
+        """Record that a whole build which passed (run ``run_id`` of the dbt project
+        whose fingerprint is ``code``) has taken these batches: the next build's delta
+        starts after them. Replay enters a batch in the ledger again, not built."""
+        table = self.ledger_table
+        statements = [
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS built_run VARCHAR",
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS built_code VARCHAR",
+        ]
+        for start in range(0, len(batch_ids), 500):
+            chunk = ", ".join(literal(b) for b in batch_ids[start : start + 500])
+            statements.append(
+                f"UPDATE {table} SET built_run = {literal(run_id)}, built_code = {literal(code)} "
+                f"WHERE batch_id IN ({chunk})"
+            )
+        self.execute(statements)
 
     @abstractmethod
     def load_batch(self, manifest: Manifest, urls: list[str], run_id: str | None) -> LoadResult:

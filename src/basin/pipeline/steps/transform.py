@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,56 @@ class DbtCall:
     run_id: str | None = None
     target: str = "target"
     """The folder under the environment's dbt state that dbt writes artifacts to."""
+    delta: dict[str, Any] | None = None
+    """The var ``basin_delta`` (``Delta.dbt_var``): what incremental models and the
+    delta-aware tests follow; None: everything is new (whole-table tests)."""
+
+
+DELTA_MARGIN = timedelta(hours=1)
+"""How much earlier than the oldest new batch's start ``since`` is set: rows are
+stamped with the extraction's clock, batches with the store's (the same host, a
+margin for a clock that stepped)."""
+
+
+@dataclass(frozen=True)
+class Delta:
+    """The batches a whole build follows: loaded since the last whole build that
+    passed against this warehouse's ledger (``Warehouse.unbuilt_batches``)."""
+
+    batches: list[str]
+    since: datetime | None
+    """Every row of these batches was extracted after it (None: unknown)."""
+
+    def dbt_var(self) -> dict[str, Any]:
+        return {
+            "batches": self.batches,
+            "since": self.since.strftime("%Y-%m-%d %H:%M:%S") if self.since else None,
+        }
+
+
+def delta(res: Resources, code: str) -> Delta | None:
+    """What a whole build of the dbt project whose ``code_fingerprint`` is ``code``
+    follows; None when no build has passed here yet, or the last one that did ran
+    other code (a changed model must recompute every key, a changed test see every
+    row)."""
+    batches = res.warehouse.unbuilt_batches(code)
+    if batches is None:
+        return None
+    first = res.store.first_created(batches)
+    # Stamped in UTC; vault load dates are the extraction's UTC timestamps.
+    since = (first.astimezone(UTC).replace(tzinfo=None) - DELTA_MARGIN) if first else None
+    return Delta(batches, since)
+
+
+def _code(res: Resources) -> str:
+    """The fingerprint of the dbt project a build runs (Basin's additions included)."""
+    from basin.transform.shadow import code_fingerprint, shadow_project
+
+    project_dir = shadow_project(
+        res.project.dbt_project_dir, res.project.state_path("dbt") / "project"
+    )
+    expectation_suites(res, project_dir)
+    return code_fingerprint(project_dir)
 
 
 SLIM_SELECT = ["+state:modified+"]
@@ -76,11 +127,28 @@ def build(
                 "no manifest.json in %s (no production build yet?): building the whole project",
                 state,
             )
+    whole = not select and state is None
+    # A whole build follows the delta: incremental models take the new batches' keys,
+    # tests the new rows (``basin.in_delta``); `basin check` tests whole tables.
+    code = _code(res) if whole else ""
+    follows = delta(res, code) if whole else None
+    taken = sorted(res.warehouse.loaded_batch_ids()) if whole and follows is None else None
+    call = DbtCall(
+        "build",
+        "transform",
+        select,
+        extra,
+        run_id=run_id,
+        delta=follows.dbt_var() if follows else None,
+    )
     with res.lineage.step("transform", run_id, res.command, job_type="DAG"):
-        outcome = dbt(res, DbtCall("build", "transform", select, extra, run_id=run_id))
+        outcome = dbt(res, call)
     _claim_schemas(res, built=True)
     if not select:
         _drop_unbuilt(res)
+    if whole:
+        # Passed (dbt() raises otherwise): the next build starts after these batches.
+        res.warehouse.mark_built(follows.batches if follows else taken or [], run_id, code)
     return outcome
 
 
@@ -206,6 +274,8 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
     vault = load_vault(res.project.dbt_project_dir)
     if vault is not None:
         dbt_vars["basin_vault"] = vault.dbt_var()
+    if call.delta is not None:
+        dbt_vars["basin_delta"] = call.delta
     with res.reporter.task(f"dbt {call.command}", total=None) as task, _dbt_env(res):
 
         def on_node(unique_id: str, done: int, total: int) -> None:

@@ -83,6 +83,10 @@ class SnowflakeWarehouse(Warehouse):
         finally:
             conn.close()
 
+    @property
+    def ledger_table(self) -> str:
+        return f"{LEDGER_SCHEMA}.load_ledger"  # unquoted, as created (Snowflake upper-cases it)
+
     def loaded_batch_ids(self) -> set[str]:
         rows = self._run(
             [

@@ -1,8 +1,17 @@
+{#- Incremental by recipient: following a delta, only the addresses the new email
+    events name are counted again, over all their events (delete+insert). -#}
+{{ config(materialized='incremental', unique_key='customer_email', incremental_strategy='delete+insert') }}
+
 with
 
 events as (
 
     select * from {{ ref('stg_email__email_events') }}
+    {% if is_incremental() %}
+    where customer_email in (
+        select customer_email from {{ ref('stg_email__email_events') }} where {{ basin.in_delta() }}
+    )
+    {% endif %}
 
 ),
 

@@ -1,14 +1,32 @@
+{#- Incremental by order: following a delta, only the orders whose row or items the
+    new batches brought are totalled again (delete+insert). -#}
+{{ config(materialized='incremental', unique_key='order_id', incremental_strategy='delete+insert') }}
+
 with
+
+touched as (
+
+    select order_id from {{ ref('stg_operations__orders') }} where {{ basin.in_delta() }}
+    union
+    select order_id from {{ ref('stg_operations__order_items') }} where {{ basin.in_delta() }}
+
+),
 
 orders as (
 
     select * from {{ ref('stg_operations__orders') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from touched)
+    {% endif %}
 
 ),
 
 items as (
 
     select * from {{ ref('stg_operations__order_items') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from touched)
+    {% endif %}
 
 ),
 

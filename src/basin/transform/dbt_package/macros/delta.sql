@@ -1,0 +1,80 @@
+{#-
+    The delta a whole `basin transform` follows: the batches loaded since the last
+    whole build that passed against this warehouse (its load ledger says which), given
+    to dbt as the variable basin_delta = {batches: [...], since: 'YYYY-MM-DD HH:MM:SS'}
+    — `since` is UTC and earlier than every row of those batches was extracted. Without
+    the variable (the first build, `basin check`, a build of a selection) everything
+    counts as new.
+
+    Incremental models take the keys the delta touched:
+        where account_id in (select account_id from {{ ref('stg_finance__transactions') }}
+                             where {{ basin.in_delta() }})
+    and the tests below check the rows the delta brought (see delta_tests.sql).
+-#}
+
+{#- True when this build follows a delta (else every row counts as new). -#}
+{% macro follows_delta() -%}
+    {{ return(var('basin_delta', none) is not none) }}
+{%- endmacro %}
+
+
+{#- A predicate: the row came with one of the delta's batches (`column` holds the
+    batch id: staging's batch_id, raw's _basin_batch_id). `true` without a delta,
+    `false` when no batch is new. -#}
+{% macro in_delta(column='batch_id') -%}
+    {%- set delta = var('basin_delta', none) -%}
+    {%- if delta is none -%}
+        true
+    {%- elif delta['batches'] | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} in ({% for b in delta['batches'] %}{{ basin.sql_literal(b) }}{% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- A predicate: the row was extracted (or loaded into the vault) no earlier than the
+    delta's oldest batch — `column` a timestamp such as a vault model's load_date.
+    `true` without a delta or when its start is unknown. -#}
+{% macro in_delta_since(column='load_date') -%}
+    {%- set delta = var('basin_delta', none) -%}
+    {%- if delta is none or delta['since'] is none -%}
+        true
+    {%- elif delta['batches'] | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} >= {{ basin.utc_timestamp(delta['since']) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro utc_timestamp(text) -%}
+    {{ return(adapter.dispatch('utc_timestamp', 'basin')(text)) }}
+{%- endmacro %}
+
+{% macro default__utc_timestamp(text) -%}
+    cast('{{ text }}+00:00' as timestamp with time zone)
+{%- endmacro %}
+
+{% macro snowflake__utc_timestamp(text) -%}
+    to_timestamp_tz('{{ text }} +00:00', 'YYYY-MM-DD HH24:MI:SS TZH:TZM')
+{%- endmacro %}
+
+
+{#- Which rows of a tested relation the delta brought, as a predicate on it (empty:
+    test every row): by its batch id column (batch_id, or raw's _basin_batch_id),
+    else by a vault load_date. Tables without either are tested whole. -#}
+{% macro delta_rows_predicate(model) -%}
+    {%- if not execute or var('basin_delta', none) is none or model is string -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(model) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'batch_id' in names -%}
+        {{ return(basin.in_delta('batch_id')) }}
+    {%- elif '_basin_batch_id' in names -%}
+        {{ return(basin.in_delta('_basin_batch_id')) }}
+    {%- elif 'load_date' in names and var('basin_delta')['since'] is not none -%}
+        {{ return(basin.in_delta_since('load_date')) }}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}

@@ -49,14 +49,16 @@ class DbtCall:
     target: str = "target"
     """The folder under the environment's dbt state that dbt writes artifacts to."""
     delta: dict[str, Any] | None = None
-    """The var ``basin_delta`` (``Delta.dbt_var``): what incremental models and the
+    """``BASIN_DELTA`` (``Delta.dbt_var``): what incremental models and the
     delta-aware tests follow; None: everything is new (whole-table tests)."""
 
 
-DELTA_MARGIN = timedelta(hours=1)
-"""How much earlier than the oldest new batch's start ``since`` is set: rows are
-stamped with the extraction's clock, batches with the store's (the same host, a
-margin for a clock that stepped)."""
+DELTA_ENV = "BASIN_DELTA"
+"""The environment variable the dbt package's delta macros read (``macros/delta.sql``)."""
+DELTA_MARGIN = timedelta(seconds=1)
+"""How much earlier than the oldest new batch's start ``since`` is set. A batch is
+started (the store's clock) before its rows are stamped (the extraction's clock, on
+the same host); the margin absorbs rounding. Runs an hour apart must not overlap."""
 
 
 @dataclass(frozen=True)
@@ -274,9 +276,7 @@ def dbt(res: Resources, call: DbtCall) -> StepOutcome[DbtRun]:
     vault = load_vault(res.project.dbt_project_dir)
     if vault is not None:
         dbt_vars["basin_vault"] = vault.dbt_var()
-    if call.delta is not None:
-        dbt_vars["basin_delta"] = call.delta
-    with res.reporter.task(f"dbt {call.command}", total=None) as task, _dbt_env(res):
+    with res.reporter.task(f"dbt {call.command}", total=None) as task, _dbt_env(res, call.delta):
 
         def on_node(unique_id: str, done: int, total: int) -> None:
             faults.point(f"{call.step}.mid_build")
@@ -362,9 +362,13 @@ def _track(
 
 
 @contextmanager
-def _dbt_env(res: Resources) -> Iterator[None]:
-    """The warehouse's secrets in os.environ for one dbt invocation, then restored."""
-    secrets = res.warehouse.dbt_env()
+def _dbt_env(res: Resources, delta: dict[str, Any] | None = None) -> Iterator[None]:
+    """The warehouse's secrets in os.environ for one dbt invocation, then restored;
+    and the delta the build follows as ``BASIN_DELTA`` (empty: none). Not a ``--vars``
+    entry: dbt parses the whole project again whenever its vars change (measured
+    4–5 s per build at the reference's 140 nodes), and the macros read it only while
+    executing, so the parse never records it."""
+    secrets = {**res.warehouse.dbt_env(), DELTA_ENV: json.dumps(delta) if delta else ""}
     saved = {k: os.environ.get(k) for k in secrets}
     os.environ.update(secrets)
     try:

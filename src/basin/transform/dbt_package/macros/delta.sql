@@ -1,10 +1,12 @@
 {#-
     The delta a whole `basin transform` follows: the batches loaded since the last
     whole build that passed against this warehouse (its load ledger says which), given
-    to dbt as the variable basin_delta = {batches: [...], since: 'YYYY-MM-DD HH:MM:SS'}
-    — `since` is UTC and earlier than every row of those batches was extracted. Without
-    the variable (the first build, `basin check`, a build of a selection) everything
-    counts as new.
+    to dbt as the environment variable BASIN_DELTA = {"batches": [...], "since":
+    "YYYY-MM-DD HH:MM:SS"} — `since` is UTC and earlier than every row of those
+    batches was extracted. Without it (the first build, `basin check`, a build of a
+    selection) everything counts as new. It is read only while executing (not a
+    --vars entry, and not read while parsing: either would make dbt parse the whole
+    project again on every build).
 
     Incremental models take the keys the delta touched:
         where account_id in (select account_id from {{ ref('stg_finance__transactions') }}
@@ -12,9 +14,19 @@
     and the tests below check the rows the delta brought (see delta_tests.sql).
 -#}
 
+{#- The delta, or none: every row counts as new (and always while parsing). -#}
+{% macro delta() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set text = env_var('BASIN_DELTA', '') -%}
+    {{ return(fromjson(text) if text else none) }}
+{%- endmacro %}
+
+
 {#- True when this build follows a delta (else every row counts as new). -#}
 {% macro follows_delta() -%}
-    {{ return(var('basin_delta', none) is not none) }}
+    {{ return(basin.delta() is not none) }}
 {%- endmacro %}
 
 
@@ -22,7 +34,7 @@
     batch id: staging's batch_id, raw's _basin_batch_id). `true` without a delta,
     `false` when no batch is new. -#}
 {% macro in_delta(column='batch_id') -%}
-    {%- set delta = var('basin_delta', none) -%}
+    {%- set delta = basin.delta() -%}
     {%- if delta is none -%}
         true
     {%- elif delta['batches'] | length == 0 -%}
@@ -37,7 +49,7 @@
     delta's oldest batch — `column` a timestamp such as a vault model's load_date.
     `true` without a delta or when its start is unknown. -#}
 {% macro in_delta_since(column='load_date') -%}
-    {%- set delta = var('basin_delta', none) -%}
+    {%- set delta = basin.delta() -%}
     {%- if delta is none or delta['since'] is none -%}
         true
     {%- elif delta['batches'] | length == 0 -%}
@@ -65,7 +77,8 @@
     test every row): by its batch id column (batch_id, or raw's _basin_batch_id),
     else by a vault load_date. Tables without either are tested whole. -#}
 {% macro delta_rows_predicate(model) -%}
-    {%- if not execute or var('basin_delta', none) is none or model is string -%}
+    {%- set delta = basin.delta() -%}
+    {%- if delta is none or model is string -%}
         {{ return('') }}
     {%- endif -%}
     {%- set names = adapter.get_columns_in_relation(model) | map(attribute='name') | map('lower') | list -%}
@@ -73,7 +86,7 @@
         {{ return(basin.in_delta('batch_id')) }}
     {%- elif '_basin_batch_id' in names -%}
         {{ return(basin.in_delta('_basin_batch_id')) }}
-    {%- elif 'load_date' in names and var('basin_delta')['since'] is not none -%}
+    {%- elif 'load_date' in names and delta['since'] is not none -%}
         {{ return(basin.in_delta_since('load_date')) }}
     {%- endif -%}
     {{ return('') }}

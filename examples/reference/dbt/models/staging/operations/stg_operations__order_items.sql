@@ -1,8 +1,16 @@
+{#- Incremental like stg_finance__transactions: each run takes the batches newer than
+    the last one it saw and replaces the changed rows by key (delete+insert), so the
+    models reading it no longer rank every version of every row on each run. -#}
+{{ config(materialized='incremental', unique_key='order_item_id', incremental_strategy='delete+insert') }}
+
 with
 
 source as (
 
     select * from {{ source('operations', 'order_items') }}
+    {% if is_incremental() %}
+    where _basin_batch_id > (select max(batch_id) from {{ this }})
+    {% endif %}
 
 ),
 

@@ -391,6 +391,23 @@ class MetadataStore:
                 .values(status="abandoned")
             )
 
+    def last_step_marked(self, name: str, marker: str) -> datetime | None:
+        """When the newest successful step ``name`` of this environment whose detail
+        holds ``marker`` (a JSON fragment such as ``"follows_delta": false``) ended."""
+        with self.session() as s:
+            return s.scalars(
+                select(Step.ended_at)
+                .join(Run, Run.run_id == Step.run_id)
+                .where(
+                    Run.env == self.env,
+                    Step.name == name,
+                    Step.status == "success",
+                    Step.detail.contains(marker),
+                )
+                .order_by(Step.ended_at.desc())
+                .limit(1)
+            ).first()
+
     def first_created(self, batch_ids: list[str]) -> datetime | None:
         """When the earliest of these batches was started (every row of a batch was
         extracted after it); None if any of them is unknown here."""

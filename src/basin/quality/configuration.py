@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from basin.common.types import StrictModel
+from basin.common.types import Duration, StrictModel
 
 Severity = Literal["error", "warn"]
 
@@ -31,6 +31,12 @@ class QualityConfig(StrictModel):
     ``var('basin_severity')``. ``error`` blocks publication, ``warn`` records and alerts."""
     block_on_warn: bool = False
     """Hold a build with warnings back until someone runs ``basin publish --run <id>``."""
+    whole_tests_every: Duration | None = "7 days"
+    """A whole build follows the delta (its tests read the new rows, its incremental
+    models recompute the keys they touched); when the last build that tested every row
+    and recomputed every key passed longer ago than this, the next one does that again
+    (the DAG's daily run does it weekly by default). None: only ``basin check`` tests
+    every row."""
     sample_rows: int = Field(default=5, ge=0, le=100)
     """Failing rows kept with each failed check."""
     expectation_suites: list[ExpectationSuite] = Field(default_factory=list)

@@ -91,6 +91,30 @@ def delta(res: Resources, code: str) -> Delta | None:
     return Delta(batches, since)
 
 
+WHOLE_MARK = '"follows_delta": false'
+"""How a whole build that followed no delta shows in its step's recorded detail."""
+
+
+def _whole_pass_due(res: Resources) -> bool:
+    """True when ``quality.whole_tests_every`` has passed since the last build that
+    tested every row (or there was none): this build follows no delta."""
+    from basin.common.types import parse_duration
+
+    every = res.project.config.quality.whole_tests_every
+    if every is None:
+        return False
+    last = res.store.last_step_marked("transform", WHOLE_MARK)
+    if last is not None and datetime.now(UTC) - last.astimezone(UTC) < parse_duration(every):
+        return False
+    log.info(
+        "the last build that tested every row passed %s: this one tests every row and "
+        "recomputes every key (quality.whole_tests_every: %s)",
+        "never here" if last is None else f"at {last:%Y-%m-%d %H:%M} UTC",
+        every,
+    )
+    return True
+
+
 def _code(res: Resources) -> str:
     """The fingerprint of the dbt project a build runs (Basin's additions included)."""
     from basin.transform.shadow import code_fingerprint, shadow_project
@@ -134,6 +158,8 @@ def build(
     # tests the new rows (``basin.in_delta``); `basin check` tests whole tables.
     code = _code(res) if whole else ""
     follows = delta(res, code) if whole else None
+    if follows is not None and _whole_pass_due(res):
+        follows = None
     taken = sorted(res.warehouse.loaded_batch_ids()) if whole and follows is None else None
     call = DbtCall(
         "build",
@@ -148,6 +174,7 @@ def build(
     _claim_schemas(res, built=True)
     if not select:
         _drop_unbuilt(res)
+    outcome.detail["follows_delta"] = follows is not None
     if whole:
         # Passed (dbt() raises otherwise): the next build starts after these batches.
         res.warehouse.mark_built(follows.batches if follows else taken or [], run_id, code)

@@ -1,0 +1,166 @@
+"""dbt's generic tests following the delta (Basin's package comes first in dispatch):
+they read the new rows, but a new row repeating an old key still fails `unique`; a
+failure keeps its batch in the delta; changed code, `basin check` and a first build
+test every row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+# Every version of every order (no ranking): a key delivered twice is there twice.
+VERSIONS = (
+    "select order_id, amount, status, _basin_batch_id as batch_id "
+    "from {{ source('shop', 'orders') }}\n"
+)
+TESTS = """
+version: 2
+models:
+  - name: stg_shop__order_versions
+    columns:
+      - name: order_id
+        data_tests: [unique, not_null]
+      - name: status
+        data_tests:
+          - accepted_values: {arguments: {values: [pending, paid, refunded]}}
+"""
+HEADER = "order_id,customer_email,amount,status,ordered_at\n"
+
+
+def _with_versions(project: Path) -> None:
+    folder = project / "dbt" / "models" / "staging" / "shop"
+    (folder / "stg_shop__order_versions.sql").write_text(VERSIONS)
+    (folder / "_versions.yml").write_text(TESTS)
+
+
+def _drop(project: Path, name: str, rows: str) -> None:
+    (project / "drops" / "shop" / name).write_text(HEADER + rows)
+
+
+def _compiled(project: Path, name: str) -> str:
+    results = json.loads((project / ".basin/dev/dbt/target/run_results.json").read_text())
+    [node] = [r for r in results["results"] if r["unique_id"].split(".")[2] == name]
+    return node["compiled_code"]
+
+
+def _days_pass(project: Path, days: int) -> None:
+    """Every time the store recorded moves ``days`` into the past."""
+    from bench.platform import shift_times
+
+    from basin.config import load_project
+    from basin.pipeline.platform import Platform
+
+    platform = Platform(load_project(project))
+    try:
+        shift_times(platform.store, 24 * days)
+    finally:
+        platform.close()
+
+
+def _built_marks(project: Path) -> list[tuple]:
+    with duckdb.connect(str(project / ".basin/dev/warehouse.duckdb"), read_only=True) as con:
+        return con.execute("select count(*), count(built_run) from _basin.load_ledger").fetchall()
+
+
+def test_a_new_row_repeating_an_old_key_fails_unique_until_fixed(cli, project: Path) -> None:
+    _with_versions(project)
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    # First build: everything is new, tested whole; its batches are marked built.
+    assert "batch_id in (" not in _compiled(project, "unique_stg_shop__order_versions_order_id")
+    assert _built_marks(project) == [(1, 1)]
+
+    _drop(project, "orders_002.csv", "7,alan@example.org,15.00,paid,2026-01-06 10:00:00\n")
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    unique = _compiled(project, "unique_stg_shop__order_versions_order_id")
+    assert "batch_id in (" in unique, unique  # the new rows' keys only
+    assert _built_marks(project) == [(2, 2)]
+
+    # Day 3 repeats order 3 (delivered on day 1): the new row's key counted over the
+    # whole table is there twice.
+    _drop(project, "orders_003.csv", "3,grace@example.org,42.00,paid,2026-01-07 10:00:00\n")
+    for attempt in (1, 2):  # the second run brings nothing new: the batch is still new
+        run = cli("run", project=project)
+        assert run.exit_code != 0, f"attempt {attempt}: the repeated key was published"
+        assert "unique_stg_shop__order_versions_order_id" in run.output
+    assert _built_marks(project) == [(3, 2)]
+    with duckdb.connect(
+        str(project / ".basin/dev/published/warehouse.duckdb"), read_only=True
+    ) as con:
+        assert con.execute("select count(*) from marts.daily_revenue").fetchone()[0] > 0
+
+
+def test_accepted_values_follow_the_delta_and_basin_check_tests_every_row(
+    cli, project: Path
+) -> None:
+    _with_versions(project)
+    assert cli("run", project=project).exit_code == 0
+    _drop(project, "orders_002.csv", "7,alan@example.org,15.00,lost,2026-01-06 10:00:00\n")
+    run = cli("run", project=project)
+    assert run.exit_code != 0
+    assert "accepted_values_stg_shop__order_versions" in run.output
+    # `basin check` reads every row, whichever batch brought it.
+    check = cli("check", project=project)
+    assert check.exit_code != 0
+    compiled = _compiled(
+        project, "accepted_values_stg_shop__order_versions_status__pending__paid__refunded"
+    )
+    assert "batch_id in (" not in compiled
+
+
+def test_changed_code_tests_every_row_once(cli, project: Path) -> None:
+    _with_versions(project)
+    assert cli("run", project=project).exit_code == 0
+    _drop(project, "orders_002.csv", "7,alan@example.org,15.00,paid,2026-01-06 10:00:00\n")
+    assert cli("run", project=project).exit_code == 0
+    # An edit to the project (even a comment): the next build follows no delta.
+    model = project / "dbt" / "models" / "staging" / "shop" / "stg_shop__order_versions.sql"
+    model.write_text("-- every version\n" + VERSIONS)
+    _drop(project, "orders_003.csv", "8,ada@example.org,1.00,paid,2026-01-07 10:00:00\n")
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    assert "batch_id in (" not in _compiled(project, "unique_stg_shop__order_versions_order_id")
+    # …and the one after it follows the delta again.
+    _drop(project, "orders_004.csv", "9,ada@example.org,2.00,paid,2026-01-08 10:00:00\n")
+    assert cli("run", project=project).exit_code == 0
+    assert "batch_id in (" in _compiled(project, "unique_stg_shop__order_versions_order_id")
+
+
+def test_replayed_batches_are_new_again(cli, project: Path) -> None:
+    _with_versions(project)
+    assert cli("run", project=project).exit_code == 0
+    _drop(project, "orders_002.csv", "7,alan@example.org,15.00,paid,2026-01-06 10:00:00\n")
+    assert cli("run", project=project).exit_code == 0
+    assert _built_marks(project) == [(2, 2)]
+    assert (done := cli("replay", project=project)).exit_code == 0, done.output
+    assert _built_marks(project) == [(2, 0)]
+
+
+def test_every_row_is_tested_again_when_the_last_whole_pass_is_a_week_old(
+    cli, project: Path
+) -> None:
+    """quality.whole_tests_every (7 days by default): a build that follows the delta
+    turns into a whole one when the last whole pass is older — as the DAG's daily
+    runs do once a week."""
+    _with_versions(project)
+    assert cli("run", project=project).exit_code == 0  # the first build: whole
+    _drop(project, "orders_002.csv", "7,alan@example.org,15.00,paid,2026-01-06 10:00:00\n")
+    assert cli("run", project=project).exit_code == 0
+    assert "batch_id in (" in _compiled(project, "unique_stg_shop__order_versions_order_id")
+    _days_pass(project, 8)  # since the whole build
+    _drop(project, "orders_003.csv", "8,ada@example.org,1.00,paid,2026-01-07 10:00:00\n")
+    run = cli("run", project=project)
+    assert run.exit_code == 0, run.output
+    assert "batch_id in (" not in _compiled(project, "unique_stg_shop__order_versions_order_id")
+    # Turned off: the delta is followed however old the last whole pass is.
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text().replace("quality:\n", "quality:\n  whole_tests_every: null\n", 1)
+    )
+    _days_pass(project, 30)
+    _drop(project, "orders_004.csv", "9,ada@example.org,2.00,paid,2026-01-08 10:00:00\n")
+    assert cli("run", project=project).exit_code == 0
+    assert "batch_id in (" in _compiled(project, "unique_stg_shop__order_versions_order_id")

@@ -36,7 +36,8 @@ def basin(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def add_day(project: Path) -> None:
+def generate(project: Path, *args: str) -> None:
+    """The reference's sources at SCALE: day 1, or the next day with ``--add-day``."""
     subprocess.run(
         [
             sys.executable,
@@ -45,7 +46,7 @@ def add_day(project: Path) -> None:
             str(project),
             "--scale",
             SCALE,
-            "--add-day",
+            *args,
         ],
         check=True,
         capture_output=True,
@@ -71,24 +72,13 @@ def compiled(project: Path, model: str) -> str:
 def test_days_that_follow_the_delta_publish_what_every_key_would(
     reference: Path, tmp_path: Path
 ) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            str(reference / "generator.py"),
-            "--root",
-            str(reference),
-            "--scale",
-            SCALE,
-        ],
-        check=True,
-        capture_output=True,
-    )
+    generate(reference)
     basin(reference, "run")
     whole = tmp_path / "whole"
     shutil.copytree(reference, whole)
     for day in (2, 3, 4):
         for project in (reference, whole):
-            add_day(project)
+            generate(project, "--add-day")
         forget_builds(whole)
         basin(reference, "run")
         basin(whole, "run")
@@ -108,18 +98,7 @@ def test_a_failed_gate_keeps_the_bad_rows_in_the_delta_until_fixed(reference: Pa
     until a build passes, or the second run would publish it untested."""
     yml = reference / "basin.yml"
     yml.write_text(yml.read_text().replace("staging: warn", "staging: error"))
-    subprocess.run(
-        [
-            sys.executable,
-            str(reference / "generator.py"),
-            "--root",
-            str(reference),
-            "--scale",
-            SCALE,
-        ],
-        check=True,
-        capture_output=True,
-    )
+    generate(reference)
     basin(reference, "run")
     published = marts(reference)
 

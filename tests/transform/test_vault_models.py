@@ -179,3 +179,52 @@ def test_a_source_without_loaded_at_is_named_with_the_fix(cli, project: Path) ->
     assert run.exit_code != 0
     assert "model hub_order: its source stg_shop__orders has no column loaded_at" in run.output
     assert "_basin_extracted_at as loaded_at" in run.output
+
+
+def test_the_effectivity_satellite_dates_each_change_of_relationship(cli, project: Path) -> None:
+    """An order moved to another customer and back: two link rows (the pairs that ever
+    existed), three effectivity rows, and the newest says who holds it now."""
+    _vault_project(project)
+    vault = project / "dbt" / "vault.yml"
+    vault.write_text(
+        vault.read_text()
+        + "effectivity:\n  customer_order: {link: customer_order, driving_hub: order}\n"
+    )
+    (project / "dbt" / "models" / "vault" / "eff_customer_order.sql").write_text(
+        "{{ basin.eff_sat('customer_order') }}\n"
+    )
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    header = "order_id,customer_email,amount,status,ordered_at\n"
+    for day, email in ((2, "alan@example.org"), (3, "grace@example.org")):
+        (project / "drops" / "shop" / f"orders_00{day}.csv").write_text(
+            header + f"5,{email},80.10,pending,2026-01-05 08:30:00\n"
+        )
+        assert (done := cli("run", project=project)).exit_code == 0, done.output
+    owners = _query(
+        project,
+        "select c.customer_email from vault.eff_customer_order e "
+        "join vault.hub_order o using (order_hk) "
+        "join vault.link_customer_order l using (customer_order_hk) "
+        "join vault.hub_customer c on c.customer_hk = l.customer_hk "
+        "where o.order_id = 5 order by e.load_date",
+    )
+    assert owners == [("grace@example.org",), ("alan@example.org",), ("grace@example.org",)]
+    assert _query(
+        project,
+        "select count(*) from vault.link_customer_order l join vault.hub_order o "
+        "on o.order_hk = l.order_hk where o.order_id = 5",
+    ) == [(2,)]
+    # Five orders with a customer on day 1, then order 5's two moves; nothing twice.
+    assert _query(project, "select count(*) from vault.eff_customer_order") == [(7,)]
+
+
+def test_an_effectivity_entry_naming_a_hub_outside_its_link_is_refused(cli, project: Path) -> None:
+    _vault_project(project)
+    vault = project / "dbt" / "vault.yml"
+    vault.write_text(
+        vault.read_text()
+        + "effectivity:\n  customer_order: {link: customer_order, driving_hub: product}\n"
+    )
+    doctor = cli("doctor", project=project)
+    assert doctor.exit_code != 0
+    assert "effectivity.customer_order.driving_hub: 'product' is not one of link" in doctor.output

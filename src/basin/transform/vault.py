@@ -22,6 +22,8 @@ pits:
   customer: {hub: customer, satellites: [customer]}
 bridges:
   customer_transaction: {hub: customer, links: [customer_account, account_transaction]}
+effectivity:
+  customer_account: {link: customer_account, driving_hub: account}
 ```
 """
 
@@ -90,6 +92,18 @@ class Bridge(StrictModel):
     """Links in order, each sharing a hub with the one before."""
 
 
+class Effectivity(StrictModel):
+    """Which row of a link holds now, per key of its driving hub: one row each time the
+    driving key's relationship changes (an account moved to another customer, and back,
+    is three rows here and two in the link)."""
+
+    link: Identifier
+    """The link whose relationships it dates (it reads the link's source)."""
+    driving_hub: Identifier
+    """The hub whose key has one relationship at a time (``account``: an account has one
+    owner)."""
+
+
 class Vault(StrictModel):
     """The whole ``vault.yml``."""
 
@@ -98,6 +112,7 @@ class Vault(StrictModel):
     satellites: dict[Identifier, Satellite] = Field(default_factory=dict)
     pits: dict[Identifier, Pit] = Field(default_factory=dict)
     bridges: dict[Identifier, Bridge] = Field(default_factory=dict)
+    effectivity: dict[Identifier, Effectivity] = Field(default_factory=dict)
 
     def problems(self) -> list[str]:
         """What names something the spec does not have."""
@@ -123,6 +138,15 @@ class Vault(StrictModel):
                     )
         for name, bridge in self.bridges.items():
             problems += self._chain(name, bridge)
+        for name, eff in self.effectivity.items():
+            link = self.links.get(eff.link)
+            if link is None:
+                problems.append(f"effectivity.{name}.link: {eff.link!r} is not one of the links")
+            elif eff.driving_hub not in link.hubs:
+                problems.append(
+                    f"effectivity.{name}.driving_hub: {eff.driving_hub!r} is not one of link "
+                    f"{eff.link!r}'s hubs ({', '.join(link.hubs)})"
+                )
         return problems
 
     def _chain(self, name: str, bridge: Bridge) -> list[str]:

@@ -155,6 +155,8 @@ class Warehouse(ABC):
         """Record that a whole build which passed (run ``run_id`` of the dbt project
         whose fingerprint is ``code``) has taken these batches: the next build's delta
         starts after them. Replay enters a batch in the ledger again, not built."""
+        if not batch_ids:
+            return  # nothing loaded (a project without sources has no ledger)
         table = self.ledger_table
         statements = [
             f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS built_run VARCHAR",

@@ -183,7 +183,7 @@ def test_reference_platform_compiles_for_snowflake(
     yml = reference / "basin.yml"
     yml.write_text(yml.read_text().replace("\nsources:", SNOWFLAKE_ENV + "\nsources:", 1))
     platform = Platform(load_project(reference, "prod"))
-    # Offline: incremental models (the vault, two staging models) and snapshots need a
+    # Offline: incremental models (the vault, staging, aggregates) and snapshots need a
     # connection even to compile (is_incremental() looks the table up); they are skipped.
     run = platform.compile(offline=True)
     assert run.success, run.error
@@ -191,9 +191,10 @@ def test_reference_platform_compiles_for_snowflake(
         reference / ".basin" / "prod" / "dbt" / "target" / "compiled" / "reference" / "models"
     )
     models = [p for p in compiled.rglob("*.sql") if not p.parent.name.endswith(".yml")]
-    # 5 marts, 5 intermediate, 9 staging views (the 2 incremental staging models skipped),
-    # the vault's PIT and bridge tables (its hubs, links and satellites are incremental).
-    assert len(models) == 5 + 5 + 9 + 2
+    # 5 marts, 2 intermediate views (the 3 aggregates that follow the delta are
+    # incremental), 7 staging views (4 incremental staging models skipped), the vault's
+    # PIT (its hubs, links, satellites, bridge and effectivity are incremental).
+    assert len(models) == 5 + 2 + 7 + 1
     for path in models:
         sqlglot.parse_one(path.read_text(), read="snowflake")  # valid Snowflake SQL
     platform.close()

@@ -31,14 +31,15 @@
 
 
 {#- A predicate: the row came with one of the delta's batches (`column` holds the
-    batch id: staging's batch_id, raw's _basin_batch_id). `true` without a delta,
-    `false` when no batch is new. -#}
+    batch id: staging's batch_id, raw's _basin_batch_id). True for every row without a
+    delta, for none when no batch is new. -#}
 {% macro in_delta(column='batch_id') -%}
     {%- set delta = basin.delta() -%}
     {%- if delta is none -%}
-        true
+        {#- Names the column even so: a wrong name fails this build, not the next. -#}
+        ({{ column }} is null or true)
     {%- elif delta['batches'] | length == 0 -%}
-        false
+        ({{ column }} is null and false)
     {%- else -%}
         {{ column }} in ({% for b in delta['batches'] %}{{ basin.sql_literal(b) }}{% if not loop.last %}, {% endif %}{% endfor %})
     {%- endif -%}
@@ -47,13 +48,13 @@
 
 {#- A predicate: the row was extracted (or loaded into the vault) no earlier than the
     delta's oldest batch — `column` a timestamp such as a vault model's load_date.
-    `true` without a delta or when its start is unknown. -#}
+    True for every row without a delta or when its start is unknown. -#}
 {% macro in_delta_since(column='load_date') -%}
     {%- set delta = basin.delta() -%}
     {%- if delta is none or delta['since'] is none -%}
-        true
+        ({{ column }} is null or true)
     {%- elif delta['batches'] | length == 0 -%}
-        false
+        ({{ column }} is null and false)
     {%- else -%}
         {{ column }} >= {{ basin.utc_timestamp(delta['since']) }}
     {%- endif -%}

@@ -17,10 +17,13 @@
         customer: {hub: customer, satellites: [customer]}
       bridges:
         customer_account: {hub: customer, links: [customer_account]}
+      effectivity:
+        customer_account: {link: customer_account, driving_hub: account}
 
     and each model file is one line naming its entry: {{ basin.hub('customer') }},
     {{ basin.link('customer_account') }}, {{ basin.sat('customer') }},
-    {{ basin.pit('customer') }}, {{ basin.bridge('customer_account') }}. (Projects that
+    {{ basin.pit('customer') }}, {{ basin.bridge('customer_account') }},
+    {{ basin.eff_sat('customer_account') }}. (Projects that
     keep the spec under vars.vault in dbt_project.yml, keyed by model name, call them
     without a name.) Every source model needs a `loaded_at`
     column that grows batch by batch (Basin's staging models expose the batch's
@@ -351,4 +354,76 @@ where not exists (
     where {% for step in steps %}known.{{ step.link }}_hk = chains.{{ step.link }}_hk{% if not loop.last %} and {% endif %}{% endfor %}
 )
 {%- endif %}
+{%- endmacro %}
+
+
+
+{#- Effectivity satellite: per key of the link's driving hub, a row each time its
+    relationship changes — the link's hash key that holds from load_date on. A link
+    keeps every relationship that ever existed; this says which one is current (the
+    driving key's newest row) and since when (an account moved to another customer and
+    back: three rows here, two in the link). Insert-only, reading the link's source. -#}
+{% macro eff_sat(name) -%}
+    {%- set spec = basin._vault_spec('effectivity', name) -%}
+    {{ config(materialized='incremental', unique_key=none) }}
+    {%- set link = var('basin_vault', {}).get('links', {}).get(spec['link']) -%}
+    {%- if link is none -%}
+        {{ exceptions.raise_compiler_error("model " ~ model.name ~ ": effectivity." ~ name ~ ".link " ~ spec['link'] ~ " is not one of the links in vault.yml") }}
+    {%- endif -%}
+    {%- set driving = spec['driving_hub'] -%}
+    {%- set all_keys = [] -%}
+    {%- for hub, keys in link['hubs'].items() -%}{%- for k in keys -%}{%- do all_keys.append(k) -%}{%- endfor -%}{%- endfor -%}
+    {{ basin._vault_source_has(link['source'], all_keys) }}
+with
+
+source as (
+
+    select * from {{ ref(link['source']) }}
+    {{ basin._vault_new_rows() }}
+
+),
+
+keyed as (
+
+    select
+        {{ basin.hash_key(link['hubs'][driving]) }} as {{ driving }}_hk,
+        {{ basin.hash_key(all_keys) }} as {{ spec['link'] }}_hk,
+        loaded_at as load_date,
+        '{{ link['record_source'] }}' as record_source
+
+    from source
+    where {% for k in all_keys %}{{ k }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+
+),
+
+{% if is_incremental() %}
+latest as (
+
+    select {{ driving }}_hk, {{ spec['link'] }}_hk
+    from (
+        select
+            {{ driving }}_hk,
+            {{ spec['link'] }}_hk,
+            row_number() over (partition by {{ driving }}_hk order by load_date desc) as recency
+        from {{ this }}
+        where {{ driving }}_hk in (select {{ driving }}_hk from keyed)
+    ) as ranked
+    where recency = 1
+
+),
+{% endif %}
+
+final as (
+
+    select keyed.*
+    from keyed
+    {% if is_incremental() %}
+    left join latest
+        on keyed.{{ driving }}_hk = latest.{{ driving }}_hk
+    where latest.{{ spec['link'] }}_hk is null or latest.{{ spec['link'] }}_hk <> keyed.{{ spec['link'] }}_hk
+    {% endif %}
+
+)
+
+select * from final
 {%- endmacro %}

@@ -139,13 +139,13 @@ class Vault(StrictModel):
         for name, bridge in self.bridges.items():
             problems += self._chain(name, bridge)
         for name, eff in self.effectivity.items():
-            link = self.links.get(eff.link)
-            if link is None:
+            dated = self.links.get(eff.link)
+            if dated is None:
                 problems.append(f"effectivity.{name}.link: {eff.link!r} is not one of the links")
-            elif eff.driving_hub not in link.hubs:
+            elif eff.driving_hub not in dated.hubs:
                 problems.append(
                     f"effectivity.{name}.driving_hub: {eff.driving_hub!r} is not one of link "
-                    f"{eff.link!r}'s hubs ({', '.join(link.hubs)})"
+                    f"{eff.link!r}'s hubs ({', '.join(dated.hubs)})"
                 )
         return problems
 

@@ -84,7 +84,14 @@ def delta(res: Resources, code: str) -> Delta | None:
     row)."""
     batches = res.warehouse.unbuilt_batches(code)
     if batches is None:
+        log.info(
+            "every key recomputed, every row tested: no build has passed here yet, or "
+            "the dbt project changed since the last one that did"
+        )
         return None
+    log.info(
+        "following the delta: %d batch(es) loaded since the last build that passed", len(batches)
+    )
     first = res.store.first_created(batches)
     # Stamped in UTC; vault load dates are the extraction's UTC timestamps.
     since = (first.astimezone(UTC).replace(tzinfo=None) - DELTA_MARGIN) if first else None

@@ -164,3 +164,19 @@ def test_every_row_is_tested_again_when_the_last_whole_pass_is_a_week_old(
     _drop(project, "orders_004.csv", "9,ada@example.org,2.00,paid,2026-01-08 10:00:00\n")
     assert cli("run", project=project).exit_code == 0
     assert "batch_id in (" in _compiled(project, "unique_stg_shop__order_versions_order_id")
+
+
+def test_a_batch_id_column_of_another_meaning_is_tested_whole(cli, project: Path) -> None:
+    """A model's own `batch_id` (not Basin's batch ids) never hides its rows from a
+    test that follows the delta."""
+    folder = project / "dbt" / "models" / "staging" / "shop"
+    (folder / "stg_shop__order_versions.sql").write_text(
+        "select order_id, amount, status, 'import-' || cast(order_id % 2 as varchar) as batch_id "
+        "from {{ source('shop', 'orders') }}\n"
+    )
+    (folder / "_versions.yml").write_text(TESTS)
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    _drop(project, "orders_002.csv", "3,grace@example.org,42.00,paid,2026-01-07 10:00:00\n")
+    run = cli("run", project=project)
+    assert run.exit_code != 0, "a repeated key hid behind a batch_id of another meaning"
+    assert "unique_stg_shop__order_versions_order_id" in run.output

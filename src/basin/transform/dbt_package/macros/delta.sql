@@ -76,18 +76,24 @@
 
 {#- Which rows of a tested relation the delta brought, as a predicate on it (empty:
     test every row): by its batch id column (batch_id, or raw's _basin_batch_id),
-    else by a vault load_date. Tables without either are tested whole. -#}
+    else by a vault load_date. Tables without either are tested whole. A `batch_id`
+    is taken for Basin's only where it is text, and a row whose batch_id does not look
+    like one of Basin's (YYYYMMDDTHHMMSSffffffZ-xxxxxx) is tested on every build: a
+    column of that name that means something else never hides rows from a test. -#}
 {% macro delta_rows_predicate(model) -%}
     {%- set delta = basin.delta() -%}
     {%- if delta is none or model is string -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set names = adapter.get_columns_in_relation(model) | map(attribute='name') | map('lower') | list -%}
-    {%- if 'batch_id' in names -%}
-        {{ return(basin.in_delta('batch_id')) }}
-    {%- elif '_basin_batch_id' in names -%}
+    {%- set columns = {} -%}
+    {%- for column in adapter.get_columns_in_relation(model) -%}
+        {%- do columns.update({column.name | lower: column}) -%}
+    {%- endfor -%}
+    {%- if '_basin_batch_id' in columns -%}
         {{ return(basin.in_delta('_basin_batch_id')) }}
-    {%- elif 'load_date' in names and delta['since'] is not none -%}
+    {%- elif 'batch_id' in columns and columns['batch_id'].is_string() -%}
+        {{ return("(" ~ basin.in_delta('batch_id') ~ " or batch_id not like '________T%Z-%')") }}
+    {%- elif 'load_date' in columns and delta['since'] is not none -%}
         {{ return(basin.in_delta_since('load_date')) }}
     {%- endif -%}
     {{ return('') }}

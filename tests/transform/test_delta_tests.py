@@ -151,6 +151,9 @@ def test_every_row_is_tested_again_when_the_last_whole_pass_is_a_week_old(
     assert cli("run", project=project).exit_code == 0
     assert "batch_id in (" in _compiled(project, "unique_stg_shop__order_versions_order_id")
     _days_pass(project, 8)  # since the whole build
+    # A build of a selection tests only what it selects: it is not the weekly pass.
+    selected = cli("transform", "--select", "stg_shop__order_versions", project=project)
+    assert selected.exit_code == 0, selected.output
     _drop(project, "orders_003.csv", "8,ada@example.org,1.00,paid,2026-01-07 10:00:00\n")
     run = cli("run", project=project)
     assert run.exit_code == 0, run.output

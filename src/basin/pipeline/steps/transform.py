@@ -89,9 +89,6 @@ def delta(res: Resources, code: str) -> Delta | None:
             "the dbt project changed since the last one that did"
         )
         return None
-    log.info(
-        "following the delta: %d batch(es) loaded since the last build that passed", len(batches)
-    )
     first = res.store.first_created(batches)
     # Stamped in UTC; vault load dates are the extraction's UTC timestamps.
     since = (first.astimezone(UTC).replace(tzinfo=None) - DELTA_MARGIN) if first else None
@@ -167,6 +164,11 @@ def build(
     follows = delta(res, code) if whole else None
     if follows is not None and _whole_pass_due(res):
         follows = None
+    elif follows is not None:
+        log.info(
+            "following the delta: %d batch(es) loaded since the last build that passed",
+            len(follows.batches),
+        )
     taken = sorted(res.warehouse.loaded_batch_ids()) if whole and follows is None else None
     call = DbtCall(
         "build",
@@ -181,8 +183,9 @@ def build(
     _claim_schemas(res, built=True)
     if not select:
         _drop_unbuilt(res)
-    outcome.detail["follows_delta"] = follows is not None
     if whole:
+        # A selection is never a whole pass: only whole builds carry the mark.
+        outcome.detail["follows_delta"] = follows is not None
         # Passed (dbt() raises otherwise): the next build starts after these batches.
         res.warehouse.mark_built(follows.batches if follows else taken or [], run_id, code)
     return outcome

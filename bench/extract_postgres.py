@@ -4,7 +4,8 @@
 
 ``--shape narrow`` (default): 8 columns, one of them numeric. ``--shape wide``: 16
 columns, nine of them numeric — decimals cost the most to decode (a decimal-heavy
-table ran at 0.75× of the baseline where the narrow one was at ≥ 1.0×).
+table ran at 0.75× of the baseline where the narrow one was at ≥ 1.0×). ``--shape
+numeric``: the wide table with plain ``numeric`` columns (no precision or scale).
 
 Baseline: psycopg ``COPY (SELECT * FROM t) TO STDOUT (FORMAT binary)`` read into
 nothing — the fastest a client can receive the rows. Basin: ``Platform.extract`` of
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -70,6 +72,9 @@ SHAPES = {
         (g % 7 = 0) as is_hedged
     """,
 }
+# The same table with every decimal a plain `numeric` (no precision or scale), as
+# tables created by ORMs and ad-hoc DDL often are.
+SHAPES["numeric"] = re.sub(r"::numeric\(\d+, \d+\)", "::numeric", SHAPES["wide"])
 """The columns of each shape's table, generated from ``g`` (the row number) and a seed."""
 
 

@@ -498,30 +498,12 @@ def _step_seconds(platform: Any) -> dict[str, float]:
         }
 
 
-def _published(root: Path) -> dict[str, str]:
-    """An order-independent checksum of every published table (not Basin's own record
-    of the publication, which names its run)."""
-    import hashlib
+def _published(root: Path) -> dict[str, tuple[int, str]]:
+    """Rows and an order-independent digest of every published table (Basin's own
+    record of the publication, which names its run, left out)."""
+    from basin.warehouses.duckdb.publish import checksums
 
-    import duckdb
-
-    from basin.common.sql import LEDGER_SCHEMA
-
-    out = {}
-    path = root / ".basin" / "dev" / "published" / "warehouse.duckdb"
-    with duckdb.connect(str(path), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' and table_schema <> ? order by 1, 2",
-            [LEDGER_SCHEMA],
-        ).fetchall()
-        for schema, table in tables:
-            rows = con.execute(f'select * from "{schema}"."{table}"').fetchall()
-            digest = hashlib.sha256()
-            for row in sorted(repr(r) for r in rows):
-                digest.update(row.encode())
-            out[f"{schema}.{table}"] = digest.hexdigest()
-    return out
+    return checksums(root / ".basin" / "dev" / "published" / "warehouse.duckdb")
 
 
 def airflow_template_db() -> Path:

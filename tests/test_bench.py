@@ -54,7 +54,7 @@ def test_harness_runs_end_to_end_at_a_tiny_scale(tmp_path, monkeypatch) -> None:
             "--scale",
             "0.002",
             "--only",
-            "transform",
+            "transform,incremental",
             "--pairs",
             "1",
         ],
@@ -68,5 +68,11 @@ def test_harness_runs_end_to_end_at_a_tiny_scale(tmp_path, monkeypatch) -> None:
     data = json.loads(result.read_text())
     step = data["steps"]["transform"]
     assert set(step["summary"]) == {"transform-basin", "transform-dbt"}
+    # The incremental day's marts equal a twin's that recomputed every key.
+    [increment] = [
+        s for s in data["steps"]["incremental"]["samples"] if s["arm"] == "incremental-increment"
+    ]
+    assert increment["extra"]["equal_to_whole"] is True
+    assert set(increment["extra"]["steps"]) >= {"extract", "load", "transform", "publish"}
     assert step["ratio"] > 0 and step["target"] == 1.15
     assert result.with_suffix(".md").read_text().startswith("# Benchmarks at scale 0.002")

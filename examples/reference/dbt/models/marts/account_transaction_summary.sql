@@ -15,16 +15,7 @@ as_of as (
 status_changes as (
 
     -- How often the account's status changed, from the SCD2 history (the snapshot).
-    select account_id, count(*) as status_changes
-    from (
-        select
-            account_id,
-            account_status,
-            lag(account_status) over (partition by account_id order by valid_from) as previous_status
-        from {{ ref('int_account_history') }}
-    ) as versions
-    where previous_status is not null and previous_status <> account_status
-    group by account_id
+    {{ basin.history_changes(ref('int_account_history'), 'account_id', 'account_status') }}
 
 ),
 
@@ -39,7 +30,7 @@ final as (
         accounts.transaction_count,
         accounts.balance,
         accounts.last_transaction_at,
-        coalesce(status_changes.status_changes, 0) as status_changes,
+        coalesce(status_changes.changes, 0) as status_changes,
         accounts.account_status = 'active'
             and (
                 accounts.last_transaction_at is null

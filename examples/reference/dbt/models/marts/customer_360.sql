@@ -37,16 +37,7 @@ products as (
 rerated as (
 
     -- How often the customer's segment changed, from the SCD2 history (the snapshot).
-    select customer_id, count(*) as segment_changes
-    from (
-        select
-            customer_id,
-            segment,
-            lag(segment) over (partition by customer_id order by valid_from) as previous_segment
-        from {{ ref('int_customer_history') }}
-    ) as versions
-    where previous_segment is not null and previous_segment <> segment
-    group by customer_id
+    {{ basin.history_changes(ref('int_customer_history'), 'customer_id', 'segment') }}
 
 ),
 
@@ -83,7 +74,7 @@ scored as (
         customers.last_name,
         customers.email,
         customers.segment,
-        coalesce(rerated.segment_changes, 0) as segment_changes,
+        coalesce(rerated.changes, 0) as segment_changes,
         summary.lifecycle_stage,
         summary.total_balance,
         coalesce(orders.order_count, 0) as order_count,

@@ -78,6 +78,42 @@
 {%- endmacro %}
 
 
+{#- The CTE `final`: the rows of CTE `new` whose `value` differs from the newest one
+    this model holds for their `key` (all of them on a first build) — how a satellite
+    records a change and an effectivity satellite a new relationship. -#}
+{% macro _vault_changed(new, key, value) -%}
+{% if is_incremental() %}
+latest as (
+
+    select {{ key }}, {{ value }}
+    from (
+        select
+            {{ key }},
+            {{ value }},
+            row_number() over (partition by {{ key }} order by load_date desc) as recency
+        from {{ this }}
+        -- Only the keys that arrived: the window then ranks a day's keys, not the table.
+        where {{ key }} in (select {{ key }} from {{ new }})
+    ) as ranked
+    where recency = 1
+
+),
+{% endif %}
+
+final as (
+
+    select {{ new }}.*
+    from {{ new }}
+    {% if is_incremental() %}
+    left join latest
+        on {{ new }}.{{ key }} = latest.{{ key }}
+    where latest.{{ value }} is null or latest.{{ value }} <> {{ new }}.{{ value }}
+    {% endif %}
+
+)
+{%- endmacro %}
+
+
 {% macro hash_key(columns) -%}
     {%- set parts = [] -%}
     {%- for c in columns -%}
@@ -205,35 +241,7 @@ hashed as (
 
 ),
 
-{% if is_incremental() %}
-latest as (
-
-    select {{ parent }}_hk, hash_diff
-    from (
-        select
-            {{ parent }}_hk,
-            hash_diff,
-            row_number() over (partition by {{ parent }}_hk order by load_date desc) as recency
-        from {{ this }}
-        -- Only the keys that arrived: the window then ranks a day's keys, not the table.
-        where {{ parent }}_hk in (select {{ parent }}_hk from hashed)
-    ) as ranked
-    where recency = 1
-
-),
-{% endif %}
-
-final as (
-
-    select hashed.*
-    from hashed
-    {% if is_incremental() %}
-    left join latest
-        on hashed.{{ parent }}_hk = latest.{{ parent }}_hk
-    where latest.hash_diff is null or latest.hash_diff <> hashed.hash_diff
-    {% endif %}
-
-)
+{{ basin._vault_changed('hashed', parent ~ '_hk', 'hash_diff') }}
 
 select * from final
 {%- endmacro %}
@@ -396,34 +404,7 @@ keyed as (
 
 ),
 
-{% if is_incremental() %}
-latest as (
-
-    select {{ driving }}_hk, {{ spec['link'] }}_hk
-    from (
-        select
-            {{ driving }}_hk,
-            {{ spec['link'] }}_hk,
-            row_number() over (partition by {{ driving }}_hk order by load_date desc) as recency
-        from {{ this }}
-        where {{ driving }}_hk in (select {{ driving }}_hk from keyed)
-    ) as ranked
-    where recency = 1
-
-),
-{% endif %}
-
-final as (
-
-    select keyed.*
-    from keyed
-    {% if is_incremental() %}
-    left join latest
-        on keyed.{{ driving }}_hk = latest.{{ driving }}_hk
-    where latest.{{ spec['link'] }}_hk is null or latest.{{ spec['link'] }}_hk <> keyed.{{ spec['link'] }}_hk
-    {% endif %}
-
-)
+{{ basin._vault_changed('keyed', driving ~ '_hk', spec['link'] ~ '_hk') }}
 
 select * from final
 {%- endmacro %}

@@ -69,6 +69,21 @@ def compiled(project: Path, model: str) -> str:
     return node["compiled_code"]
 
 
+def move_an_order(project: Path) -> tuple[int, int]:
+    """Give the first order to another customer (a merged duplicate, a fixed entry):
+    both customers' counts change, though only the new holder is in the day's rows."""
+    with sqlite3.connect(project / "data" / "operational.db") as db:
+        order_id, holder = db.execute(
+            "select order_id, customer_id from orders order by order_id limit 1"
+        ).fetchone()
+        [latest] = db.execute("select max(updated_at) from orders").fetchone()
+        db.execute(
+            "update orders set customer_id = ?, updated_at = ? where order_id = ?",
+            (holder + 1, latest, order_id),
+        )
+    return holder, holder + 1
+
+
 def test_days_that_follow_the_delta_publish_what_every_key_would(
     reference: Path, tmp_path: Path
 ) -> None:
@@ -79,6 +94,8 @@ def test_days_that_follow_the_delta_publish_what_every_key_would(
     for day in (2, 3, 4):
         for project in (reference, whole):
             generate(project, "--add-day")
+            if day == 3:
+                moved = move_an_order(project)
         forget_builds(whole)
         basin(reference, "run")
         basin(whole, "run")
@@ -87,6 +104,15 @@ def test_days_that_follow_the_delta_publish_what_every_key_would(
         code = compiled(reference, "model.reference.int_accounts_balanced")
         assert "batch_id in (" in code and "account_id in (select account_id from touched)" in code
         assert "batch_id in (" not in compiled(whole, "model.reference.int_accounts_balanced")
+        if day == 3:
+            with duckdb.connect(str(reference / ".basin/dev/published/warehouse.duckdb")) as con:
+                counts = dict(
+                    con.execute(
+                        "select customer_id, order_count from marts.customer_360"
+                        f" where customer_id in {moved}"
+                    ).fetchall()
+                )
+            assert len(counts) == 2, counts  # both still customers: the comparison means it
     # A run without a new day publishes the same marts.
     before = marts(reference)
     basin(reference, "run")

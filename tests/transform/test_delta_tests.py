@@ -183,3 +183,46 @@ def test_a_batch_id_column_of_another_meaning_is_tested_whole(cli, project: Path
     run = cli("run", project=project)
     assert run.exit_code != 0, "a repeated key hid behind a batch_id of another meaning"
     assert "unique_stg_shop__order_versions_order_id" in run.output
+
+
+PAID = (
+    "select order_id from {{ ref('stg_shop__order_versions') }}\n"
+    "where status = 'paid' and {{ basin.in_delta() }}\n"
+)
+UNIT = """
+version: 2
+unit_tests:
+  - name: paid_orders_of_the_delta
+    model: stg_shop__paid_orders
+    given:
+      - input: ref('stg_shop__order_versions')
+        rows:
+          - {order_id: 1, status: paid, batch_id: fixture}
+          - {order_id: 2, status: pending, batch_id: fixture}
+    expect:
+      rows:
+        - {order_id: EXPECTED}
+"""
+
+
+def test_unit_tests_ignore_the_builds_delta_and_show_their_diff(cli, project: Path) -> None:
+    """A unit test's fixtures are not the build's batches: a model that follows the
+    delta is unit-tested as if every row were new, on the second build as on the
+    first. A failing unit test's message carries dbt's diff, not just its first line."""
+    _with_versions(project)
+    folder = project / "dbt" / "models" / "staging" / "shop"
+    (folder / "stg_shop__paid_orders.sql").write_text(PAID)
+    (folder / "_unit.yml").write_text(UNIT.replace("EXPECTED", "1"))
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    _drop(project, "orders_002.csv", "7,alan@example.org,15.00,paid,2026-01-06 10:00:00\n")
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    assert "following the delta" in done.output
+
+    (folder / "_unit.yml").write_text(UNIT.replace("EXPECTED", "2"))
+    failed = cli("run", project=project)
+    assert failed.exit_code != 0
+    assert "paid_orders_of_the_delta" in failed.output
+    assert "actual differs from expected:" in failed.output
+    # Basin's own error (what the incident and the alerts carry) shows the diff too.
+    error = failed.output.split("error: step 'transform'", 1)[1]
+    assert "actual differs from expected:" in error and "---,2" in error, error

@@ -494,10 +494,15 @@ def _record_checks(
 
 def _first_line(text: str | None) -> str:
     """What a dbt message says: its first line — and the next, when the first only
-    names where (``Compilation Error in model x (models/x.sql)``)."""
+    names where (``Compilation Error in model x (models/x.sql)``), or the table a
+    first line ending in a colon announces (a unit test's ``actual differs from
+    expected:`` and its diff, at most ten rows)."""
     lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
     if not lines:
         return ""
+    if len(lines) > 1 and lines[0].endswith(":"):
+        shown = lines[1:11] + (["…"] if len(lines) > 11 else [])
+        return "\n    ".join([lines[0], *shown])
     if len(lines) > 1 and re.fullmatch(r"[\w ]*Error in \w+ \S+ \(.*\)", lines[0]):
         return f"{lines[0]}: {lines[1]}"
     return lines[0]

@@ -14,9 +14,10 @@
     and the tests below check the rows the delta brought (see delta_tests.sql).
 -#}
 
-{#- The delta, or none: every row counts as new (and always while parsing). -#}
+{#- The delta, or none: every row counts as new (always while parsing, and in a unit
+    test: its fixtures' batch ids are not the build's). -#}
 {% macro delta() -%}
-    {%- if not execute -%}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set text = env_var('BASIN_DELTA', '') -%}

@@ -152,6 +152,7 @@ HEAVY = (
     "tests/scaffold/test_ci_workflow.py::test_the_pull_request_job",
     "tests/lake/test_s3.py::test_the_reference_platform",
     "tests/infra/test_terraform.py::",
+    "tests/orchestration/test_dagster",
     "tests/e2e/test_run.py::",
     "tests/reliability/test_fault_injection.py::",
     "tests/test_bench.py::",

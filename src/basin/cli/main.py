@@ -901,8 +901,19 @@ def lineage(
 @app.command()
 def serve(
     stop: Annotated[
-        bool, typer.Option("--stop", help="Stop the Airflow processes an earlier serve started.")
+        bool,
+        typer.Option(
+            "--stop", help="Stop the processes an earlier serve started (any orchestrator)."
+        ),
     ] = False,
+    orchestrator: Annotated[
+        str | None,
+        typer.Option(
+            "--orchestrator",
+            metavar="airflow|dagster",
+            help="Which scheduler to start. Default: orchestration.orchestrator (airflow).",
+        ),
+    ] = None,
     bi: Annotated[
         bool,
         typer.Option(
@@ -928,23 +939,46 @@ def serve(
     basin.yml); they run on their schedule, when a file lands in a drop folder, or when
     triggered from the UI. Airflow keeps its database and logs in .basin/airflow.
     The processes keep running after this command returns: `basin serve --stop` ends them.
+
+    With --orchestrator dagster (or orchestration.orchestrator: dagster), `dagster dev`
+    instead: its UI and daemon on 127.0.0.1 (orchestration.port), the same schedule,
+    retries, deadline and triggers as assets, a job, a schedule and sensors per
+    environment; Dagster keeps its instance in .basin/dagster.
     """
     from basin.config import load_project
     from basin.orchestration.airflow import serve as airflow_serve
+    from basin.orchestration.dagster import serve as dagster_serve
 
     project = load_project(state.project, state.env)
     from basin.bi.superset import server as superset
 
     if stop:
         stopped = airflow_serve.stop(project.root)
+        if dagster_serve.stop(project.root):
+            stopped.append("dagster")
         if superset.stop(project.root):
             stopped.append("superset")
         if stopped:
-            _say(f"[green]✓[/] stopped Airflow ({', '.join(stopped)})")
+            _say(f"[green]✓[/] stopped {', '.join(stopped)}")
         else:
             _say("nothing to stop: basin serve is not running for this project")
         return
     orch = project.config.orchestration
+    chosen = orchestrator or orch.orchestrator
+    if chosen not in ("airflow", "dagster"):
+        raise typer.BadParameter(f"{chosen!r}: use airflow or dagster", param_hint="--orchestrator")
+    if chosen == "dagster":
+        if executor is not None:
+            raise typer.BadParameter(
+                "--executor is Airflow's; Dagster runs each run's steps in its own processes",
+                param_hint="--executor",
+            )
+        with console.status("starting Dagster (webserver and daemon)…"):
+            served_dagster = dagster_serve.start(project.root, orch.port)
+        verb = "is already running" if served_dagster.already_running else "is running"
+        _say(f"[green]✓[/] Dagster {verb} at [bold]{served_dagster.url}[/]")
+        _say(f"  logs in {served_dagster.log}; stop with [bold]basin serve --stop[/]")
+        return
     if executor is not None:
         if executor not in ("local", "celery"):
             raise typer.BadParameter(f"{executor!r}: use local or celery", param_hint="--executor")

@@ -42,6 +42,10 @@ class CeleryConfig(StrictModel):
 class OrchestrationConfig(StrictModel):
     """How the scheduler runs the project."""
 
+    orchestrator: Literal["airflow", "dagster"] = "airflow"
+    """Which scheduler ``basin serve`` starts: Airflow (a DAG per environment from the
+    dags folder) or Dagster (assets, a job, a schedule and sensors per environment).
+    Both render the same settings below."""
     schedule: str | None = None
     """Cron expression (``"0 5 * * *"``, UTC); none: only manual or event-triggered runs."""
     retries: int = Field(default=3, ge=0, le=20)
@@ -62,7 +66,7 @@ class OrchestrationConfig(StrictModel):
     dags_folder: str = "dags"
     """Folder of the project's DAG files, relative to basin.yml."""
     port: int = Field(default=8080, ge=1, le=65535)
-    """Port of the Airflow UI and API that ``basin serve`` starts on 127.0.0.1."""
+    """Port of the orchestrator's UI and API that ``basin serve`` starts on 127.0.0.1."""
     parallelism: int = Field(default=4, ge=1)
     """Tasks running at once across all DAGs under ``basin serve``."""
     executor: Literal["local", "celery"] = "local"

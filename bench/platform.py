@@ -556,7 +556,30 @@ def arm_airflow_dagtest(scale: float) -> dict[str, float]:
     return {"seconds": seconds}
 
 
+def arm_dagster(scale: float) -> dict[str, float]:
+    """The reference's job run by Dagster's own executor (``execute_in_process``, a
+    temporary Dagster instance), imports and the metadata store outside the clock as in
+    run-basin; the definitions are built on the clock (a code location loads them)."""
+    import dagster as dg
+
+    import basin.sources.sqlite.extract  # noqa: F401
+    import basin.transform.runner  # noqa: F401
+    from basin.orchestration.dagster import build_definitions
+
+    root = fresh_copy(scale, "dg")
+    _platform(root).store.close()
+    with dg.instance_for_test() as instance:
+        started = time.monotonic()
+        job = build_definitions(root / "basin.yml").resolve_job_def("basin_reference_dev")
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        seconds = time.monotonic() - started
+    if not result.success:
+        raise RuntimeError("the Dagster run failed")
+    return {"seconds": seconds}
+
+
 ARMS = {
+    "dagster": arm_dagster,
     "transform-basin-nolineage": lambda scale: arm_transform_basin(scale, lineage=False),
     "transform-basin-rerun": lambda scale: arm_transform_basin(scale, before=1),
     "transform-basin-nolineage-rerun": lambda scale: arm_transform_basin(

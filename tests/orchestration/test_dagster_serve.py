@@ -38,13 +38,22 @@ def test_serve_runs_the_project_on_a_dropped_file_and_stops_cleanly(project: Pat
             [BASIN, "--project", str(project), *args], capture_output=True, text=True
         )
 
-    started = basin("serve")
+    # Two `basin serve` at once start one Dagster.
+    both = [
+        subprocess.Popen(
+            [BASIN, "--project", str(project), "serve"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = sorted(p.communicate(timeout=600)[0] for p in both)
     try:
-        assert started.returncode == 0, started.stdout + started.stderr
+        assert [p.returncode for p in both] == [0, 0], outputs
         url = f"http://127.0.0.1:{port}"
-        assert f"Dagster is running at {url}" in started.stdout
-        again = basin("serve")
-        assert "already running" in again.stdout, again.stdout + again.stderr
+        assert f"Dagster is already running at {url}" in outputs[0], outputs
+        assert f"Dagster is running at {url}" in outputs[1], outputs
         state = json.loads((project / ".basin" / "dagster" / "serve.json").read_text())
         assert all(a.startswith("127.0.0.1:") for a in listening_addresses([state["pid"]]))
 

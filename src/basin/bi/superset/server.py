@@ -11,26 +11,25 @@ never fetched.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from basin.bi.superset.install import ensure, venv_dir
+from basin.common import servers
 from basin.common.errors import TerminalError
 from basin.common.files import write_private
 from basin.common.logging import get_logger
-from basin.common.processes import answers, child_alive, listening, stop_groups, tail
+from basin.common.processes import tail
+from basin.common.servers import HOST, Served
 from basin.config.project import Project
 
 log = get_logger(__name__)
 
-HOST = "127.0.0.1"
 ADMIN = "admin"
 
 
@@ -138,28 +137,12 @@ def environment(root: Path) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class Served:
-    url: str
-    port: int
-    pid: int
-    log: str
-    already_running: bool = False
-
-
 def _state(root: Path) -> Path:
     return home(root) / "serve.json"
 
 
 def running(root: Path) -> Served | None:
-    state = _state(root)
-    if not state.exists():
-        return None
-    served = Served(**json.loads(state.read_text()))
-    if child_alive(served.pid):
-        return served
-    state.unlink()
-    return None
+    return servers.running(_state(root))
 
 
 def _run(bin_dir: Path, args: list[str], env: dict[str, str], log_file: Path, what: str) -> None:
@@ -209,47 +192,29 @@ def start(project: Project, *, timeout: float = 240.0) -> Served:
 def exclusive(root: Path) -> Iterator[None]:
     """Held while Superset is started or assets are imported into it: two imports at
     once would race on the same uuids in Superset's database."""
-    import fcntl
-
-    home(root).mkdir(parents=True, exist_ok=True)
-    with open(home(root) / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with servers.exclusive(home(root)):
         yield
 
 
 def _start(project: Project, timeout: float) -> Served:
     root = project.root
     if (current := running(root)) is not None:
-        return Served(**{**asdict(current), "already_running": True})
+        return replace(current, already_running=True)
     port = project.config.bi.port
-    if listening(HOST, port):
-        raise TerminalError(
-            f"port {port} on {HOST} is already in use",
-            hint="stop what listens there, or set bi.port in basin.yml",
-        )
+    servers.free_port(port, "bi.port")
     bin_dir = prepare(project)
-    log_file = home(root) / "logs" / "gunicorn.log"
-    with log_file.open("ab") as out:
-        proc = subprocess.Popen(
-            [
-                str(bin_dir / "gunicorn"),
-                "--workers", "1", "--worker-class", "gthread", "--threads", "4",
-                "--bind", f"{HOST}:{port}", "--timeout", "120",
-                "superset.app:create_app()",
-            ],
-            env=environment(root), cwd=home(root), stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-    served = Served(url=f"http://{HOST}:{port}", port=port, pid=proc.pid, log=str(log_file))
-    _state(root).write_text(json.dumps(asdict(served)) + "\n")
-    give_up = time.monotonic() + timeout
-    while not answers(f"{served.url}/health"):
-        if not child_alive(proc.pid) or time.monotonic() > give_up:
-            stop(root)
-            why = "exited" if not child_alive(proc.pid) else f"did not answer in {timeout:.0f} s"
-            raise TerminalError(f"Superset {why}", hint=f"see {log_file}:\n{tail(log_file)}")
-        time.sleep(1)
-    return served
+    return servers.launch(
+        "Superset",
+        [
+            str(bin_dir / "gunicorn"),
+            "--workers", "1", "--worker-class", "gthread", "--threads", "4",
+            "--bind", f"{HOST}:{port}", "--timeout", "120",
+            "superset.app:create_app()",
+        ],
+        port=port, health="/health", state=_state(root),
+        log=home(root) / "logs" / "gunicorn.log", env=environment(root), cwd=home(root),
+        timeout=timeout,
+    )  # fmt: skip
 
 
 def stop(root: Path, *, timeout: float = 30.0) -> bool:
@@ -258,15 +223,4 @@ def stop(root: Path, *, timeout: float = 30.0) -> bool:
     Raises:
         TerminalError: something still listens on the port afterwards.
     """
-    state = _state(root)
-    if not state.exists():
-        return False
-    served = Served(**json.loads(state.read_text()))
-    stop_groups([served.pid], timeout)
-    state.unlink()
-    if listening(HOST, served.port):
-        raise TerminalError(
-            f"something still listens on {HOST}:{served.port} after stopping Superset",
-            hint="find it with `ss -ltnp` and stop it",
-        )
-    return True
+    return servers.stop("Superset", _state(root), timeout=timeout)

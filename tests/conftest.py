@@ -145,6 +145,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 HEAVY = (
     "tests/bi/test_superset.py::",
     "tests/orchestration/test_prefect.py::",
+    "tests/e2e/test_incremental.py::",
     "tests/orchestration/test_airflow_celery.py::test_tasks_run",
     "tests/orchestration/test_airflow_serve.py::test_serve_runs",
     "tests/observe/test_scenarios.py::",

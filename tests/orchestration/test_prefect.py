@@ -274,3 +274,50 @@ def test_a_terminal_error_fails_at_once_without_retries(
     assert result["tasks"]["extract__mail__pages"]["run_count"] == 1
     assert len([r for r in api.requests if r[0] == "/pages"]) == 1  # a 401 is asked once
     assert not published(project).exists()
+
+
+def test_serve_runs_the_project_on_a_dropped_file_and_stops_cleanly(
+    prefect_python: Path, project: Path, tmp_path: Path
+) -> None:
+    from tests.orchestration.test_airflow_serve import listening_addresses
+
+    port = free_port()
+    yml = project / "basin.yml"
+    yml.write_text(
+        yml.read_text() + f"\norchestration:\n  orchestrator: prefect\n  port: {port}\n"
+        "  triggers: {poll_interval: 2s}\n"
+    )
+    env = _environment(tmp_path / "cli-home")
+
+    def basin(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(prefect_python), "-m", "basin", "--project", str(project), *args],
+            capture_output=True, text=True, env=env, timeout=600,
+        )  # fmt: skip
+
+    started = basin("serve")
+    state = project / ".basin" / "prefect"
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert f"Prefect is running at http://127.0.0.1:{port}" in started.stdout
+        assert "already running" in basin("serve").stdout
+        pids = [json.loads((state / f).read_text())["pid"] for f in ("serve.json", "runner.json")]
+        assert all(a.startswith("127.0.0.1:") for a in listening_addresses(pids))
+        # The drop folder holds a file no run has taken: the runner starts a run.
+        give_up = time.monotonic() + 600
+        while not published(project).exists() and time.monotonic() < give_up:
+            time.sleep(2)
+        assert published(project).exists(), (state / "runner.log").read_text()[-3000:]
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/deployments/filter",
+            data=b"{}",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            [deployment] = json.loads(response.read())
+        assert deployment["name"] == "dev" and deployment["parameters"]["env"] == "dev"
+    finally:
+        stopped = basin("serve", "--stop")
+    assert stopped.returncode == 0 and "stopped prefect" in stopped.stdout, stopped.stdout
+    assert not (state / "serve.json").exists() and not (state / "runner.json").exists()
+    assert listening_addresses(pids) == set()

@@ -910,7 +910,7 @@ def serve(
         str | None,
         typer.Option(
             "--orchestrator",
-            metavar="airflow|dagster",
+            metavar="airflow|dagster|prefect",
             help="Which scheduler to start. Default: orchestration.orchestrator (airflow).",
         ),
     ] = None,
@@ -943,11 +943,14 @@ def serve(
     With --orchestrator dagster (or orchestration.orchestrator: dagster), `dagster dev`
     instead: its UI and daemon on 127.0.0.1 (orchestration.port), the same schedule,
     retries, deadline and triggers as assets, a job, a schedule and sensors per
-    environment; Dagster keeps its instance in .basin/dagster.
+    environment; Dagster keeps its instance in .basin/dagster. With prefect: the
+    Prefect server on 127.0.0.1 and a runner of each environment's deployments (Prefect
+    in its own environment: pip install 'basin[prefect]'), state in .basin/prefect.
     """
     from basin.config import load_project
     from basin.orchestration.airflow import serve as airflow_serve
     from basin.orchestration.dagster import serve as dagster_serve
+    from basin.orchestration.prefect import serve as prefect_serve
 
     project = load_project(state.project, state.env)
     from basin.bi.superset import server as superset
@@ -956,6 +959,8 @@ def serve(
         stopped = airflow_serve.stop(project.root)
         if dagster_serve.stop(project.root):
             stopped.append("dagster")
+        if prefect_serve.stop(project.root):
+            stopped.append("prefect")
         if superset.stop(project.root):
             stopped.append("superset")
         if stopped:
@@ -965,19 +970,27 @@ def serve(
         return
     orch = project.config.orchestration
     chosen = orchestrator or orch.orchestrator
-    if chosen not in ("airflow", "dagster"):
-        raise typer.BadParameter(f"{chosen!r}: use airflow or dagster", param_hint="--orchestrator")
-    if chosen == "dagster":
+    if chosen not in ("airflow", "dagster", "prefect"):
+        raise typer.BadParameter(
+            f"{chosen!r}: use airflow, dagster or prefect", param_hint="--orchestrator"
+        )
+    if chosen != "airflow":
         if executor is not None:
             raise typer.BadParameter(
-                "--executor is Airflow's; Dagster runs each run's steps in its own processes",
+                f"--executor is Airflow's; {chosen} runs the steps in its own processes",
                 param_hint="--executor",
             )
-        with console.status("starting Dagster (webserver and daemon)…"):
-            served_dagster = dagster_serve.start(project.root, orch.port)
-        verb = "is already running" if served_dagster.already_running else "is running"
-        _say(f"[green]✓[/] Dagster {verb} at [bold]{served_dagster.url}[/]")
-        _say(f"  logs in {served_dagster.log}; stop with [bold]basin serve --stop[/]")
+        if chosen == "dagster":
+            with console.status("starting Dagster (webserver and daemon)…"):
+                other = dagster_serve.start(project.root, orch.port)
+            name = "Dagster"
+        else:
+            with console.status("starting Prefect (server, then the deployments' runner)…"):
+                other = prefect_serve.start(project.root, orch.port)
+            name = "Prefect"
+        verb = "is already running" if other.already_running else "is running"
+        _say(f"[green]✓[/] {name} {verb} at [bold]{other.url}[/]")
+        _say(f"  logs in {Path(other.log).parent}; stop with [bold]basin serve --stop[/]")
         return
     if executor is not None:
         if executor not in ("local", "celery"):

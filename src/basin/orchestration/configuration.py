@@ -42,10 +42,11 @@ class CeleryConfig(StrictModel):
 class OrchestrationConfig(StrictModel):
     """How the scheduler runs the project."""
 
-    orchestrator: Literal["airflow", "dagster"] = "airflow"
+    orchestrator: Literal["airflow", "dagster", "prefect"] = "airflow"
     """Which scheduler ``basin serve`` starts: Airflow (a DAG per environment from the
-    dags folder) or Dagster (assets, a job, a schedule and sensors per environment).
-    Both render the same settings below."""
+    dags folder), Dagster (assets, a job, a schedule and sensors per environment) or
+    Prefect (a flow and its deployments per environment). All render the same
+    settings below."""
     schedule: str | None = None
     """Cron expression (``"0 5 * * *"``, UTC); none: only manual or event-triggered runs."""
     retries: int = Field(default=3, ge=0, le=20)

@@ -14,12 +14,11 @@ project's deployment triggers on it (``triggers.assets``). The deadline is a tim
 started with the flow: not published ``deadline`` after the run's scheduled start,
 the ``deadline_missed`` incident.
 
-Deployments (``deployments``) carry the cron schedule and the upstream triggers; a
-second, small flow per environment polls the drop folders on ``poll_interval`` and
-starts the main deployment when a new file lands.
+Deployments (``deployments``) carry the cron schedule and the upstream triggers; the
+runner that serves them (``serve_project``) polls the drop folders on
+``poll_interval`` and starts a run when a new file lands.
 """
 
-import json
 import logging
 import threading
 from datetime import UTC, datetime
@@ -80,36 +79,49 @@ def _task(p: Plan, t: Task) -> Any:
     return run
 
 
-def render(p: Plan) -> Flow[..., Any]:
-    """The flow of one plan."""
+def _run_plan(p: Plan) -> dict[str, Any]:
+    """The body of a plan's flow."""
+    # Basin's records at INFO, as in a terminal; PREFECT_LOGGING_EXTRA_LOGGERS=basin
+    # (set by `basin serve`) sends them to the run's log in Prefect's UI.
+    if logging.getLogger("basin").level == logging.NOTSET:
+        logging.getLogger("basin").setLevel(logging.INFO)
     tasks = {t.id: _task(p, t) for t in p.tasks if t.step != "monitor"}
+    timer = _deadline_timer(p)
+    try:
+        futures = [tasks[t.id].submit() for t in p.extracts()]
+        extracted = [f.result() for f in futures]  # raises the first failure
+        summary: dict[str, Any] = {"extracted": len(extracted)}
+        for step in ("load", "transform", "publish"):
+            summary[step] = tasks[step]()
+        emit_event(
+            event=PUBLISHED,
+            resource={"prefect.resource.id": p.publication, "basin.env": p.env},
+            payload={"location": str(summary["publish"].get("location"))},
+        )
+        return summary
+    finally:
+        if timer is not None:
+            timer.cancel()
+        with steps.opened(p.project, p.env) as platform:
+            steps.observe(platform)  # never fails
 
-    @flow(name=p.name, description=p.description, persist_result=False, log_prints=False)
+
+def render(p: Plan) -> Flow[..., Any]:
+    """The flow of one plan, to call directly (``flow()``: a run on the Prefect server of
+    ``PREFECT_API_URL``, or an ephemeral one)."""
+
+    @flow(name=p.name, description=p.description, persist_result=False)
     def run_plan() -> dict[str, Any]:
-        # Basin's records at INFO, as in a terminal; PREFECT_LOGGING_EXTRA_LOGGERS=basin
-        # (set by `basin serve`) sends them to the run's log in Prefect's UI.
-        if logging.getLogger("basin").level == logging.NOTSET:
-            logging.getLogger("basin").setLevel(logging.INFO)
-        timer = _deadline_timer(p)
-        try:
-            futures = [tasks[t.id].submit() for t in p.extracts()]
-            extracted = [f.result() for f in futures]  # raises the first failure
-            summary: dict[str, Any] = {"extracted": len(extracted)}
-            for step in ("load", "transform", "publish"):
-                summary[step] = tasks[step]()
-            emit_event(
-                event=PUBLISHED,
-                resource={"prefect.resource.id": p.publication, "basin.env": p.env},
-                payload={"location": str(summary["publish"].get("location"))},
-            )
-            return summary
-        finally:
-            if timer is not None:
-                timer.cancel()
-            with steps.opened(p.project, p.env) as platform:
-                steps.observe(platform)  # never fails
+        return _run_plan(p)
 
     return run_plan
+
+
+@flow(name="basin", persist_result=False)
+def basin_flow(project: str, env: str) -> dict[str, Any]:
+    """The flow a deployment runs: the plan of ``env`` of the project at ``project``
+    (deployments load flows by module path, so this one is not built per plan)."""
+    return _run_plan(plan(project, env))
 
 
 def _deadline_timer(p: Plan) -> threading.Timer | None:
@@ -125,48 +137,54 @@ def _deadline_timer(p: Plan) -> threading.Timer | None:
     return timer
 
 
-def drop_watcher(p: Plan, deployment: str) -> Flow[..., Any]:
-    """A flow that lists the drop folders and starts ``deployment`` (``flow/deployment``)
-    when a file the source has not taken, and no earlier poll saw, is there. What it
-    saw is kept in ``.basin/prefect/drops-<env>.json``."""
+def new_drops(p: Plan, seen: dict[str, list[float]] | None) -> tuple[list[str], dict]:
+    """The files in the plan's drop folders that are new since ``seen`` (the listing of
+    the previous poll; none at the first: then files the source took do not count),
+    and the listing to pass next time."""
+    from basin.orchestration.drops import already_extracted, list_drop_folder
+
+    listing: dict[str, list[float]] = {}
+    new: list[str] = []
+    for folder in p.drop_folders:
+        found = list_drop_folder(folder.directory, list(folder.globs))
+        taken = already_extracted(p.project, p.env, folder.source) if seen is None else set()
+        for path, signature in found.items():
+            key = f"{folder.source}:{path}"
+            listing[key] = list(signature)
+            if path not in taken and (seen or {}).get(key) != list(signature):
+                new.append(key)
+    return new, listing
+
+
+def watch_drops(plans: list[Plan], stop: threading.Event) -> None:
+    """The runner's drop-folder trigger: every ``poll_interval``, a run of the plan's
+    deployment when a new file is in one of its folders (a thread of the runner, as
+    Airflow's triggerer: no flow run per poll)."""
     from prefect.deployments import run_deployment
 
-    seen_file = Path(p.project) / ".basin" / "prefect" / f"drops-{p.env}.json"
-
-    @flow(name=f"{p.name}_drops", persist_result=False)
-    def watch() -> list[str]:
-        from basin.orchestration.drops import already_extracted, list_drop_folder
-
-        seen = json.loads(seen_file.read_text()) if seen_file.exists() else None
-        listing: dict[str, list[float]] = {}
-        new: list[str] = []
-        for folder in p.drop_folders:
-            found = list_drop_folder(folder.directory, list(folder.globs))
-            taken = already_extracted(p.project, p.env, folder.source) if seen is None else set()
-            for path, signature in found.items():
-                key = f"{folder.source}:{path}"
-                listing[key] = list(signature)
-                before = seen.get(key) if seen is not None else None
-                if seen is None and path in taken:
-                    continue
-                if before != list(signature):
-                    new.append(key)
-        seen_file.parent.mkdir(parents=True, exist_ok=True)
-        seen_file.write_text(json.dumps(listing))
-        if new:
-            run_deployment(deployment, timeout=0)
-        return new
-
-    return watch
+    log = logging.getLogger("basin.orchestration.prefect")
+    seen: dict[str, dict | None] = {p.name: None for p in plans}
+    interval = min(p.poll_interval.total_seconds() for p in plans)
+    while not stop.is_set():
+        for p in plans:
+            try:
+                new, seen[p.name] = new_drops(p, seen[p.name])
+                if new:
+                    log.info("new files in %s's drop folders: %s", p.name, ", ".join(new))
+                    run_deployment(f"{p.name}/{p.env}", timeout=0)
+            except Exception as exc:  # noqa: BLE001 - a poll must never end the runner
+                log.warning("drop folders of %s not polled: %s", p.name, exc)
+        stop.wait(max(1.0, interval))
 
 
 def deployments(p: Plan) -> list[Any]:
-    """The plan's deployments: the main flow with its cron schedule and upstream
-    triggers, and the drop-folder watcher on ``poll_interval``."""
+    """The plan's deployment: its flow with the cron schedule and the upstream
+    triggers (the drop folders are watched by the runner, :func:`watch_drops`)."""
+    from prefect.deployments.runner import EntrypointType
     from prefect.events import DeploymentEventTrigger
     from prefect.schedules import Cron
 
-    main = render(p)
+    parameters = {"project": p.project, "env": p.env}
     triggers = [
         DeploymentEventTrigger(
             name=f"after {upstream}",
@@ -176,42 +194,37 @@ def deployments(p: Plan) -> list[Any]:
         for upstream in p.upstream
     ]
     out = [
-        main.to_deployment(
+        basin_flow.with_options(name=p.name).to_deployment(
             name=p.env,
+            parameters=parameters,
             schedule=Cron(p.schedule, timezone="UTC") if p.schedule else None,
             triggers=triggers or None,
             description=p.description,
             tags=["basin", p.env],
+            entrypoint_type=EntrypointType.MODULE_PATH,
         )
     ]
-    if p.drop_folders:
-        watcher = drop_watcher(p, f"{p.name}/{p.env}")
-        out.append(
-            watcher.to_deployment(
-                name=f"{p.env}-drops",
-                interval=max(1.0, p.poll_interval.total_seconds()),
-                tags=["basin", p.env],
-            )
-        )
     return out
 
 
 def serve_project(basin_yml: str | Path) -> None:
-    """Register every environment's deployments with the Prefect server
-    (``PREFECT_API_URL``) and run their flow runs in this process, until stopped."""
+    """Register every environment's deployment with the Prefect server
+    (``PREFECT_API_URL``), watch the drop folders, and run the flow runs in this
+    process, until stopped."""
     from prefect import serve
 
     from basin.config import load_project
 
+    if logging.getLogger("basin").level == logging.NOTSET:
+        logging.getLogger("basin").setLevel(logging.INFO)
     path = Path(basin_yml)
     root = path.parent if path.is_file() else path
-    found = []
-    for env in environments(load_project(root)):
-        found += deployments(plan(root, env))
-    serve(*found, print_starting_message=False)
-
-
-if __name__ == "__main__":
-    import sys
-
-    serve_project(sys.argv[1])
+    plans = [plan(root, env) for env in environments(load_project(root))]
+    stop = threading.Event()
+    watched = [p for p in plans if p.drop_folders]
+    if watched:
+        threading.Thread(target=watch_drops, args=(watched, stop), daemon=True).start()
+    try:
+        serve(*[d for p in plans for d in deployments(p)], print_starting_message=False)
+    finally:
+        stop.set()

@@ -1,6 +1,6 @@
 """One entry point for Basin's benchmarks.
 
-    python -m bench run --scale 0.1 [--only transform,run,incremental,airflow,dagster] [--pairs 3]
+    python -m bench run --scale 0.1 [--only transform,run,incremental,airflow,dagster,prefect] [--pairs 3]
 
 Scale 1 ≈ 1M transactions. Every step is timed against its baseline in the same
 run, alternating A B A B (``--pairs`` times), each arm in its own process; results go
@@ -76,9 +76,15 @@ STEPS: dict[str, tuple[str, str, str, float]] = {
         "seconds Dagster's execute_in_process adds to basin run of the same example",
         15.0,
     ),
+    "prefect": (
+        "prefect",
+        "run-basin",
+        "seconds Prefect's flow() call against a local Prefect server adds to basin run",
+        15.0,
+    ),
 }
 # Steps whose target is seconds added rather than a ratio.
-ADDED = {"airflow", "dagster"}
+ADDED = {"airflow", "dagster", "prefect"}
 DELEGATED = {
     "extract": (
         "bench.extract_postgres",
@@ -219,7 +225,7 @@ def main() -> None:
     r.add_argument(
         "--only",
         default="transform,run,incremental",
-        help="comma-separated: transform, transform-sql, lineage, lineage-rerun, lineage-steady, run, monitors, incremental, airflow, dagster, extract, load, gate",
+        help="comma-separated: transform, transform-sql, lineage, lineage-rerun, lineage-steady, run, monitors, incremental, airflow, dagster, prefect, extract, load, gate",
     )
     r.add_argument("--pairs", type=int, default=3)
     a = sub.add_parser("arm", help=argparse.SUPPRESS)

@@ -578,7 +578,90 @@ def arm_dagster(scale: float) -> dict[str, float]:
     return {"seconds": seconds}
 
 
+PREFECT_FLOW = """
+import json, sys, time
+import basin.sources.sqlite.extract, basin.transform.runner
+from basin.config import load_project
+from basin.orchestration.prefect import build_flows
+from basin.pipeline.platform import Platform
+from pathlib import Path
+Platform(load_project(Path(sys.argv[1]))).store.close()
+import prefect.flows, prefect.task_engine
+started = time.monotonic()
+state = build_flows(sys.argv[1])["basin_reference_dev"](return_state=True)
+print(json.dumps({"seconds": time.monotonic() - started, "state": state.type.value}))
+"""
+
+
+def prefect_python() -> Path:
+    """Prefect's own environment (it cannot share Basin's): ``BASIN_PREFECT_PYTHON``, or
+    the one the tests build (tests/orchestration/test_prefect.py)."""
+    python = os.environ.get("BASIN_PREFECT_PYTHON") or str(
+        Path.home() / ".cache/basin/test-venvs/prefect/venv/bin/python"
+    )
+    if not Path(python).exists():
+        raise RuntimeError(
+            f"no Prefect environment at {python}: run the Prefect tests once "
+            "(pytest tests/orchestration/test_prefect.py) or set BASIN_PREFECT_PYTHON"
+        )
+    return Path(python)
+
+
+def arm_prefect(scale: float) -> dict[str, float]:
+    """The reference's flow called in Prefect's environment against a Prefect server on
+    127.0.0.1 (started outside the clock, as a deployment would have it running);
+    imports and the metadata store outside the clock, as in run-basin."""
+    import signal
+    import socket
+    import urllib.request
+
+    python = prefect_python()
+    root = fresh_copy(scale, "pf")
+    home = root / ".basin" / "prefect"
+    home.mkdir(parents=True)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+    }
+    with (home / "server.log").open("wb") as out:
+        server = subprocess.Popen(
+            [str(python.parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+             "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        give_up = time.monotonic() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(f"{env['PREFECT_API_URL']}/health", timeout=10):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > give_up:
+                    raise RuntimeError("the Prefect server did not start") from None
+                time.sleep(1)
+        done = subprocess.run(
+            [str(python), "-c", PREFECT_FLOW, str(root)],
+            capture_output=True, text=True, env=env,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"the Prefect flow's process failed:\n{done.stderr[-3000:]}")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    if report["state"] != "COMPLETED":
+        raise RuntimeError(f"the Prefect flow ended {report['state']}")
+    return {"seconds": report["seconds"]}
+
+
 ARMS = {
+    "prefect": arm_prefect,
     "dagster": arm_dagster,
     "transform-basin-nolineage": lambda scale: arm_transform_basin(scale, lineage=False),
     "transform-basin-rerun": lambda scale: arm_transform_basin(scale, before=1),

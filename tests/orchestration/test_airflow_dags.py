@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -169,6 +170,14 @@ def test_dag_test_runs_the_example_and_publishes(tmp_path: Path, reference: Path
         ],
         check=True,
     )
+    twin = tmp_path / "twin"
+    shutil.copytree(reference, twin)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "basin"), "--project", str(twin), "run"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
     result = dag_test(tmp_path, reference / "dags", "basin_reference.py", "basin_reference_dev")
     assert result["state"].endswith("success"), result
     assert set(result["tasks"]) == set(EXPECTED) and all(
@@ -183,6 +192,11 @@ def test_dag_test_runs_the_example_and_publishes(tmp_path: Path, reference: Path
     published = reference / ".basin" / "dev" / "published" / "warehouse.duckdb"
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.execute("select count(*) from marts.customer_360").fetchone()[0] == 50
+    # The marts Airflow published are the ones `basin run` publishes.
+    from tests.reference_runs import checksums
+
+    twin_published = twin / ".basin" / "dev" / "published" / "warehouse.duckdb"
+    assert checksums(published, ["marts"]) == checksums(twin_published, ["marts"])
 
     # The OpenLineage provider is on: every task emitted START and COMPLETE.
     events = [json.loads(x) for x in (tmp_path / "openlineage.jsonl").read_text().splitlines()]

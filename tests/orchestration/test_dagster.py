@@ -39,6 +39,25 @@ def step_events(result: Any, kind: str) -> list[Any]:
     return [e for e in result.all_events if e.event_type_value == kind]
 
 
+def assert_basin_lineage(project: Path) -> None:
+    import json
+
+    events = [
+        json.loads(line)
+        for line in (project / ".basin/dev/openlineage/events.jsonl").read_text().splitlines()
+    ]
+    kinds = {(e["job"]["name"].split(".")[0], e["eventType"]) for e in events}
+    for step in ("extract", "load", "transform", "publish"):
+        assert {(step, "START"), (step, "COMPLETE")} <= kinds, kinds
+    columns = [
+        o["name"]
+        for e in events
+        for o in e.get("outputs", [])
+        if "columnLineage" in o.get("facets", {})
+    ]
+    assert "warehouse.marts.customer_360" in columns
+
+
 def test_definitions_render_the_plan(reference: Path) -> None:
     from basin.orchestration.plan import plan
 
@@ -96,6 +115,9 @@ def test_the_reference_published_through_dagster_equals_basin_run(
     assert checksums(Path(f"{reference}{published}"), ["marts"]) == checksums(
         Path(f"{twin}{published}"), ["marts"]
     )
+    # Lineage: Basin's own OpenLineage events (Dagster's integration was measured
+    # broken), a START and COMPLETE per step, column lineage on the marts.
+    assert_basin_lineage(reference)
     # Each task is in the audit log by Dagster's service identity.
     from basin.access.audit import entries
     from basin.config import load_project

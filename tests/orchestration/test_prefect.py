@@ -183,7 +183,9 @@ def test_the_reference_published_through_prefect_equals_basin_run(
     from basin.access.audit import entries
     from basin.config import load_project
     from basin.pipeline.platform import Platform
+    from tests.orchestration.test_dagster import assert_basin_lineage
 
+    assert_basin_lineage(reference)  # Basin's own OpenLineage events, as under Dagster
     platform = Platform(load_project(reference))
     logged = {e.command: (e.actor, e.outcome) for e in entries(platform.store)}
     platform.close()

@@ -111,3 +111,40 @@ def test_a_service_starts_only_for_the_sources_that_read_from_it(project: Path, 
     result = cli("extract", "--full-refresh", "--select", "shop", project=project)
     assert result.exit_code != 0
     assert "service crm_api did not become ready" in result.stderr
+
+
+def test_a_shared_service_is_stopped_by_its_starter_only_after_the_last_user(
+    tmp_path: Path,
+) -> None:
+    """Parallel extract tasks share the service (reuse_running): the task that started
+    it and finishes first must not stop it under the others."""
+    import threading
+
+    svc = http_service(free_port(), reuse_running=True)
+    logs = tmp_path / "logs"
+    started, second_in, first_done = threading.Event(), threading.Event(), threading.Event()
+    answered: list[bool] = []
+
+    def first() -> None:
+        with running([svc], tmp_path, logs):
+            started.set()
+            assert second_in.wait(30)
+        first_done.set()  # only once the second user left
+
+    def second() -> None:
+        assert started.wait(30)
+        with running([svc], tmp_path, logs):
+            second_in.set()
+            for _ in range(10):  # the starter's block has ended meanwhile
+                answered.append(_ready(svc.ready_url))
+                time.sleep(0.1)
+            assert not first_done.is_set()  # the starter is still waiting for us
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert answered and all(answered)
+    assert first_done.is_set()
+    assert wait_down(svc.ready_url)

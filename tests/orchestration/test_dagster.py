@@ -109,8 +109,16 @@ def test_the_reference_published_through_dagster_equals_basin_run(
             e.asset_key.to_user_string() for e in step_events(result, "ASSET_MATERIALIZATION")
         }
         assert "basin_reference_dev/marts/customer_360" in materialized
-        [gate] = [e.event_specific_data for e in step_events(result, "ASSET_CHECK_EVALUATION")]
-        assert gate.passed
+        checked = {
+            (e.event_specific_data.asset_key.path[-1], e.event_specific_data.check_name): (
+                e.event_specific_data
+            )
+            for e in step_events(result, "ASSET_CHECK_EVALUATION")
+        }
+        assert checked[("audit", "quality_gate")].passed
+        # Basin's checks of each published model, as that asset's check.
+        c360 = checked[("customer_360", "basin_tests")]
+        assert c360.passed and c360.metadata["checks"].value >= 3, c360.metadata
     published = "/.basin/dev/published/warehouse.duckdb"
     assert checksums(Path(f"{reference}{published}"), ["marts"]) == checksums(
         Path(f"{twin}{published}"), ["marts"]

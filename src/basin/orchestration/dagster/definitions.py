@@ -7,7 +7,8 @@ Per environment (asset keys under ``basin_<project>_<env>``):
 - ``warehouse`` (the load of every new batch), ``audit`` (Basin's transform: the dbt
   build into the audit schemas with its tests — the quality gate — as one asset, with
   the gate as a blocking asset check), then ``published`` and one asset per published
-  model (the publish: a multi-asset, so the catalog shows each mart);
+  model (the publish: a multi-asset, so the catalog shows each mart), each with the
+  asset check ``basin_tests``: Basin's checks of that model in the gate it passed;
 - a job over them, the cron schedule, a sensor per ``files`` source's drop folder, a
   sensor per upstream publication (another project's ``…/published`` asset), a
   deadline sensor, and run-status sensors that run the monitors after every run and
@@ -208,13 +209,55 @@ def _publish_asset(p: Plan) -> Any:
         *marts,
     ]
 
-    @dg.multi_asset(specs=specs, name=f"{p.name}__publish")
+    checks = [dg.AssetCheckSpec("basin_tests", asset=mart.key) for mart in marts]
+
+    @dg.multi_asset(specs=specs, check_specs=checks, name=f"{p.name}__publish")
     def publish(context: AssetExecutionContext) -> Any:
         summary = _run(context, p, task)
         for spec in specs:
             yield dg.MaterializeResult(asset_key=spec.key, metadata=_metadata(summary))
+        tested = _tests_of_the_gate(p)
+        for mart in marts:
+            yield _check_result(mart.key, tested.get(mart.key.path[-1], []))
 
     return publish
+
+
+def _tests_of_the_gate(p: Plan) -> dict[str, list[Any]]:
+    """The checks of the newest build (the gate this publication passed), by model."""
+    from basin.orchestration import steps
+
+    with steps.opened(p.project, p.env) as platform:
+        results = platform.store.check_results(limit=20000)
+    newest = [r for r in results if results and r.run_id == results[0].run_id]
+    by_model: dict[str, list[Any]] = {}
+    for r in newest:
+        by_model.setdefault(r.model or "", []).append(r)
+    return by_model
+
+
+def _check_result(asset: dg.AssetKey, checks: list[Any]) -> dg.AssetCheckResult:
+    """Basin's checks of one published model (dbt tests and Basin's own) as one Dagster
+    asset check: passed unless one failed; a warning's severity when one warned."""
+    counts: dict[str, int] = {}
+    for c in checks:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    failed = [c.name for c in checks if c.status in ("fail", "error")]
+    warned = [c.name for c in checks if c.status == "warn"]
+    return dg.AssetCheckResult(
+        asset_key=asset,
+        check_name="basin_tests",
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.WARN
+        if warned and not failed
+        else dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "checks": len(checks),
+            **{status: n for status, n in sorted(counts.items())},
+            **({"warned": ", ".join(warned[:20])} if warned else {}),
+            **({"failed": ", ".join(failed[:20])} if failed else {}),
+        },
+    )
 
 
 # --- triggers and incidents -----------------------------------------------------------

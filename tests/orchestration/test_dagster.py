@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.orchestration.common import assert_basin_lineage, with_rest_source
 from tests.reference_runs import checksums
 
 dg = pytest.importorskip("dagster")
@@ -37,25 +38,6 @@ def execute(project: Path, job: str, instance: Any) -> Any:
 
 def step_events(result: Any, kind: str) -> list[Any]:
     return [e for e in result.all_events if e.event_type_value == kind]
-
-
-def assert_basin_lineage(project: Path) -> None:
-    import json
-
-    events = [
-        json.loads(line)
-        for line in (project / ".basin/dev/openlineage/events.jsonl").read_text().splitlines()
-    ]
-    kinds = {(e["job"]["name"].split(".")[0], e["eventType"]) for e in events}
-    for step in ("extract", "load", "transform", "publish"):
-        assert {(step, "START"), (step, "COMPLETE")} <= kinds, kinds
-    columns = [
-        o["name"]
-        for e in events
-        for o in e.get("outputs", [])
-        if "columnLineage" in o.get("facets", {})
-    ]
-    assert "warehouse.marts.customer_360" in columns
 
 
 def test_definitions_render_the_plan(reference: Path) -> None:
@@ -156,21 +138,6 @@ def test_a_failed_gate_fails_the_run_and_publishes_nothing(project: Path) -> Non
     assert not (project / ".basin" / "dev" / "published" / "warehouse.duckdb").exists()
 
 
-def _with_rest_source(project: Path, url: str, token: str, retries: str) -> None:
-    yml = project / "basin.yml"
-    yml.write_text(
-        yml.read_text().replace(
-            "\ndbt:",
-            f"\n  mail:\n    kind: rest\n    base_url: {url}\n    auth: {{type: bearer, token: {token}}}\n"
-            "    retries: {max_attempts: 1}\n"
-            "    endpoints:\n      pages: {path: /pages, record_path: items, "
-            "pagination: {type: page_number, page_param: page, base_page: 1}}\n\ndbt:",
-            1,
-        )
-        + f"\norchestration:\n{retries}"
-    )
-
-
 def test_a_transient_error_is_retried_after_growing_waits(project: Path) -> None:
     from tests.sources.rest.fake_api import TOKEN, FakeApi
 
@@ -178,7 +145,7 @@ def test_a_transient_error_is_retried_after_growing_waits(project: Path) -> None
     api.records = [{"id": 1, "name": "a", "updated_at": "2026-01-01T00:00:00"}]
     api.fail[("/pages", "1")] = [503, 503]  # the first two attempts of the task fail
     try:
-        _with_rest_source(
+        with_rest_source(
             project,
             api.url,
             TOKEN,
@@ -214,7 +181,7 @@ def test_a_terminal_error_fails_at_once_without_retries(project: Path) -> None:
     api = FakeApi().start()
     api.records = [{"id": 1, "name": "a", "updated_at": "2026-01-01T00:00:00"}]
     try:
-        _with_rest_source(project, api.url, "wrong", "  retries: 3\n  retry_delay_seconds: 1\n")
+        with_rest_source(project, api.url, "wrong", "  retries: 3\n  retry_delay_seconds: 1\n")
         with dg.instance_for_test() as instance:
             result = execute(project, "basin_proj_dev", instance)
     finally:

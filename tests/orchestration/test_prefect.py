@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, tool_venvs
+from tests.orchestration.common import assert_basin_lineage, with_rest_source
 from tests.orchestration.test_airflow_serve import free_port
 from tests.reference_runs import checksums
 
@@ -183,7 +184,6 @@ def test_the_reference_published_through_prefect_equals_basin_run(
     from basin.access.audit import entries
     from basin.config import load_project
     from basin.pipeline.platform import Platform
-    from tests.orchestration.test_dagster import assert_basin_lineage
 
     assert_basin_lineage(reference)  # Basin's own OpenLineage events, as under Dagster
     platform = Platform(load_project(reference))
@@ -217,21 +217,6 @@ def test_a_failed_gate_fails_the_flow_once_and_publishes_nothing(
     platform.close()
 
 
-def _with_rest_source(project: Path, url: str, token: str, retries: str) -> None:
-    yml = project / "basin.yml"
-    yml.write_text(
-        yml.read_text().replace(
-            "\ndbt:",
-            f"\n  mail:\n    kind: rest\n    base_url: {url}\n    auth: {{type: bearer, token: {token}}}\n"
-            "    retries: {max_attempts: 1}\n"
-            "    endpoints:\n      pages: {path: /pages, record_path: items, "
-            "pagination: {type: page_number, page_param: page, base_page: 1}}\n\ndbt:",
-            1,
-        )
-        + f"\norchestration:\n{retries}"
-    )
-
-
 def test_a_transient_error_is_retried_after_growing_waits(
     prefect_python: Path, prefect_server: str, project: Path, tmp_path: Path
 ) -> None:
@@ -241,7 +226,7 @@ def test_a_transient_error_is_retried_after_growing_waits(
     api.records = [{"id": 1, "name": "a", "updated_at": "2026-01-01T00:00:00"}]
     api.fail[("/pages", "1")] = [503, 503]  # the first two attempts of the task fail
     try:
-        _with_rest_source(
+        with_rest_source(
             project,
             api.url,
             TOKEN,
@@ -268,7 +253,7 @@ def test_a_terminal_error_fails_at_once_without_retries(
     api = FakeApi().start()
     api.records = [{"id": 1, "name": "a", "updated_at": "2026-01-01T00:00:00"}]
     try:
-        _with_rest_source(project, api.url, "wrong", "  retries: 3\n  retry_delay_seconds: 1\n")
+        with_rest_source(project, api.url, "wrong", "  retries: 3\n  retry_delay_seconds: 1\n")
         result = run_flow(prefect_python, prefect_server, project, "basin_proj_dev", tmp_path)
     finally:
         api.stop()

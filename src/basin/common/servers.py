@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,19 @@ from basin.common.errors import TerminalError
 from basin.common.processes import answers, child_alive, listening, stop_groups, tail
 
 HOST = "127.0.0.1"
+
+
+def beside_python(program: str, product: str, hint: str) -> str:
+    """The path of ``program`` installed next to the interpreter running Basin (the
+    orchestrators' command-line programs).
+
+    Raises:
+        TerminalError: it is not installed there (``hint``: how to install it).
+    """
+    path = Path(sys.executable).parent / program
+    if not path.exists():
+        raise TerminalError(f"{product} is not installed next to {sys.executable}", hint=hint)
+    return str(path)
 
 
 @dataclass(frozen=True)

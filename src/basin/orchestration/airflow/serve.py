@@ -29,6 +29,7 @@ from pathlib import Path
 from basin.common.errors import TerminalError
 from basin.common.files import write_private
 from basin.common.processes import answers, child_alive, listening, stop_groups, tail
+from basin.common.servers import beside_python
 from basin.observe.configuration import MetricsConfig
 from basin.orchestration.airflow.environment import (
     HOST,
@@ -76,13 +77,9 @@ def _healthy(served: Served) -> bool:
 
 def _airflow_command() -> str:
     """The ``airflow`` program next to the interpreter running Basin."""
-    program = Path(sys.executable).parent / "airflow"
-    if not program.exists():
-        raise TerminalError(
-            f"Airflow is not installed next to {sys.executable}",
-            hint="install it with: pip install 'basin[airflow]' (Airflow 3.3)",
-        )
-    return str(program)
+    return beside_python(
+        "airflow", "Airflow", "install it with: pip install 'basin[airflow]' (Airflow 3.3)"
+    )
 
 
 def _basin_command() -> list[str]:

@@ -11,12 +11,10 @@ cursors) in ``.basin/dagster`` (``DAGSTER_HOME``); what was started is recorded 
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 from basin.common import servers
-from basin.common.errors import TerminalError
 from basin.common.servers import Served
 
 INSTANCE = "telemetry:\n  enabled: false\n"
@@ -40,16 +38,6 @@ def running(root: Path) -> Served | None:
     return servers.running(_state(root))
 
 
-def _dagster_command() -> str:
-    program = Path(sys.executable).parent / "dagster"
-    if not program.exists():
-        raise TerminalError(
-            f"Dagster is not installed next to {sys.executable}",
-            hint="install it with: pip install 'basin[dagster]'",
-        )
-    return str(program)
-
-
 def start(root: Path, port: int, *, timeout: float = 240.0) -> Served:
     """Start ``dagster dev`` for the project; return at once if it already runs (two
     ``basin serve`` at once start one).
@@ -62,7 +50,9 @@ def start(root: Path, port: int, *, timeout: float = 240.0) -> Served:
     with servers.exclusive(folder):
         if (current := running(root)) is not None:
             return replace(current, already_running=True)
-        dagster = _dagster_command()
+        dagster = servers.beside_python(
+            "dagster", "Dagster", "install it with: pip install 'basin[dagster]'"
+        )
         servers.free_port(port, "orchestration.port")
         (folder / "dagster.yaml").write_text(INSTANCE)
         location = folder / "definitions.py"

@@ -57,17 +57,6 @@ def running(root: Path) -> Served | None:
     return servers.running(_state(root))
 
 
-def _prefect_command() -> str:
-    program = Path(sys.executable).parent / "prefect"
-    if not program.exists():
-        raise TerminalError(
-            f"Prefect is not installed next to {sys.executable}",
-            hint="install it in its own environment: pip install 'basin[prefect]' "
-            "(-c constraints/prefect-py311.txt; Prefect 3.9 cannot share one with Airflow)",
-        )
-    return str(program)
-
-
 def start(root: Path, port: int, *, timeout: float = 240.0) -> Served:
     """Start the Prefect server and the runner of the project's deployments; return at
     once if they already run (two ``basin serve`` at once start one of each).
@@ -80,7 +69,12 @@ def start(root: Path, port: int, *, timeout: float = 240.0) -> Served:
     with servers.exclusive(folder):
         if (current := running(root)) is not None:
             return replace(current, already_running=True)
-        prefect = _prefect_command()
+        prefect = servers.beside_python(
+            "prefect",
+            "Prefect",
+            "install it in its own environment: pip install 'basin[prefect]' "
+            "(-c constraints/prefect-py311.txt; Prefect 3.9 cannot share one with Airflow)",
+        )
         servers.free_port(port, "orchestration.port")
         env = environment(root, port)
         served = servers.launch(

@@ -219,7 +219,7 @@ def test_serve_runs_the_dag_when_a_file_lands_and_stops_cleanly(
             timeout=120,
         )
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-    assert "stopped Airflow" in stopped.stdout and "superset" in stopped.stdout
+    assert "stopped Airflow (" in stopped.stdout and "Superset" in stopped.stdout
     assert not listening_addresses(pids)
     for pid in pids:
         with pytest.raises(ProcessLookupError):

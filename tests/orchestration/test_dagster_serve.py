@@ -72,7 +72,7 @@ def test_serve_runs_the_project_on_a_dropped_file_and_stops_cleanly(project: Pat
         assert published.exists()
     finally:
         stopped = basin("serve", "--stop")
-    assert stopped.returncode == 0 and "stopped dagster" in stopped.stdout, stopped.stdout
+    assert stopped.returncode == 0 and "stopped Dagster" in stopped.stdout, stopped.stdout
     assert not (project / ".basin" / "dagster" / "serve.json").exists()
     assert listening_addresses([state["pid"]]) == set()
     with pytest.raises(OSError):

@@ -272,7 +272,7 @@ def test_serve_runs_the_project_on_a_dropped_file_and_stops_cleanly(
     yml = project / "basin.yml"
     yml.write_text(
         yml.read_text() + f"\norchestration:\n  orchestrator: prefect\n  port: {port}\n"
-        "  triggers: {poll_interval: 2s}\n"
+        "  triggers: {poll_interval: 2s, assets: [basin_upstream_dev.published]}\n"
     )
     env = _environment(tmp_path / "cli-home")
 
@@ -303,8 +303,36 @@ def test_serve_runs_the_project_on_a_dropped_file_and_stops_cleanly(
         with urllib.request.urlopen(request, timeout=60) as response:
             [deployment] = json.loads(response.read())
         assert deployment["name"] == "dev" and deployment["parameters"]["env"] == "dev"
+
+        # Another project publishing (its basin.published event) starts a run too.
+        def runs() -> list[dict]:
+            body = json.dumps(
+                {"deployments": {"id": {"any_": [deployment["id"]]}}, "limit": 50}
+            ).encode()
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/flow_runs/filter",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+
+        before = len(runs())
+        emitted = subprocess.run(
+            [str(prefect_python), "-c",
+             "from prefect.events import emit_event\n"
+             "emit_event(event='basin.published',"
+             " resource={'prefect.resource.id': 'basin_upstream_dev.published'})\n"],
+            capture_output=True, text=True, timeout=300,
+            env={**env, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"},
+        )  # fmt: skip
+        assert emitted.returncode == 0, emitted.stderr[-2000:]
+        give_up = time.monotonic() + 300
+        while len(runs()) == before and time.monotonic() < give_up:
+            time.sleep(2)
+        assert len(runs()) == before + 1, runs()
     finally:
         stopped = basin("serve", "--stop")
-    assert stopped.returncode == 0 and "stopped prefect" in stopped.stdout, stopped.stdout
+    assert stopped.returncode == 0 and "stopped Prefect" in stopped.stdout, stopped.stdout
     assert not (state / "serve.json").exists() and not (state / "runner.json").exists()
     assert listening_addresses(pids) == set()

@@ -956,13 +956,14 @@ def serve(
     from basin.bi.superset import server as superset
 
     if stop:
-        stopped = airflow_serve.stop(project.root)
+        airflow = airflow_serve.stop(project.root)
+        stopped = [f"Airflow ({', '.join(airflow)})"] if airflow else []
         if dagster_serve.stop(project.root):
-            stopped.append("dagster")
+            stopped.append("Dagster")
         if prefect_serve.stop(project.root):
-            stopped.append("prefect")
+            stopped.append("Prefect")
         if superset.stop(project.root):
-            stopped.append("superset")
+            stopped.append("Superset")
         if stopped:
             _say(f"[green]✓[/] stopped {', '.join(stopped)}")
         else:

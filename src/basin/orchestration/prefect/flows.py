@@ -168,12 +168,20 @@ def watch_drops(plans: list[Plan], stop: threading.Event) -> None:
     while not stop.is_set():
         for p in plans:
             try:
-                new, seen[p.name] = new_drops(p, seen[p.name])
+                new, listing = new_drops(p, seen[p.name])
                 if new:
                     log.info("new files in %s's drop folders: %s", p.name, ", ".join(new))
                     run_deployment(f"{p.name}/{p.env}", timeout=0)
+                # Only once the run is asked for: a failed request (the deployment not
+                # registered yet, the server restarting) is tried again next poll.
+                seen[p.name] = listing
             except Exception as exc:  # noqa: BLE001 - a poll must never end the runner
-                log.warning("drop folders of %s not polled: %s", p.name, exc)
+                log.warning(
+                    "drop folders of %s: no run started (%s: %s); trying again",
+                    p.name,
+                    type(exc).__name__,
+                    exc,
+                )
         stop.wait(max(1.0, interval))
 
 

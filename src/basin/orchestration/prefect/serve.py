@@ -49,6 +49,8 @@ def environment(root: Path, port: int) -> dict[str, str]:
         "PREFECT_SERVER_API_PORT": str(port),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "basin",
+        # The runner's own records (the drop-folder watcher) stay in its log file.
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
         "PREFECT_RUNNER_SERVER_HOST": servers.HOST,
     }
 

@@ -25,6 +25,12 @@ def is_terminal(exc: BaseException) -> bool:
     return isinstance(exc, TerminalError)
 
 
+def gives_up(exc: BaseException, attempt: int, retries: int) -> bool:
+    """Whether a task's failed ``attempt`` (1 for the first) is its last: a terminal
+    error, or no retry left. Then its incident is recorded and it is not retried."""
+    return is_terminal(exc) or attempt > retries
+
+
 @contextmanager
 def opened(project: str, env: str) -> Iterator[Any]:
     """The project's façade, closed afterwards. A task queues behind a command already

@@ -113,8 +113,8 @@ def _run(context: Any, p: Plan, task: Task) -> dict[str, Any]:
             return steps.execute(platform, task, run_id)
     except Exception as exc:
         message = redact(f"{type(exc).__name__}: {exc}")
-        retry = context.retry_number + 1
-        if steps.is_terminal(exc) or retry > p.retry.retries:
+        retry = context.retry_number + 1  # this attempt's number, and the next retry's
+        if steps.gives_up(exc, retry, p.retry.retries):
             # The task's last attempt: its incident now, from the exception itself (a
             # failed gate is a failed gate), as Airflow's failure callback does.
             steps.task_failed(p.project, p.env, task.id, run_id, exc)
@@ -228,8 +228,8 @@ def _tests_of_the_gate(p: Plan) -> dict[str, list[Any]]:
     from basin.orchestration import steps
 
     with steps.opened(p.project, p.env) as platform:
-        results = platform.store.check_results(limit=20000)
-    newest = [r for r in results if results and r.run_id == results[0].run_id]
+        last = platform.store.check_results(limit=1)
+        newest = platform.store.check_results(last[0].run_id) if last else []
     by_model: dict[str, list[Any]] = {}
     for r in newest:
         by_model.setdefault(r.model or "", []).append(r)

@@ -70,7 +70,7 @@ def _task(p: Plan, t: Task) -> Any:
             with steps.audited(p.project, p.env, action, run_id, ACTOR) as platform:
                 return steps.execute(platform, t, run_id)
         except Exception as exc:
-            if steps.is_terminal(exc) or current_task.run_count > p.retry.retries:
+            if steps.gives_up(exc, current_task.run_count, p.retry.retries):
                 # The last attempt: its incident now, from the exception itself (a failed
                 # gate is a failed gate), as Airflow's failure callback does.
                 steps.task_failed(p.project, p.env, t.id, run_id, exc)

@@ -6,6 +6,8 @@ leaves nothing running or listening."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 import urllib.request
@@ -70,6 +72,14 @@ def test_serve_runs_the_project_on_a_dropped_file_and_stops_cleanly(project: Pat
             time.sleep(2)
         assert [r["status"] for r in runs] == ["SUCCESS"], runs
         assert published.exists()
+
+        # kill -9 of `dagster dev` leaves its webserver and daemon on the port: the next
+        # serve stops them and starts afresh (it refused with "port in use" before).
+        os.kill(state["pid"], signal.SIGKILL)
+        restarted = basin("serve")
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        assert f"Dagster is running at {url}" in restarted.stdout, restarted.stdout
+        state = json.loads((project / ".basin" / "dagster" / "serve.json").read_text())
     finally:
         stopped = basin("serve", "--stop")
     assert stopped.returncode == 0 and "stopped Dagster" in stopped.stdout, stopped.stdout

@@ -6,15 +6,27 @@ import os
 import signal
 
 
+def _stat(pid: int | str) -> tuple[str, int] | None:
+    """``(state, process group)`` of a process from /proc (Linux), or None."""
+    try:
+        text = open(f"/proc/{pid}/stat").read()  # noqa: PTH123, SIM115 - one short read
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return fields[0], int(fields[2])
+
+
 def process_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (on this machine)."""
+    """Whether a process with this pid exists (on this machine) and is not a zombie (a
+    killed process whose parent has not reaped it yet is dead)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True  # it exists, owned by another user
-    return True
+    stat = _stat(pid)
+    return stat is None or stat[0] != "Z"
 
 
 def die_with_parent() -> None:
@@ -36,6 +48,21 @@ def child_alive(pid: int) -> bool:
     except ChildProcessError:
         pass
     return process_alive(pid)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the process group ``pgid`` still runs, zombies aside (its
+    leader may be gone: ``kill -9`` of the leader leaves what it forked)."""
+    if not os.path.isdir("/proc"):
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := _stat(entry)) and stat[1] == pgid and stat[0] != "Z":
+            return True
+    return False
 
 
 def listening(host: str, port: int) -> bool:
@@ -71,7 +98,7 @@ def tail(path: os.PathLike[str] | str, lines: int = 15) -> str:
 
 def stop_groups(pids: list[int], timeout: float = 30.0) -> None:
     """Stop the process groups led by ``pids``: SIGTERM, then SIGKILL after ``timeout``
-    (the groups hold what the leaders forked), and wait for the leaders to end."""
+    (the groups hold what the leaders forked), and wait for every member to end."""
     import time
 
     for pid in pids:
@@ -80,12 +107,16 @@ def stop_groups(pids: list[int], timeout: float = 30.0) -> None:
         except ProcessLookupError:
             pass
     give_up = time.monotonic() + timeout
-    while any(child_alive(pid) for pid in pids) and time.monotonic() < give_up:
+
+    def alive() -> bool:  # the leaders (reaped if ours), or what they forked
+        return any([child_alive(pid) for pid in pids]) or any(group_alive(p) for p in pids)
+
+    while alive() and time.monotonic() < give_up:
         time.sleep(0.2)
     for pid in pids:
         try:
             os.killpg(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    while any(child_alive(pid) for pid in pids) and time.monotonic() < give_up + 10:
+    while alive() and time.monotonic() < give_up + 10:
         time.sleep(0.2)

@@ -14,7 +14,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from basin.common.errors import TerminalError
-from basin.common.processes import answers, child_alive, listening, stop_groups, tail
+from basin.common.processes import (
+    answers,
+    child_alive,
+    group_alive,
+    listening,
+    stop_groups,
+    tail,
+)
 
 HOST = "127.0.0.1"
 
@@ -54,12 +61,16 @@ def exclusive(folder: Path) -> Iterator[None]:
 
 
 def running(state: Path) -> Served | None:
-    """What an earlier start recorded in ``state`` and is still alive, if anything."""
+    """What an earlier start recorded in ``state`` and is still alive, if anything. A
+    server whose leading process died (``kill -9``) is not running: what it forked
+    (still holding its port) is stopped, so the next start can bind it again."""
     if not state.exists():
         return None
     served = Served(**json.loads(state.read_text()))
     if child_alive(served.pid):
         return served
+    if group_alive(served.pid):
+        stop_groups([served.pid])
     state.unlink()
     return None
 

@@ -71,6 +71,7 @@ def start(root: Path, port: int, *, timeout: float = 240.0) -> Served:
     with servers.exclusive(folder):
         if (current := running(root)) is not None:
             return replace(current, already_running=True)
+        stop(root)  # a runner left behind by a server that was killed
         prefect = servers.beside_python(
             "prefect",
             "Prefect",

@@ -60,13 +60,28 @@ def exclusive(folder: Path) -> Iterator[None]:
         yield
 
 
+def _recorded(state: Path) -> Served | None:
+    """What ``state`` records; a file that cannot be read as one (cut short, edited) is
+    removed with a warning: the server it named, if any, is found by its port."""
+    if not state.exists():
+        return None
+    try:
+        return Served(**json.loads(state.read_text()))
+    except (ValueError, TypeError) as exc:
+        from basin.common.logging import get_logger
+
+        get_logger(__name__).warning("ignoring unreadable %s (%s); removing it", state, exc)
+        state.unlink(missing_ok=True)
+        return None
+
+
 def running(state: Path) -> Served | None:
     """What an earlier start recorded in ``state`` and is still alive, if anything. A
     server whose leading process died (``kill -9``) is not running: what it forked
     (still holding its port) is stopped, so the next start can bind it again."""
-    if not state.exists():
+    served = _recorded(state)
+    if served is None:
         return None
-    served = Served(**json.loads(state.read_text()))
     if child_alive(served.pid):
         return served
     if group_alive(served.pid):
@@ -132,9 +147,9 @@ def stop(name: str, state: Path, *, timeout: float = 30.0) -> bool:
     Raises:
         TerminalError: something still listens on its port afterwards.
     """
-    if not state.exists():
+    served = _recorded(state)
+    if served is None:
         return False
-    served = Served(**json.loads(state.read_text()))
     stop_groups([served.pid], timeout)
     state.unlink()
     if listening(HOST, served.port):

@@ -128,7 +128,12 @@ def stop(root: Path, *, timeout: float = 30.0) -> bool:
     stopped = False
     runner = _runner_state(root)
     if runner.exists():
-        stop_groups([json.loads(runner.read_text())["pid"]], timeout)
+        try:
+            pid = int(json.loads(runner.read_text())["pid"])
+        except (ValueError, TypeError, KeyError):
+            pid = None  # unreadable: nothing to stop by it
+        if pid is not None:
+            stop_groups([pid], timeout)
+            stopped = True
         runner.unlink()
-        stopped = True
     return servers.stop("the Prefect server", _state(root), timeout=timeout) or stopped

@@ -65,6 +65,16 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def listening(host: str, port: int) -> bool:
     """Whether something accepts TCP connections on ``host:port``."""
     import socket
@@ -108,8 +118,12 @@ def stop_groups(pids: list[int], timeout: float = 30.0) -> None:
             pass
     give_up = time.monotonic() + timeout
 
-    def alive() -> bool:  # the leaders (reaped if ours), or what they forked
-        return any([child_alive(pid) for pid in pids]) or any(group_alive(p) for p in pids)
+    def alive() -> bool:
+        # Until nothing of the groups is left, zombies included (reaped when ours): the
+        # callers check that the group is gone, and a zombie leader is reaped by init.
+        for pid in pids:
+            child_alive(pid)
+        return any(_group_exists(pid) for pid in pids)
 
     while alive() and time.monotonic() < give_up:
         time.sleep(0.2)

@@ -93,9 +93,29 @@
     {%- if '_basin_batch_id' in columns -%}
         {{ return(basin.in_delta('_basin_batch_id')) }}
     {%- elif 'batch_id' in columns and columns['batch_id'].is_string() -%}
-        {{ return("(" ~ basin.in_delta('batch_id') ~ " or batch_id not like '________T%Z-%')") }}
+        {%- if basin._only_basin_batch_ids(model) -%}
+            {{ return(basin.in_delta('batch_id')) }}
+        {%- endif -%}
+        {{ return("(" ~ basin.in_delta('batch_id') ~ " or " ~ basin._not_basin_batch_id() ~ ")") }}
     {%- elif 'load_date' in columns and delta['since'] is not none -%}
         {{ return(basin.in_delta_since('load_date')) }}
     {%- endif -%}
     {{ return('') }}
+{%- endmacro %}
+
+
+{% macro _not_basin_batch_id(column='batch_id') -%}
+    {{ column }} not like '________T%Z-%'
+{%- endmacro %}
+
+
+{#- True when every batch_id of `model` looks like Basin's: the test then filters by
+    the delta's batches alone. The `or not like` form above makes the engine test every
+    row's text (DuckDB, 10M rows: unique on the new keys 0.58 s with it, 0.14 s
+    without); this count is one cheap scan of the column (0.013 s there). -#}
+{% macro _only_basin_batch_ids(model) -%}
+    {%- set found = run_query(
+        "select count(*) from " ~ model ~ " where " ~ basin._not_basin_batch_id()
+    ) -%}
+    {{ return(found.columns[0].values()[0] == 0) }}
 {%- endmacro %}

@@ -155,3 +155,30 @@ def tamper_with_the_vault(project: Path) -> None:
         for table, key in (("customers", "customer_id"), ("accounts", "account_id")):
             [latest] = db.execute(f"select max(updated_at) from {table}").fetchone()
             db.execute(f"update {table} set updated_at = ? where {key} = 1", (latest,))
+
+
+def test_a_failed_gate_keeps_the_bad_rows_in_the_delta_until_fixed(reference: Path) -> None:
+    """The tests that follow the delta read only new rows: a bad row must stay "new"
+    until a build passes, or the second run would publish it untested."""
+    yml = reference / "basin.yml"
+    yml.write_text(yml.read_text().replace("staging: warn", "staging: error"))
+    generate(reference)
+    basin(reference, "run")
+    published = marts(reference)
+
+    def customer_one(segment: str, updated_at: str) -> None:
+        with sqlite3.connect(reference / "data" / "operational.db") as db:
+            db.execute(
+                "update customers set segment = ?, updated_at = ? where customer_id = 1",
+                (segment, updated_at),
+            )
+
+    customer_one("bogus", "2099-01-01 00:00:00")
+    for attempt in (1, 2):  # the second run extracts nothing new for customers
+        failed = run(reference, "run")
+        assert failed.returncode != 0, f"attempt {attempt} published a bad segment"
+        assert "accepted_values_stg_finance__customers_segment" in failed.stdout + failed.stderr
+        assert marts(reference) == published
+    customer_one("retail", "2099-01-02 00:00:00")
+    basin(reference, "run")
+    assert marts(reference) != published

@@ -226,3 +226,44 @@ def test_unit_tests_ignore_the_builds_delta_and_show_their_diff(cli, project: Pa
     # Basin's own error (what the incident and the alerts carry) shows the diff too.
     error = failed.output.split("error: step 'transform'", 1)[1]
     assert "actual differs from expected:" in error and "---,2" in error, error
+
+
+CONTRACTS = """
+version: 2
+models:
+  - name: stg_shop__order_versions
+    data_tests:
+      - basin.table_contract:
+          name: row_rules
+          arguments:
+            rules:
+              - {rule: range, column: amount, min: 0}
+              - {rule: accepted_values, column: status, values: [pending, paid, refunded]}
+      - basin.table_contract:
+          name: with_a_whole_table_rule
+          arguments:
+            rules:
+              - {rule: range, column: amount, min: 0}
+              - {rule: unique, column: order_id}
+"""
+
+
+def test_a_contract_of_row_rules_follows_the_delta_one_with_a_table_rule_reads_all(
+    cli, project: Path
+) -> None:
+    folder = project / "dbt" / "models" / "staging" / "shop"
+    (folder / "stg_shop__order_versions.sql").write_text(VERSIONS)
+    (folder / "_versions.yml").write_text(CONTRACTS)
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    _drop(project, "orders_002.csv", "7,alan@example.org,15.00,paid,2026-01-06 10:00:00\n")
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    assert "batch_id in (" in _compiled(project, "row_rules")
+    assert "batch_id in (" not in _compiled(project, "with_a_whole_table_rule")
+    # Day 3 repeats order 3 with a negative amount: the new row breaks the row rules
+    # (read from the delta) and the key repeats over the whole table.
+    _drop(project, "orders_003.csv", "3,grace@example.org,-5.00,paid,2026-01-07 10:00:00\n")
+    run = cli("run", project=project)
+    assert run.exit_code != 0, "a negative amount and a repeated key were published"
+    results = json.loads((project / ".basin/dev/dbt/target/run_results.json").read_text())
+    failed = {r["unique_id"].split(".")[2] for r in results["results"] if r["status"] == "fail"}
+    assert {"row_rules", "with_a_whole_table_rule"} <= failed, failed

@@ -18,6 +18,12 @@
       {rule: min,             column: c, min: 0, max: 10}   (the column's smallest value)
       {rule: max,             column: c, min: 0, max: 10}   (the column's largest value)
     Each rule may carry a `name`, shown in the output.
+
+    Following a build's delta, a contract whose rules all judge single rows (not_null,
+    range, regex, accepted_values) reads only the rows the delta brought, and `mostly`
+    is then the share of those rows; a contract with any whole-table rule (unique,
+    row_count, statistics, freshness) reads the whole table. `basin check` always reads
+    every row. At 10M staged transactions: 0.33 s → see bench/README.md.
 -#}
 
 {% test table_contract(model, rules) %}
@@ -31,6 +37,13 @@
 
 
 {% macro table_contract_sql(relation, rules) %}
+    {%- set scope = namespace(rows_only=true) -%}
+    {%- for rule in rules -%}
+        {%- if rule['rule'] not in ['not_null', 'range', 'regex', 'accepted_values'] -%}
+            {%- set scope.rows_only = false -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set new_rows = basin.delta_rows_predicate(relation) if scope.rows_only else '' -%}
     {%- set measures = [] -%}
     {%- set checks = [] -%}
     {%- for rule in rules -%}
@@ -103,6 +116,9 @@ with stats as (
         count(*) as n{% for m in measures %},
         {{ m }}{% endfor %}
     from {{ relation }}
+    {%- if new_rows %}
+    where {{ new_rows }}
+    {%- endif %}
 
 ),
 

@@ -141,3 +141,39 @@ def test_catalog_entries_are_created_then_refreshed_keeping_what_is_not_given(
     assert [d.key for d in other.datasets()] == ["marts.t0"]
     store.close()
     other.close()
+
+
+def test_last_extraction_seconds_are_the_newest_complete_batch_of_each_entity(
+    store_args: tuple[str, str | None],
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from basin.metadata.models import Batch
+
+    url, schema = store_args
+    store = open_store(url, env="dev", schema=schema)
+    run_id = store.start_run("run")
+    for batch, entity, seconds, complete in (
+        ("b1", "orders", 9.0, True),  # older: not the newest
+        ("b2", "orders", 2.0, True),
+        ("b3", "customers", 5.0, True),
+        ("b4", "customers", 1.0, False),  # newest, but never completed
+    ):
+        store.begin_batch(batch, "shop", entity, run_id, f"/lake/{batch}", [])
+        if complete:
+            store.complete_batch(batch, row_count=1, quarantined_rows=0, files=[], watermark=None)
+        with store.session() as s:
+            [created] = s.execute(select(Batch.created_at).where(Batch.batch_id == batch)).one()
+            created = created + timedelta(seconds=int(batch[1]))  # b1 oldest … b4 newest
+            s.execute(
+                update(Batch)
+                .where(Batch.batch_id == batch)
+                .values(
+                    created_at=created,
+                    completed_at=created + timedelta(seconds=seconds) if complete else None,
+                )
+            )
+    assert store.last_extraction_seconds() == {("shop", "orders"): 2.0, ("shop", "customers"): 5.0}
+    store.close()

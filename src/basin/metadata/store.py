@@ -442,6 +442,32 @@ class MetadataStore:
                 q = q.where(Batch.status == status)
             return list(s.scalars(q))
 
+    def last_extraction_seconds(self) -> dict[tuple[str, str], float]:
+        """``(source, entity)`` → seconds its newest complete batch took to extract
+        (created to completed)."""
+        newest = (
+            select(Batch.source, Batch.entity, func.max(Batch.created_at).label("created"))
+            .where(Batch.env == self.env, Batch.status == "complete")
+            .group_by(Batch.source, Batch.entity)
+            .subquery()
+        )
+        q = (
+            select(Batch.source, Batch.entity, Batch.created_at, Batch.completed_at)
+            .join(
+                newest,
+                (Batch.source == newest.c.source)
+                & (Batch.entity == newest.c.entity)
+                & (Batch.created_at == newest.c.created),
+            )
+            .where(Batch.env == self.env, Batch.status == "complete")
+        )
+        with self.session() as s:
+            return {
+                (source, entity): (done - created).total_seconds()
+                for source, entity, created, done in s.execute(q).all()
+                if done is not None
+            }
+
     def lake_rows(self, source: str, entity: str) -> int:
         """Rows across an entity's complete batches in the lake."""
         with self.session() as s:

@@ -67,7 +67,8 @@ def extract(
     with res.reporter.task("extract", total=len(pairs)) as task, services, ctx.engine:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="basin-extract") as pool:
             futures = {
-                pool.submit(copy_context().run, _entity, res, ctx, s, e): (s, e) for s, e in pairs
+                pool.submit(copy_context().run, _entity, res, ctx, s, e): (s, e)
+                for s, e in longest_first(res, pairs)
             }
             for future in as_completed(futures):
                 source, entity = futures[future]
@@ -104,6 +105,15 @@ def extract(
         )
     _refuse_quarantine(res, results)
     return _outcome(results, pairs)
+
+
+def longest_first(res: Resources, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The entities in the order they start: the ones whose last extraction took
+    longest first, never extracted ones before all (their time is unknown), so no long
+    entity starts last while the other workers idle (measured at scale 10: the REST
+    entities, listed last, started after 2.5 s and the step took 4.9 s)."""
+    seconds = res.store.last_extraction_seconds()
+    return sorted(pairs, key=lambda pair: -seconds.get(pair, float("inf")))
 
 
 def _outcome(

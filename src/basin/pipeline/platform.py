@@ -267,7 +267,9 @@ class Platform:
         started = time.monotonic()
         outcomes: list[StepOutcome[Any]] = []
         options = extract_step.ExtractOptions()
-        transform_step.import_dbt_ahead()  # overlaps extract and load
+        from basin.transform.runner import import_dbt_ahead
+
+        import_dbt_ahead()  # overlaps extract and load
         plan: list[tuple[str, Callable[[str], StepOutcome[Any]]]] = [
             ("extract", lambda rid: extract_step.extract(res, rid, select, options)),
             ("load", lambda rid: load_step.load(res, rid, select)),

@@ -130,21 +130,6 @@ def _code(res: Resources) -> str:
     return code_fingerprint(project_dir)
 
 
-def import_dbt_ahead() -> None:
-    """Import dbt in a background thread (≈ 1.7 s of imports, measured) while the
-    steps before the build run: the build's own import then finds it done, or waits
-    for it (Python's import locks). A failed import is left to the build to report."""
-    import threading
-
-    def load() -> None:
-        try:
-            import dbt.cli.main  # noqa: F401
-        except Exception:  # noqa: BLE001, S110 - the build imports it again and says why
-            pass
-
-    threading.Thread(target=load, name="basin-import-dbt", daemon=True).start()
-
-
 SLIM_SELECT = ["+state:modified+"]
 """What a build against another manifest selects unless told: the changed nodes, what
 depends on them, and what they depend on (built here from raw, so nothing has to be

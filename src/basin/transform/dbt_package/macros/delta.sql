@@ -93,7 +93,7 @@
     {%- if '_basin_batch_id' in columns -%}
         {{ return(basin.in_delta('_basin_batch_id')) }}
     {%- elif 'batch_id' in columns and columns['batch_id'].is_string() -%}
-        {%- if basin._only_basin_batch_ids(model) -%}
+        {%- if basin._is_table(model) and basin._only_basin_batch_ids(model) -%}
             {{ return(basin.in_delta('batch_id')) }}
         {%- endif -%}
         {{ return("(" ~ basin.in_delta('batch_id') ~ " or " ~ basin._not_basin_batch_id() ~ ")") }}
@@ -106,6 +106,14 @@
 
 {% macro _not_basin_batch_id(column='batch_id') -%}
     {{ column }} not like '________T%Z-%'
+{%- endmacro %}
+
+
+{#- True when `model` is a table: on a view the count below would compute the view
+    once more, which costs more than the guard it removes. -#}
+{% macro _is_table(model) -%}
+    {%- set found = adapter.get_relation(model.database, model.schema, model.identifier) -%}
+    {{ return(found is not none and found.is_table) }}
 {%- endmacro %}
 
 

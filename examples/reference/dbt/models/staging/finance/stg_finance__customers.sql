@@ -1,8 +1,17 @@
+{#- Incremental like stg_finance__transactions: each run takes the batches newer than
+    the last one it saw and replaces the changed rows by key (delete+insert). As a
+    view it ranked every version of every row on each of its ~10 reads a build
+    (vault, snapshot, intermediate models, tests). -#}
+{{ config(materialized='incremental', unique_key='customer_id', incremental_strategy='delete+insert') }}
+
 with
 
 source as (
 
     select * from {{ source('finance', 'customers') }}
+    {% if is_incremental() %}
+    where _basin_batch_id > (select max(batch_id) from {{ this }})
+    {% endif %}
 
 ),
 

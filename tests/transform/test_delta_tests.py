@@ -267,3 +267,12 @@ def test_a_contract_of_row_rules_follows_the_delta_one_with_a_table_rule_reads_a
     results = json.loads((project / ".basin/dev/dbt/target/run_results.json").read_text())
     failed = {r["unique_id"].split(".")[2] for r in results["results"] if r["status"] == "fail"}
     assert {"row_rules", "with_a_whole_table_rule"} <= failed, failed
+    # The failing rows `basin failures` shows say which rows the row rules read.
+    import sqlite3
+
+    with sqlite3.connect(project / ".basin/dev/metadata.db") as db:
+        [sample] = db.execute(
+            "select sample from basin_check_results where name = 'row_rules' and status = 'fail'"
+        ).fetchone()
+    [row] = json.loads(sample)["rows"]
+    assert row[4] == "range (new rows only)" and row[5] == 1, row  # the day's one row

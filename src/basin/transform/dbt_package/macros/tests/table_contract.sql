@@ -129,7 +129,7 @@ results as (
         {{ basin.sql_literal(c.column) }} as column_name,
         cast({{ c.failing }} as {{ dbt.type_bigint() }}) as failing_rows,
         cast({{ c.get('observed', 'null') }} as {{ dbt.type_string() }}) as observed,
-        '{{ c.limit | replace("'", "''") }}' as expectation,
+        '{{ c.limit | replace("'", "''") }}{{ ' (new rows only)' if new_rows else '' }}' as expectation,
         n as row_count
     from stats
     where {{ c.failed }}

@@ -595,14 +595,14 @@ print(json.dumps({"seconds": time.monotonic() - started, "state": state.type.val
 
 def prefect_python() -> Path:
     """Prefect's own environment (it cannot share Basin's): ``BASIN_PREFECT_PYTHON``, or
-    the one the tests build (tests/orchestration/test_prefect.py)."""
+    the one the tests build (tests/orchestration/prefect_env.py)."""
     python = os.environ.get("BASIN_PREFECT_PYTHON") or str(
         Path.home() / ".cache/basin/test-venvs/prefect/venv/bin/python"
     )
     if not Path(python).exists():
         raise RuntimeError(
-            f"no Prefect environment at {python}: run the Prefect tests once "
-            "(pytest tests/orchestration/test_prefect.py) or set BASIN_PREFECT_PYTHON"
+            f"no Prefect environment at {python}: build it with "
+            "'python -m tests.orchestration.prefect_env' or set BASIN_PREFECT_PYTHON"
         )
     return Path(python)
 

@@ -184,10 +184,40 @@ class _Order:
         from basin.bi.superset.install import installed
 
         items.sort(key=_heaviness)  # stable: the rest keep pytest's order
+        _prefect_after_its_build(items)
         superset = [item for item in items if item.get_closest_marker("superset")]
         if superset and not installed(superset_venv(config)):
             items[:] = [i for i in items if not i.get_closest_marker("superset")] + superset
             _install_superset_ahead(config)
+
+
+PREFECT_TESTS = "tests/orchestration/test_prefect.py::"
+
+
+def _prefect_after_its_build(items: list[pytest.Item]) -> None:
+    """Without Prefect's virtualenv, build it in the background from now on and start
+    the Prefect tests after the other long ones (they wait for the build's lock; on a
+    fresh machine two of them waited 60 s each at the head of the queue)."""
+    import subprocess
+    import sys
+
+    from tests.orchestration import prefect_env
+
+    prefect = [i for i in items if i.nodeid.startswith(PREFECT_TESTS)]
+    if not prefect or prefect_env.ready():
+        return
+    SUPERSET_INSTALL.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.orchestration.prefect_env"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    )
+    rest = [i for i in items if not i.nodeid.startswith(PREFECT_TESTS)]
+    heavy = sum(1 for i in rest if _heaviness(i) < len(HEAVY))
+    items[:] = rest[:heavy] + prefect + rest[heavy:]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -195,6 +225,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 SUPERSET_INSTALL: list[object] = []
+"""Background installs (Superset's, Prefect's) the session started."""
 
 
 def tool_venvs() -> Path:
@@ -234,7 +265,7 @@ def _install_superset_ahead(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop a background Superset install the session started and no test waited for."""
+    """Stop a background install (Superset's, Prefect's) no test waited for."""
     import signal
 
     for proc in SUPERSET_INSTALL:

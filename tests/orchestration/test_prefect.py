@@ -1,9 +1,8 @@
 """Prefect 3 flows from basin.yml, run by Prefect against a real local Prefect server.
 
 Prefect cannot share Basin's test environment (Prefect 3.9 needs FastAPI >= 0.139,
-Airflow 3.3 < 0.137), so the tests build its own virtualenv once from
-constraints/prefect-py311.txt (Prefect and Basin's runtime dependencies, not Basin
-itself: the checkout's ``src`` is put on ``PYTHONPATH``), start one Prefect server
+Airflow 3.3 < 0.137), so the tests use its own virtualenv (made once per machine by
+tests/orchestration/prefect_env.py, in the background from the suite's start), start one Prefect server
 for the session, and run each flow in a Python process of that environment: the
 reference platform publishes what ``basin run`` publishes, a failed gate fails the
 flow and publishes nothing, a transient error is retried after growing waits, a
@@ -12,7 +11,6 @@ project when a file lands in its drop folder."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,55 +18,23 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, tool_venvs
+from tests.conftest import REPO
+from tests.orchestration import prefect_env
 from tests.orchestration.common import assert_basin_lineage, with_rest_source
 from tests.orchestration.test_airflow_serve import free_port
 from tests.reference_runs import checksums
 
-CONSTRAINTS = REPO / "constraints" / "prefect-py311.txt"
-PREFECT = "prefect==3.9.1"
-
-
-def _packages() -> list[str]:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return [PREFECT, *project["dependencies"]]
-
-
-def _fingerprint() -> str:
-    text = CONSTRAINTS.read_text() + "\n".join(_packages()) + sys.version.split()[0]
-    return hashlib.sha256(text.encode()).hexdigest()
-
 
 @pytest.fixture(scope="session")
 def prefect_python() -> Path:
-    """The Python of Prefect's virtualenv (made once per machine and constraints)."""
-    import fcntl
-
-    folder = tool_venvs() / "prefect"
-    folder.mkdir(parents=True, exist_ok=True)
-    venv, stamp = folder / "venv", folder / "venv" / ".basin-prefect"
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be installing it
-        if not (stamp.exists() and stamp.read_text() == _fingerprint()):
-            shutil.rmtree(venv, ignore_errors=True)
-            log = folder / "install.log"
-            with log.open("wb") as out:
-                for command in (
-                    [sys.executable, "-m", "venv", str(venv)],
-                    [str(venv / "bin/python"), "-m", "pip", "install", "--quiet",
-                     "-c", str(CONSTRAINTS), *_packages()],
-                ):  # fmt: skip
-                    done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT)
-                    assert done.returncode == 0, log.read_text()[-3000:]
-            stamp.write_text(_fingerprint())
-    return venv / "bin" / "python"
+    """The Python of Prefect's virtualenv (tests/orchestration/prefect_env.py)."""
+    return prefect_env.python()
 
 
 def _environment(home: Path, api: str | None = None) -> dict[str, str]:

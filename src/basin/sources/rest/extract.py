@@ -174,8 +174,17 @@ class RestExtractor(IncrementalExtractor):
         if not cfg.primary_key:
             return scan
         # A record an API returns twice (a row shifting between offset pages while
-        # they are read) is kept once: its last occurrence, the freshest.
+        # they are read) is kept once: its last occurrence, the freshest. Looking for a
+        # repeated key first reads the key columns alone; the window over whole records
+        # runs only when there is one. Always run, it held every record with its long
+        # strings in memory: 4.2 GB of RSS for 20M e-mail events (scale 100), where the
+        # key count stays in a few hundred MB.
         key = ", ".join(quote_ident(c) for c in cfg.primary_key)
+        repeated = con.execute(
+            f"SELECT count(*) FROM (SELECT {key} FROM {scan} GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()
+        if not (repeated and repeated[0]):
+            return scan
         return (
             "(SELECT * EXCLUDE (basin_seq) FROM (SELECT *, row_number() OVER () AS basin_seq "
             f"FROM {scan}) QUALIFY row_number() OVER (PARTITION BY {key} "

@@ -1,7 +1,7 @@
 """The reference platform at a large scale: does a full run and a day complete, how long,
 and at what peak memory?
 
-    python -m bench.large --scale 100 --memory-limit 2GB
+    python -m bench.large --scale 100 --memory-limit 3GB
 
 Scale 100 ≈ 100M transactions (2M customers, 10M orders, 20M e-mail events). The
 sources are generated once per scale (fixed seed, ``bench/.data/reference-<scale>``)
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> Path:
     )
     parser.add_argument("--scale", type=float, default=100.0)
     parser.add_argument(
-        "--memory-limit", default="2GB", help="DuckDB memory_limit of the warehouse (default 2GB)"
+        "--memory-limit", default="3GB", help="DuckDB memory_limit of the warehouse (default 3GB)"
     )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

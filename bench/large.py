@@ -11,7 +11,7 @@ generator then writes one more day (≈1% new and changed rows, outside the cloc
 a second child runs the day. Each child's peak RSS is its own and its children's (the
 demo REST API). No pairs and no twin: at this size one run is the measurement, and
 ``python -m bench run --scale 10 --only incremental`` already checks that a day's marts
-equal a full rebuild. Results: ``bench/results/<date>-large-<scale>.json``.
+equal a full rebuild. Results: ``bench/results/<date>-large-<scale>-<memory limit>.json``.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
         prog="python -m bench.large", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--scale", type=float, default=100.0)
+    parser.add_argument(
+        "--scale", type=float, default=100.0, help="1 ≈ 1M transactions (default 100)"
+    )
     parser.add_argument(
         "--memory-limit", default="3GB", help="DuckDB memory_limit of the warehouse (default 3GB)"
     )
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> Path:
         "disk_gb_after_day": _sizes(root),
         "target": {"peak_rss_mb_max": 4096},
     }
-    path = write_result(f"large-{args.scale:g}", payload)
+    path = write_result(f"large-{args.scale:g}-{args.memory_limit}", payload)
     shutil.rmtree(root, ignore_errors=True)
     print(json.dumps({k: payload[k] for k in ("full", "day", "ratio")}, indent=2, default=str))
     return path

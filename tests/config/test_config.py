@@ -94,6 +94,14 @@ def test_good_file_parses_with_defaults() -> None:
             id="duckdb-file-named-after-schema",
         ),
         pytest.param(
+            GOOD + "environments:\n  dev:\n    warehouse: {engine: duckdb, memory_limit: lots}\n",
+            [
+                "environments.dev.warehouse.memory_limit: memory_limit 'lots' is not an amount of "
+                "memory: write a number and a unit, such as 3GB, 2.5GB or 512MiB (line 13)"
+            ],
+            id="duckdb-memory-limit-not-an-amount",
+        ),
+        pytest.param(
             GOOD.replace('"customers_*.csv"', '"customers_*.xlsx"'),
             [
                 "sources.crm.entities.customers: cannot infer the file format from glob 'customers_*.xlsx': set format to one of csv, jsonl, json, parquet (line 8)"

@@ -127,3 +127,19 @@ def test_replaying_from_the_lake_after_losing_the_warehouse(platform: Platform) 
     platform.warehouse.path.unlink()
     assert [r.rows for r in platform.load()] == [2]  # the lake is the source of truth
     assert raw(platform) == [(2,)]
+
+
+def test_memory_limit_reaches_the_warehouse_and_dbt(tmp_path: Path) -> None:
+    """basin.yml's memory_limit is what DuckDB runs with, in Basin's connections and in
+    dbt's profile (a wrong amount is refused when basin.yml is read: tests/config)."""
+    (tmp_path / "basin.yml").write_text(
+        BASIN_YML + "environments:\n  dev:\n    warehouse: {engine: duckdb, memory_limit: 512MiB}\n"
+    )
+    p = Platform(load_project(tmp_path))
+    try:
+        with p.warehouse.connect() as con:
+            [(limit,)] = con.execute("select current_setting('memory_limit')").fetchall()
+        assert limit == "512.0 MiB"
+        assert p.warehouse.dbt_target()["settings"]["memory_limit"] == "512MiB"
+    finally:
+        p.close()

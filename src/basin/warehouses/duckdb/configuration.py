@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from basin.common.types import StrictModel
 
+MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+"""An amount DuckDB's ``memory_limit`` takes."""
 SCHEMA_NAMES = {"raw", "staging", "intermediate", "vault", "marts", "main", "snapshots"}
 
 
@@ -23,7 +26,18 @@ class DuckDBWarehouse(StrictModel):
     threads: int | None = Field(default=None, ge=1)
     """DuckDB threads; all cores when omitted."""
     memory_limit: str | None = None
-    """DuckDB memory limit such as ``2GB``; DuckDB's default when omitted."""
+    """DuckDB memory limit such as ``3GB`` or ``512MiB``; beyond it DuckDB spills to
+    disk. DuckDB's default (80% of the machine's memory) when omitted."""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_amount(cls, value: str | None) -> str | None:
+        if value is not None and not MEMORY.fullmatch(value.strip()):
+            raise ValueError(
+                f"memory_limit {value!r} is not an amount of memory: write a number and a "
+                "unit, such as 3GB, 2.5GB or 512MiB"
+            )
+        return value
 
     @model_validator(mode="after")
     def _not_named_after_schema(self) -> DuckDBWarehouse:

@@ -104,6 +104,14 @@ def test_the_vault_follows_changes_and_the_pit_and_bridge_read_it(cli, project: 
     )
     assert [v for v in versions if v[0] == 5] == [(5, "pending"), (5, "paid")]
     assert len(versions) == 8  # 7 orders, one change: nothing recorded twice
+    # The hub holds each order once, dated when it first arrived (order 5: day 1).
+    assert _query(
+        project,
+        "select count(*), count(distinct order_id), "
+        "max(load_date) filter (where order_id = 5) = min(load_date), "
+        "max(load_date) filter (where order_id = 7) > min(load_date), "
+        "min(record_source) = max(record_source) from vault.hub_order",
+    ) == [(7, 7, True, True, True)]
     # The PIT: order 5 as of day 1 points at the pending row, its current row at paid.
     as_of = _query(
         project,

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
+import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +37,53 @@ def _child(root: Path) -> None:
     import basin.transform.runner  # noqa: F401
 
     platform.store  # noqa: B018
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+    sampler = threading.Thread(target=_sample_rss, args=(samples, done), daemon=True)
+    sampler.start()
     started = time.monotonic()
     platform.run()
     seconds = time.monotonic() - started
+    done.set()
+    sampler.join()
     steps = _step_seconds(platform)
     platform.close()
-    print(json.dumps({"seconds": seconds, "steps": steps}))
+    peaks = _where(samples, root / ".basin" / "dev" / "dbt" / "target" / "run_results.json")
+    print(json.dumps({"seconds": seconds, "steps": steps, "rss_peaks": peaks}))
+
+
+def _sample_rss(samples: list[tuple[float, float]], done: threading.Event) -> None:
+    """This process's resident memory every half second (wall clock, MB)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    with open("/proc/self/statm") as statm:
+        while not done.wait(0.5):
+            statm.seek(0)
+            resident = int(statm.read().split()[1]) * page / 2**20
+            samples.append((time.time(), resident))
+
+
+def _where(samples: list[tuple[float, float]], run_results: Path) -> list[dict[str, Any]]:
+    """The five highest samples at least 30 s apart, each with the dbt node that was
+    running then (from run_results.json's timings), so a peak names its query."""
+    nodes: list[tuple[float, float, str]] = []
+    if run_results.exists():
+        for result in json.loads(run_results.read_text())["results"]:
+            for timing in result.get("timing", []):
+                if timing.get("name") == "execute" and timing.get("started_at"):
+                    start, end = (
+                        datetime.fromisoformat(timing[k].replace("Z", "+00:00")).timestamp()
+                        for k in ("started_at", "completed_at")
+                    )
+                    nodes.append((start, end, result["unique_id"]))
+    peaks: list[dict[str, Any]] = []
+    for at, mb in sorted(samples, key=lambda s: -s[1]):
+        if len(peaks) == 5:
+            break
+        if any(abs(at - p["at"]) < 30 for p in peaks):
+            continue
+        running = [n for start, end, n in nodes if start <= at <= end]
+        peaks.append({"at": at, "rss_mb": round(mb), "dbt_nodes": running})
+    return peaks
 
 
 def _sizes(root: Path) -> dict[str, float]:

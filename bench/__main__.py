@@ -210,6 +210,19 @@ def markdown(payload: dict[str, Any]) -> str:
         lines.append(
             f"| {step} | {shown} | {target} | {_ok(step, r)} | {meaning} | {basin} | {base} |"
         )
+    floors = [
+        s["extra"]["no_new_rows"]["seconds"]
+        for s in payload["steps"].get("incremental", {}).get("samples", [])
+        if "no_new_rows" in s.get("extra", {})
+    ]
+    if floors:
+        full = payload["steps"]["incremental"]["summary"]["incremental-full"]["seconds"]["median"]
+        floor = statistics.median(floors)
+        lines += [
+            "",
+            f"A run with no new rows (every node on an empty delta, the floor of any day): "
+            f"{floor:.2f} s median = {floor / full:.2f}× of the full run.",
+        ]
     return "\n".join(lines) + "\n"
 
 

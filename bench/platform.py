@@ -446,7 +446,8 @@ def arm_incremental(scale: float, mode: str) -> dict[str, Any]:
     """``full``: the first run on day 1. ``increment``: the run after one more day,
     following the delta; outside the clock a twin of the project runs the same day
     with every key recomputed (the ledger's build marks erased), and the published
-    marts of both are compared by checksum (``equal_to_whole``)."""
+    marts of both are compared by checksum (``equal_to_whole``). Then one more run
+    with no new rows is timed (``no_new_rows``: the floor of any day)."""
     root = fresh_copy(scale, f"inc-{mode}")
     platform = _platform(root)
     import basin.transform.runner  # noqa: F401
@@ -479,6 +480,17 @@ def arm_incremental(scale: float, mode: str) -> dict[str, Any]:
         whole.close()
         report["equal_to_whole"] = _published(root) == _published(twin)
         shutil.rmtree(twin, ignore_errors=True)
+        # The floor of a day: one more run with no new row at all (every node still
+        # runs, on an empty delta) — the project's fixed cost, timed the same way.
+        platform = _platform(root)
+        platform.store  # noqa: B018
+        started = time.monotonic()
+        platform.run()
+        report["no_new_rows"] = {
+            "seconds": time.monotonic() - started,
+            "steps": _step_seconds(platform),
+        }
+        platform.close()
     return report
 
 

@@ -73,6 +73,11 @@ def test_harness_runs_end_to_end_at_a_tiny_scale(tmp_path, monkeypatch) -> None:
         s for s in data["steps"]["incremental"]["samples"] if s["arm"] == "incremental-increment"
     ]
     assert increment["extra"]["equal_to_whole"] is True
+    # and the floor of a day: a run with no new rows, timed with its steps.
+    assert increment["extra"]["no_new_rows"]["seconds"] > 0
+    assert set(increment["extra"]["no_new_rows"]["steps"]) >= {"extract", "transform", "publish"}
     assert set(increment["extra"]["steps"]) >= {"extract", "load", "transform", "publish"}
     assert step["ratio"] > 0 and step["target"] == 1.15
-    assert result.with_suffix(".md").read_text().startswith("# Benchmarks at scale 0.002")
+    summary = result.with_suffix(".md").read_text()
+    assert summary.startswith("# Benchmarks at scale 0.002")
+    assert "A run with no new rows" in summary

@@ -24,6 +24,7 @@ GENERIC = [
     "values_in_set",
     "freshness",
     "contract",
+    "primary_key",
 ]
 
 
@@ -58,3 +59,7 @@ def test_each_generic_test_passes_and_fails_as_expected(tmp_path: Path, warehous
     # The single-scan contract returns one row per failed rule: all 8 of the failing one.
     contract = next(n for n in run.nodes if n.unique_id.split(".")[2] == "contract_fail")
     assert contract.failures == 8
+    # A primary key fails on a repeated value and on a null, one row each.
+    failures = {n.unique_id.split(".")[2]: n.failures for n in run.nodes}
+    assert statuses["primary_key_null"] == "fail"
+    assert failures["primary_key_null"] == failures["primary_key_fail"] == 1

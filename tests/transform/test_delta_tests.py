@@ -94,6 +94,36 @@ def test_a_new_row_repeating_an_old_key_fails_unique_until_fixed(cli, project: P
         assert con.execute("select count(*) from marts.daily_revenue").fetchone()[0] > 0
 
 
+@pytest.mark.parametrize(
+    "day3",
+    [
+        pytest.param("3,grace@example.org,42.00,paid,2026-01-07 10:00:00\n", id="an-old-key"),
+        pytest.param(",grace@example.org,42.00,paid,2026-01-07 10:00:00\n", id="no-key"),
+    ],
+)
+def test_a_primary_key_follows_the_delta_and_fails_on_an_old_key_or_a_null(
+    cli, project: Path, day3: str
+) -> None:
+    _with_versions(project)
+    folder = project / "dbt" / "models" / "staging" / "shop"
+    (folder / "_versions.yml").write_text(
+        TESTS.replace("data_tests: [unique, not_null]", "data_tests: [basin.primary_key]")
+    )
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    name = "basin_primary_key_stg_shop__order_versions_order_id"
+    assert "batch_id in (" not in _compiled(project, name)  # the first build: whole
+    _drop(project, "orders_002.csv", "7,alan@example.org,15.00,paid,2026-01-06 10:00:00\n")
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    assert "batch_id in (" in _compiled(project, name)  # the new rows only
+    _drop(project, "orders_003.csv", day3)
+    run = cli("run", project=project)
+    assert run.exit_code != 0, "a broken primary key was published"
+    assert name in run.output, run.output
+    results = json.loads((project / ".basin/dev/dbt/target/run_results.json").read_text())
+    [failed] = [r for r in results["results"] if r["unique_id"].split(".")[2] == name]
+    assert failed["failures"] == 1, failed
+
+
 def test_accepted_values_follow_the_delta_and_basin_check_tests_every_row(
     cli, project: Path
 ) -> None:

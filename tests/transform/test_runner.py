@@ -76,3 +76,25 @@ def test_node_results_and_progress(tmp_path: Path) -> None:
     assert "no_such_table" in (failed.message or "")
     assert [d for _, d, _ in seen] == [1, 2, 3] and all(t == 3 for _, _, t in seen)
     assert (state / "target" / "manifest.json").exists() and (state / "logs").is_dir()
+    # dbt's own log keeps the failure (info), not every statement of every node (debug).
+    log = (state / "logs" / "dbt.log").read_text()
+    assert "no_such_table" in log
+    assert "[debug]" not in log and "create view" not in log.lower()
+
+
+def test_verbose_keeps_dbt_debug_log(tmp_path: Path) -> None:
+    project = _project(tmp_path / "proj")
+    state = tmp_path / "state"
+    write_profiles(
+        state, "tiny", "dev", {"type": "duckdb", "path": str(tmp_path / "w.duckdb"), "threads": 1}
+    )
+    run_dbt(
+        "build",
+        project_dir=project,
+        profiles_dir=state,
+        target_name="dev",
+        state_dir=state,
+        verbose=True,
+    )
+    log = (state / "logs" / "dbt.log").read_text()
+    assert "[debug]" in log and "create view" in log.lower()

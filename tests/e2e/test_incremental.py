@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tests.e2e.test_run import MARTS, published, warehouse
 from tests.reference_runs import checksums
 
 pytestmark = pytest.mark.e2e
@@ -84,11 +85,72 @@ def move_an_order(project: Path) -> tuple[int, int]:
     return holder, holder + 1
 
 
+def _day_one_published(project: Path) -> None:
+    """What `make run` does on day one: every mart published, one row per customer."""
+    for mart in MARTS:
+        assert published(project, f"select count(*) from marts.{mart}")[0][0] > 0, mart
+    customers = published(
+        project, "select count(*), count(distinct customer_id) from marts.customer_360"
+    )
+    assert customers == [(100, 100)]
+
+
+def _day_two_processed_the_new_rows_only(project: Path) -> None:
+    """Day two at SCALE: the incremental models took the new and changed rows — 1% new
+    transactions (50) and the pending ones that got booked or reversed (25) — and the
+    vault read only the day's rows, yet misses none."""
+    runs = warehouse(
+        project,
+        "select count(*) from staging.stg_finance__transactions "
+        "where transformed_at = (select max(transformed_at) from staging.stg_finance__transactions)",
+    )
+    assert runs == [(75,)]
+    results = json.loads((project / ".basin/dev/dbt/target/run_results.json").read_text())
+    [node] = [r for r in results["results"] if r["unique_id"].endswith("stg_finance__transactions")]
+    assert node["status"] == "success"
+    assert "_basin_batch_id > (select max(batch_id)" in node["compiled_code"]
+    assert warehouse(
+        project,
+        "select count(*), count(distinct transaction_id) from staging.stg_finance__transactions",
+    ) == [(5050, 5050)]
+    # Snapshots recorded the changed customers (1% re-rated): closed versions exist.
+    assert warehouse(
+        project, "select count(*) from snapshots.snap_customers where dbt_valid_to is not null"
+    ) == [(1,)]
+    assert published(project, "select count(*) from marts.customer_360") == [(101,)]
+    # The vault is insert-only: a satellite row for each changed customer, hubs for new keys.
+    assert warehouse(project, "select count(*) from vault.hub_customer") == [(101,)]
+    assert warehouse(project, "select count(*) from vault.sat_customer") == [(102,)]
+    # Every staged transaction's key is in the hub, and its current attributes are the
+    # latest satellite row of its key (75 of them changed or new today).
+    assert warehouse(
+        project,
+        "select count(*) from staging.stg_finance__transactions as s "
+        "anti join vault.hub_transaction as h on h.transaction_id = s.transaction_id",
+    ) == [(0,)]
+    stale = """
+        with latest as (
+            select transaction_id, amount, transaction_status, row_number() over (
+                partition by transaction_hk order by v.load_date desc) as recency
+            from vault.sat_transaction as v
+            join vault.hub_transaction using (transaction_hk)
+        )
+        select count(*) from staging.stg_finance__transactions as s
+        anti join latest as l on l.recency = 1 and l.transaction_id = s.transaction_id
+            and l.amount = s.amount and l.transaction_status = s.transaction_status
+    """
+    assert warehouse(project, stale) == [(0,)]
+    assert warehouse(project, "select count(*) from vault.sat_transaction") == [(5075,)]
+    [sat] = [r for r in results["results"] if r["unique_id"].endswith(".sat_transaction")]
+    assert "loaded_at > (select max(load_date)" in sat["compiled_code"]
+
+
 def test_days_that_follow_the_delta_publish_what_every_key_would(
     reference: Path, tmp_path: Path
 ) -> None:
     generate(reference)
     basin(reference, "run")
+    _day_one_published(reference)
     whole = tmp_path / "whole"
     shutil.copytree(reference, whole)
     for day in (2, 3):
@@ -100,6 +162,8 @@ def test_days_that_follow_the_delta_publish_what_every_key_would(
         basin(reference, "run")
         basin(whole, "run")
         assert marts(reference) == marts(whole), f"day {day}: the delta's marts differ"
+        if day == 2:
+            _day_two_processed_the_new_rows_only(reference)
         # The build followed the delta: the accounts recomputed are the day's only.
         code = compiled(reference, "model.reference.int_accounts_balanced")
         assert "batch_id in (" in code and "account_id in (select account_id from touched)" in code

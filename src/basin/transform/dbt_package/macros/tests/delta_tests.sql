@@ -15,7 +15,14 @@
 -#}
 
 {% macro default__test_unique(model, column_name) %}
-{%- set new_rows = basin.delta_rows_predicate(model) %}
+{{ basin.repeated_keys(model, column_name, basin.delta_rows_predicate(model)) }}
+{% endmacro %}
+
+
+{#- The values of `column_name` that appear more than once (with how often): those of
+    the rows matching `new_rows`, each counted over the whole table, or all (no
+    predicate). Shared by unique and basin.primary_key. -#}
+{% macro repeated_keys(model, column_name, new_rows) %}
 select
     {{ column_name }} as unique_field,
     count(*) as n_records

@@ -89,6 +89,20 @@ def test_a_failed_test_says_how_to_see_its_rows(cli, project: Path) -> None:
     assert "configuredtofailif!=0" in flat and "basinfailuresaccepted_values" in flat
 
 
+def test_a_basin_test_without_its_prefix_is_named_with_the_fix(cli, project: Path) -> None:
+    """dbt says "'test_primary_key' is undefined … install package dependencies with dbt
+    deps" (the package hub is out of reach, and the package is there): Basin names the
+    test to write, and does not point at failing rows that do not exist."""
+    yml = next((project / "dbt" / "models").rglob("_*models.yml"))
+    text = yml.read_text()
+    assert "[unique, not_null]" in text, "the scaffold's key tests changed: update this test"
+    yml.write_text(text.replace("[unique, not_null]", "[primary_key]", 1))
+    run = cli("run", project=project)
+    assert run.exit_code == 1
+    assert "write `basin.primary_key` (a test of Basin's package)" in run.stderr
+    assert "basin failures" not in run.stderr
+
+
 def test_published_schemas_dbt_did_not_build_are_named_with_the_fix(cli, project: Path) -> None:
     macro = project / "dbt" / "macros" / "generate_schema_name.sql"
     macro.parent.mkdir()

@@ -426,7 +426,9 @@ def _failed(run: DbtRun, command: str, dbt_state: Path) -> TransformError:
     if run.error:
         lines.append(run.error)
     tests = [
-        n.unique_id.split(".")[2] for n in run.failed if n.resource_type in ("test", "data_test")
+        n.unique_id.split(".")[2]
+        for n in run.failed
+        if n.resource_type in ("test", "data_test") and n.status in ("fail", "warn")
     ]
     see = (
         f"see the failing rows with `basin failures {tests[0]}` (or `basin check --report`); "
@@ -435,11 +437,28 @@ def _failed(run: DbtRun, command: str, dbt_state: Path) -> TransformError:
     )
     error = TransformError(
         f"dbt {command} failed:\n  " + "\n  ".join(lines or ["(no node results; see dbt logs)"]),
-        hint=f"{see}dbt's log is in {dbt_state / 'logs' / 'dbt.log'}; "
-        "the last good publication stays in place",
+        hint=f"{_unprefixed_basin_tests(run)}{see}dbt's log is in "
+        f"{dbt_state / 'logs' / 'dbt.log'}; the last good publication stays in place",
     )
     error.dbt_run = run  # type: ignore[attr-defined]
     return error
+
+
+def _unprefixed_basin_tests(run: DbtRun) -> str:
+    """dbt's "'test_primary_key' is undefined … dbt deps" for a test of Basin's package
+    written without its ``basin.`` prefix: say the name to write instead."""
+    from basin.transform.package import PACKAGE
+
+    named = set()
+    for node in run.failed:
+        for name in re.findall(r"'test_(\w+)' is undefined", node.message or ""):
+            if re.search(rf"{{%-?\s*test\s+{name}\(", _package_macros(PACKAGE)):
+                named.add(name)
+    return "".join(f"write `basin.{name}` (a test of Basin's package); " for name in sorted(named))
+
+
+def _package_macros(package: Path) -> str:
+    return "\n".join(p.read_text() for p in sorted((package / "macros").rglob("*.sql")))
 
 
 def expectation_suites(res: Resources, project_dir: Path) -> list[Suite]:

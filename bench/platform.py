@@ -464,12 +464,7 @@ def arm_incremental(scale: float, mode: str) -> dict[str, Any]:
         platform = _platform(root)
         platform.store  # noqa: B018
         os.sync()
-    started = time.monotonic()
-    platform.run()
-    seconds = time.monotonic() - started
-    steps = _step_seconds(platform)
-    platform.close()
-    report: dict[str, Any] = {"seconds": seconds, "steps": steps}
+    report: dict[str, Any] = _timed_run(platform)
     if twin is not None:
         import duckdb
 
@@ -484,14 +479,18 @@ def arm_incremental(scale: float, mode: str) -> dict[str, Any]:
         # runs, on an empty delta) — the project's fixed cost, timed the same way.
         platform = _platform(root)
         platform.store  # noqa: B018
-        started = time.monotonic()
-        platform.run()
-        report["no_new_rows"] = {
-            "seconds": time.monotonic() - started,
-            "steps": _step_seconds(platform),
-        }
-        platform.close()
+        report["no_new_rows"] = _timed_run(platform)
     return report
+
+
+def _timed_run(platform: Any) -> dict[str, Any]:
+    """One ``basin run`` of an opened platform, timed, with its steps; closes it."""
+    started = time.monotonic()
+    platform.run()
+    seconds = time.monotonic() - started
+    steps = _step_seconds(platform)
+    platform.close()
+    return {"seconds": seconds, "steps": steps}
 
 
 def _step_seconds(platform: Any) -> dict[str, float]:

@@ -447,18 +447,20 @@ def _failed(run: DbtRun, command: str, dbt_state: Path) -> TransformError:
 def _unprefixed_basin_tests(run: DbtRun) -> str:
     """dbt's "'test_primary_key' is undefined … dbt deps" for a test of Basin's package
     written without its ``basin.`` prefix: say the name to write instead."""
+    undefined = {
+        name
+        for node in run.failed
+        for name in re.findall(r"'test_(\w+)' is undefined", node.message or "")
+    }
+    if not undefined:
+        return ""
     from basin.transform.package import PACKAGE
 
-    named = set()
-    for node in run.failed:
-        for name in re.findall(r"'test_(\w+)' is undefined", node.message or ""):
-            if re.search(rf"{{%-?\s*test\s+{name}\(", _package_macros(PACKAGE)):
-                named.add(name)
-    return "".join(f"write `basin.{name}` (a test of Basin's package); " for name in sorted(named))
-
-
-def _package_macros(package: Path) -> str:
-    return "\n".join(p.read_text() for p in sorted((package / "macros").rglob("*.sql")))
+    macros = "\n".join(p.read_text() for p in (PACKAGE / "macros").rglob("*.sql"))
+    ours = set(re.findall(r"{%-?\s*test\s+(\w+)\(", macros))
+    return "".join(
+        f"write `basin.{name}` (a test of Basin's package); " for name in sorted(undefined & ours)
+    )
 
 
 def expectation_suites(res: Resources, project_dir: Path) -> list[Suite]:

@@ -18,11 +18,10 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import RESULTS, alternate, machine, samples_json, summarise
+from bench.harness import RESULTS, alternate, machine, result_paths, samples_json, summarise
 
 STEPS: dict[str, tuple[str, str, str, float]] = {
     # step: (basin arm, baseline arm, ratio meaning, target)
@@ -157,18 +156,25 @@ def run(scale: float, only: list[str], pairs: int) -> Path:
             "target": target,
             "detail_file": newest.name,
         }
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    path = RESULTS / f"{stamp}-scale-{scale:g}.json"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        # Another run of other steps today: keep its steps, replace the ones re-measured.
-        earlier = json.loads(path.read_text())
-        results = {**earlier.get("steps", {}), **results}
+    path, results = scale_file(scale, results)
     payload = {"scale": scale, "pairs": pairs, "machine": machine(), "steps": results}
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     path.with_suffix(".md").write_text(markdown(payload))
     print(markdown(payload))
     return path
+
+
+def scale_file(scale: float, results: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """Where a run's steps at ``scale`` go, and every step that file will hold. Today's
+    other steps share one file; a step measured again today gets a file of its own
+    (``<date>b-scale-…``, the next letter): a result is never replaced."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    *earlier_paths, path = result_paths(f"scale-{scale:g}")
+    if earlier_paths:
+        earlier = json.loads(earlier_paths[-1].read_text()).get("steps", {})
+        if not set(earlier) & set(results):
+            return earlier_paths[-1], {**earlier, **results}
+    return path, results
 
 
 def _ok(step: str, r: dict[str, Any]) -> str:

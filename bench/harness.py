@@ -126,10 +126,24 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_result(name: str, payload: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def result_paths(name: str) -> list[Path]:
+    """Today's result files named ``name``, oldest first: ``<date>-<name>.json``, then
+    ``<date>b-<name>.json``, ``<date>c-…`` (the order ``sorted()`` also gives)."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    path = RESULTS / f"{stamp}-{name}.json"
+    found = []
+    for letter in ["", *"bcdefghijklmnopqrstuvwxyz"]:
+        path = RESULTS / f"{stamp}{letter}-{name}.json"
+        if not path.exists():
+            return [*found, path]  # the last one is free
+        found.append(path)
+    raise RuntimeError(f"26 results named {name} today in {RESULTS}: move some away")
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    """Write a result under a name no earlier result has: a second run today is
+    ``<date>b-<name>.json``, never a replacement of a committed measurement."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = result_paths(name)[-1]
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     return path
 

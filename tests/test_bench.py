@@ -81,3 +81,27 @@ def test_harness_runs_end_to_end_at_a_tiny_scale(tmp_path, monkeypatch) -> None:
     summary = result.with_suffix(".md").read_text()
     assert summary.startswith("# Benchmarks at scale 0.002")
     assert "A run with no new rows" in summary
+
+
+def test_a_result_measured_again_today_never_replaces_the_first(tmp_path, monkeypatch) -> None:
+    import bench.__main__ as cli
+    import bench.harness as harness
+
+    monkeypatch.setattr(harness, "RESULTS", tmp_path)
+    monkeypatch.setattr(cli, "RESULTS", tmp_path)
+    first = harness.write_result("gate-duckdb-10", {"n": 1})
+    second = harness.write_result("gate-duckdb-10", {"n": 2})
+    assert first != second and second.name.startswith(first.name[:10] + "b-")
+    assert json.loads(first.read_text()) == {"n": 1}
+    # the newest is what sorting the day's files gives last (how `bench run` finds it)
+    assert sorted(tmp_path.glob("*-gate-duckdb-10.json"))[-1] == second
+
+    # `bench run`: other steps today join the day's file; a step run again gets its own.
+    path, steps = cli.scale_file(10, {"transform": {"ratio": 1.0}})
+    path.write_text(json.dumps({"steps": steps}))
+    path2, steps2 = cli.scale_file(10, {"incremental": {"ratio": 0.2}})
+    assert path2 == path and set(steps2) == {"transform", "incremental"}
+    path2.write_text(json.dumps({"steps": steps2}))
+    path3, steps3 = cli.scale_file(10, {"incremental": {"ratio": 0.1}})
+    assert path3 != path and set(steps3) == {"incremental"}
+    assert json.loads(path.read_text())["steps"]["incremental"] == {"ratio": 0.2}

@@ -101,6 +101,13 @@ def test_a_basin_test_without_its_prefix_is_named_with_the_fix(cli, project: Pat
     assert run.exit_code == 1
     assert "write `basin.primary_key` (a test of Basin's package)" in run.stderr
     assert "basin failures" not in run.stderr
+    # The same for a macro of the package (docs/howto/incremental.md's `basin.in_delta()`).
+    yml.write_text(text)
+    model = next((project / "dbt" / "models" / "marts").glob("*.sql"))
+    model.write_text("{% set new_rows = in_delta() %}\n" + model.read_text())
+    run = cli("run", project=project)
+    assert run.exit_code == 1
+    assert "write `basin.in_delta` (a macro of Basin's package)" in run.stderr
 
 
 def test_published_schemas_dbt_did_not_build_are_named_with_the_fix(cli, project: Path) -> None:

@@ -85,6 +85,26 @@ def move_an_order(project: Path) -> tuple[int, int]:
     return holder, holder + 1
 
 
+def move_a_transaction_and_an_item(project: Path) -> None:
+    """Correct the first booked transaction to another account and the first order
+    item to another order: the balances and totals of both sides change, though the
+    day's rows name only the new side (the keyed models must recompute the old one)."""
+    with sqlite3.connect(project / "data" / "operational.db") as db:
+        for table, key, group in (
+            ("transactions", "transaction_id", "account_id"),
+            ("order_items", "order_item_id", "order_id"),
+        ):
+            where = "status = 'booked'" if table == "transactions" else "true"
+            row_key, holder = db.execute(
+                f"select {key}, {group} from {table} where {where} order by {key} limit 1"
+            ).fetchone()
+            [latest] = db.execute(f"select max(updated_at) from {table}").fetchone()
+            db.execute(
+                f"update {table} set {group} = ?, updated_at = ? where {key} = ?",
+                (holder + 1, latest, row_key),
+            )
+
+
 def _day_one_published(project: Path) -> None:
     """What `make run` does on day one: every mart published, one row per customer."""
     for mart in MARTS:
@@ -158,6 +178,7 @@ def test_days_that_follow_the_delta_publish_what_every_key_would(
             generate(project, "--add-day")
             if day == 3:
                 moved = move_an_order(project)
+                move_a_transaction_and_an_item(project)
         forget_builds(whole)
         basin(reference, "run")
         basin(whole, "run")

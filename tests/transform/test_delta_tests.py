@@ -306,3 +306,43 @@ def test_a_contract_of_row_rules_follows_the_delta_one_with_a_table_rule_reads_a
         ).fetchone()
     [row] = json.loads(sample)["rows"]
     assert row[4] == "range (new rows only)" and row[5] == 1, row  # the day's one row
+
+
+# The scaffold's daily revenue, incremental by day: the docs' pattern with basin.touched
+# (a key given as a list), so an order moved to another day recomputes both days.
+DAILY = """
+{{ config(materialized='incremental', unique_key='order_date', incremental_strategy='delete+insert') }}
+with touched as (
+    {{ basin.touched(source('shop', 'orders'), 'cast(ordered_at as date)', key=['order_id']) }}
+),
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+    {% if is_incremental() %}
+    where cast(ordered_at as date) in (select * from touched)
+    {% endif %}
+)
+select cast(ordered_at as date) as order_date, count(*) as order_count,
+    sum(case when order_status = 'paid' then amount else 0 end) as paid_revenue
+from orders group by 1
+"""
+
+
+def test_a_row_moved_to_another_key_recomputes_both_keys(cli, project: Path) -> None:
+    (project / "dbt" / "models" / "marts" / "daily_revenue.sql").write_text(DAILY)
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    # Order 3 (2026-01-04) moves to a new day; the day's rows name only the new day.
+    _drop(project, "orders_002.csv", "3,ada@example.org,12.99,paid,2026-01-06 16:40:00\n")
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    assert "_basin_batch_id in (" in _compiled(project, "daily_revenue")
+    with duckdb.connect(str(project / ".basin/dev/warehouse.duckdb"), read_only=True) as con:
+        kept = con.execute("select * from marts.daily_revenue order by 1").fetchall()
+        whole = con.execute(
+            "select cast(ordered_at as date), count(*), "
+            "sum(case when order_status = 'paid' then amount else 0 end) "
+            "from staging.stg_shop__orders group by 1 order by 1"
+        ).fetchall()
+    assert kept == whole
+    assert [(str(d), n) for d, n, _ in kept if str(d) in ("2026-01-04", "2026-01-06")] == [
+        ("2026-01-04", 1),
+        ("2026-01-06", 1),
+    ]

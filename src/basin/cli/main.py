@@ -432,7 +432,8 @@ def check(
 ) -> None:
     """Run the quality checks (dbt tests) against the built models, without rebuilding.
 
-    Every outcome, with failing-row counts and samples, lands in the metadata store;
+    A whole-table pass: every row of every model is tested (a run's build tests only
+    the rows its new batches brought; docs/howto/incremental.md). Every outcome, with failing-row counts and samples, lands in the metadata store;
     --report writes them as an offline HTML page with each table's history.
     """
 

@@ -445,22 +445,29 @@ def _failed(run: DbtRun, command: str, dbt_state: Path) -> TransformError:
 
 
 def _unprefixed_basin_tests(run: DbtRun) -> str:
-    """dbt's "'test_primary_key' is undefined … dbt deps" for a test of Basin's package
-    written without its ``basin.`` prefix: say the name to write instead."""
+    """dbt's "'test_primary_key' is undefined … dbt deps" (or "'in_delta' is undefined")
+    for a test or macro of Basin's package written without its ``basin.`` prefix: say
+    the name to write instead."""
     undefined = {
         name
         for node in run.failed
-        for name in re.findall(r"'test_(\w+)' is undefined", node.message or "")
+        for name in re.findall(r"'(\w+)' is undefined", node.message or "")
     }
     if not undefined:
         return ""
     from basin.transform.package import PACKAGE
 
     macros = "\n".join(p.read_text() for p in (PACKAGE / "macros").rglob("*.sql"))
-    ours = set(re.findall(r"{%-?\s*test\s+(\w+)\(", macros))
-    return "".join(
-        f"write `basin.{name}` (a test of Basin's package); " for name in sorted(undefined & ours)
-    )
+    tests = {f"test_{t}": t for t in re.findall(r"{%-?\s*test\s+(\w+)\(", macros)}
+    plain = set(re.findall(r"{%-?\s*macro\s+(\w+)\(", macros))
+    hints = [
+        f"write `basin.{tests[name]}` (a test of Basin's package)"
+        if name in tests
+        else f"write `basin.{name}` (a macro of Basin's package)"
+        for name in sorted(undefined)
+        if name in tests or name in plain
+    ]
+    return "".join(f"{hint}; " for hint in hints)
 
 
 def expectation_suites(res: Resources, project_dir: Path) -> list[Suite]:

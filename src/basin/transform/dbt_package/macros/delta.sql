@@ -9,8 +9,9 @@
     project again on every build).
 
     Incremental models take the keys the delta touched:
-        where account_id in (select account_id from {{ ref('stg_finance__transactions') }}
+        where account_id in (select account_id from {{ ref('stg_finance__accounts') }}
                              where {{ basin.in_delta() }})
+    or, grouping rows that can move between keys, every version's (`touched` below)
     and the tests below check the rows the delta brought (see delta_tests.sql).
 -#}
 
@@ -59,6 +60,22 @@
     {%- else -%}
         {{ column }} >= {{ basin.utc_timestamp(delta['since']) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- A query: the values of `group` (a column or expression of `relation`) in every
+    loaded version of the rows the delta brought, earlier versions included. A row that
+    moved from one group to another (a transaction corrected to another account, an
+    item to another order) touches both, and its newest version names only the new
+    one. `relation` holds every version — a raw source, `source(...)` — `key` is its
+    rows' key (a column or a list), `batch_column` its batch id. Without a delta:
+    every value of `group`. -#}
+{% macro touched(relation, group, key, batch_column='_basin_batch_id') -%}
+    {%- set key = (key if key is string else key | join(', ')) %}
+    select {{ group }} from {{ relation }}
+    {%- if basin.delta() is not none %}
+    where ({{ key }}) in (select {{ key }} from {{ relation }} where {{ basin.in_delta(batch_column) }})
+    {%- endif %}
 {%- endmacro %}
 
 

@@ -1,8 +1,8 @@
 {#- Incremental by account: a build that follows a delta recomputes only the accounts
-    the new batches touched (a changed account row or any of its transactions), each
-    from all its transactions, and replaces them (delete+insert: DuckDB's MERGE was
-    measured unreliable, see bench/README). The first build, or one after the project
-    changed, computes every account. -#}
+    the new batches touched (a changed account row, or an account any of the day's
+    transactions is or was on), each from all its transactions, and replaces them
+    (delete+insert: DuckDB's MERGE was measured unreliable, see bench/README). The
+    first build, or one after the project changed, computes every account. -#}
 {{ config(materialized='incremental', unique_key='account_id', incremental_strategy='delete+insert') }}
 
 with
@@ -11,7 +11,9 @@ touched as (
 
     select account_id from {{ ref('stg_finance__accounts') }} where {{ basin.in_delta() }}
     union
-    select account_id from {{ ref('stg_finance__transactions') }} where {{ basin.in_delta() }}
+    {#- every account a changed transaction was ever on: one corrected to another
+        account changes both balances -#}
+    {{ basin.touched(source('finance', 'transactions'), 'account_id', key='transaction_id') }}
 
 ),
 

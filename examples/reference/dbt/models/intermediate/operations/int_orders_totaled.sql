@@ -8,7 +8,9 @@ touched as (
 
     select order_id from {{ ref('stg_operations__orders') }} where {{ basin.in_delta() }}
     union
-    select order_id from {{ ref('stg_operations__order_items') }} where {{ basin.in_delta() }}
+    {#- every order a changed item was ever in: an item moved to another order changes
+        both totals -#}
+    {{ basin.touched(source('operations', 'order_items'), 'order_id', key='order_item_id') }}
 
 ),
 

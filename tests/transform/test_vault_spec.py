@@ -95,3 +95,33 @@ def test_each_problem_is_named_by_its_place(
 def test_yaml_that_does_not_parse_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_vault(_write(tmp_path, "hubs: {customer: [unclosed"))
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("{link: account_transaction}", "effectivity.tx: name one of driving_hub"),
+        (
+            "{link: account_transaction, driving_hub: transaction, driving_key: {tx: [transaction_id]}}",
+            "effectivity.tx: name one of driving_hub",
+        ),
+        (
+            "{link: account_transaction, driving_key: {tx: [transaction_id], n: [x]}}",
+            "effectivity.tx.driving_key: one name and its columns",
+        ),
+        ("{link: account_transaction, driving_key: {tx: []}}", "effectivity.tx.driving_key"),
+    ],
+)
+def test_an_effectivity_entry_names_one_driving_hub_or_key(
+    tmp_path: Path, entry: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_vault(_write(tmp_path, GOOD + f"effectivity:\n  tx: {entry}\n"))
+    assert problem in str(raised.value)
+
+
+def test_an_effectivity_entry_may_be_driven_by_a_key_that_is_no_hub(tmp_path: Path) -> None:
+    entry = "{link: account_transaction, driving_key: {posting: [posting_id]}}"
+    vault = load_vault(_write(tmp_path, GOOD + f"effectivity:\n  tx: {entry}\n"))
+    assert vault is not None
+    assert vault.dbt_var()["effectivity"]["tx"]["driving_key"] == {"posting": ["posting_id"]}

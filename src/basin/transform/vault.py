@@ -99,9 +99,13 @@ class Effectivity(StrictModel):
 
     link: Identifier
     """The link whose relationships it dates (it reads the link's source)."""
-    driving_hub: Identifier
+    driving_hub: Identifier | None = None
     """The hub whose key has one relationship at a time (``account``: an account has one
     owner)."""
+    driving_key: dict[Identifier, list[Identifier]] | None = None
+    """Instead of a hub, a key of the link's source that has one relationship at a time
+    (``{order_item: [order_item_id]}``: each order item is on one order, with one
+    product, though an order has many products); its hash is ``order_item_hk``."""
 
 
 class Vault(StrictModel):
@@ -142,10 +146,22 @@ class Vault(StrictModel):
             dated = self.links.get(eff.link)
             if dated is None:
                 problems.append(f"effectivity.{name}.link: {eff.link!r} is not one of the links")
-            elif eff.driving_hub not in dated.hubs:
+            elif (eff.driving_hub is None) == (eff.driving_key is None):
+                problems.append(
+                    f"effectivity.{name}: name one of driving_hub (a hub of link {eff.link!r}: "
+                    f"{', '.join(dated.hubs)}) or driving_key ({{name: [columns]}})"
+                )
+            elif eff.driving_hub is not None and eff.driving_hub not in dated.hubs:
                 problems.append(
                     f"effectivity.{name}.driving_hub: {eff.driving_hub!r} is not one of link "
                     f"{eff.link!r}'s hubs ({', '.join(dated.hubs)})"
+                )
+            elif eff.driving_key is not None and (
+                len(eff.driving_key) != 1 or not all(eff.driving_key.values())
+            ):
+                problems.append(
+                    f"effectivity.{name}.driving_key: one name and its columns, such as "
+                    "{order_item: [order_item_id]}"
                 )
         return problems
 

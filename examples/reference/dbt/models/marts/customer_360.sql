@@ -26,10 +26,18 @@ orders as (
 products as (
 
     -- Distinct products in the customer's orders, through the vault's bridge
-    -- (customer → order → product).
+    -- (customer → order → product). Links keep every pair that ever existed (an order
+    -- moved to another customer, an item to another order): the chains kept are those
+    -- whose links hold now, by the effectivity satellites.
     select hub.customer_id, count(distinct bridge.product_hk) as products_bought
     from {{ ref('bridge_customer_order_product') }} as bridge
     join {{ ref('hub_customer') }} as hub on hub.customer_hk = bridge.customer_hk
+    where bridge.customer_order_hk in (
+            {{ basin.current_links(ref('eff_customer_order'), 'customer_order') }}
+        )
+        and bridge.order_product_hk in (
+            {{ basin.current_links(ref('eff_order_product'), 'order_product') }}
+        )
     group by hub.customer_id
 
 ),

@@ -396,10 +396,17 @@ where not exists (
     {%- if link is none -%}
         {{ exceptions.raise_compiler_error("model " ~ model.name ~ ": effectivity." ~ name ~ ".link " ~ spec['link'] ~ " is not one of the links in vault.yml") }}
     {%- endif -%}
-    {%- set driving = spec['driving_hub'] -%}
+    {%- if spec.get('driving_hub') -%}
+        {%- set driving = spec['driving_hub'] -%}
+        {%- set driving_columns = link['hubs'][driving] -%}
+    {%- else -%}
+        {%- set driving = (spec['driving_key'].keys() | list)[0] -%}
+        {%- set driving_columns = spec['driving_key'][driving] -%}
+    {%- endif -%}
     {%- set all_keys = [] -%}
     {%- for hub, keys in link['hubs'].items() -%}{%- for k in keys -%}{%- do all_keys.append(k) -%}{%- endfor -%}{%- endfor -%}
-    {{ basin._vault_source_has(link['source'], all_keys) }}
+    {%- set required = all_keys + (driving_columns | reject('in', all_keys) | list) -%}
+    {{ basin._vault_source_has(link['source'], required) }}
 with
 
 source as (
@@ -412,17 +419,34 @@ source as (
 keyed as (
 
     select
-        {{ basin.hash_key(link['hubs'][driving]) }} as {{ driving }}_hk,
+        {{ basin.hash_key(driving_columns) }} as {{ driving }}_hk,
         {{ basin.hash_key(all_keys) }} as {{ spec['link'] }}_hk,
         loaded_at as load_date,
         '{{ link['record_source'] }}' as record_source
 
     from source
-    where {% for k in all_keys %}{{ k }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+    where {% for k in required %}{{ k }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
 
 ),
 
 {{ basin._vault_changed('keyed', driving ~ '_hk', spec['link'] ~ '_hk') }}
 
 select * from final
+{%- endmacro %}
+
+
+{#- A query: the hash keys of the link rows that hold now, by the effectivity
+    satellite `relation` of vault.yml's effectivity entry `name` (each driving key's
+    newest row). A link keeps every relationship that ever existed — an order moved to
+    another customer is in it with both — so a mart reading chains through links keeps
+    those whose links hold: `where bridge.customer_order_hk in (…)`. -#}
+{% macro current_links(relation, name) -%}
+    {%- set spec = basin._vault_spec('effectivity', name) -%}
+    {%- set driving = spec['driving_hub'] or (spec['driving_key'].keys() | list)[0] -%}
+    select eff.{{ spec['link'] }}_hk
+    from {{ relation }} as eff
+    join (
+        select {{ driving }}_hk, max(load_date) as load_date from {{ relation }} group by {{ driving }}_hk
+    ) as newest
+        on newest.{{ driving }}_hk = eff.{{ driving }}_hk and newest.load_date = eff.load_date
 {%- endmacro %}

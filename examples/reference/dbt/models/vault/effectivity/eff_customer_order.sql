@@ -1,0 +1,1 @@
+{{ basin.eff_sat('customer_order') }}

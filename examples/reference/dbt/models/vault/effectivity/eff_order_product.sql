@@ -1,0 +1,1 @@
+{{ basin.eff_sat('order_product') }}

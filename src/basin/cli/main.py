@@ -433,8 +433,9 @@ def check(
     """Run the quality checks (dbt tests) against the built models, without rebuilding.
 
     A whole-table pass: every row of every model is tested (a run's build tests only
-    the rows its new batches brought; docs/howto/incremental.md). Every outcome, with failing-row counts and samples, lands in the metadata store;
-    --report writes them as an offline HTML page with each table's history.
+    the rows its new batches brought; docs/howto/incremental.md). Every outcome, with
+    failing-row counts and samples, lands in the metadata store; --report writes them
+    as an offline HTML page with each table's history.
     """
 
     def go(p: Platform) -> Any:

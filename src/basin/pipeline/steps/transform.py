@@ -437,14 +437,14 @@ def _failed(run: DbtRun, command: str, dbt_state: Path) -> TransformError:
     )
     error = TransformError(
         f"dbt {command} failed:\n  " + "\n  ".join(lines or ["(no node results; see dbt logs)"]),
-        hint=f"{_unprefixed_basin_tests(run)}{see}dbt's log is in "
+        hint=f"{_unprefixed_basin_names(run)}{see}dbt's log is in "
         f"{dbt_state / 'logs' / 'dbt.log'}; the last good publication stays in place",
     )
     error.dbt_run = run  # type: ignore[attr-defined]
     return error
 
 
-def _unprefixed_basin_tests(run: DbtRun) -> str:
+def _unprefixed_basin_names(run: DbtRun) -> str:
     """dbt's "'test_primary_key' is undefined … dbt deps" (or "'in_delta' is undefined")
     for a test or macro of Basin's package written without its ``basin.`` prefix: say
     the name to write instead."""

@@ -396,13 +396,7 @@ where not exists (
     {%- if link is none -%}
         {{ exceptions.raise_compiler_error("model " ~ model.name ~ ": effectivity." ~ name ~ ".link " ~ spec['link'] ~ " is not one of the links in vault.yml") }}
     {%- endif -%}
-    {%- if spec.get('driving_hub') -%}
-        {%- set driving = spec['driving_hub'] -%}
-        {%- set driving_columns = link['hubs'][driving] -%}
-    {%- else -%}
-        {%- set driving = (spec['driving_key'].keys() | list)[0] -%}
-        {%- set driving_columns = spec['driving_key'][driving] -%}
-    {%- endif -%}
+    {%- set driving, driving_columns = basin._eff_driving(spec) -%}
     {%- set all_keys = [] -%}
     {%- for hub, keys in link['hubs'].items() -%}{%- for k in keys -%}{%- do all_keys.append(k) -%}{%- endfor -%}{%- endfor -%}
     {%- set required = all_keys + (driving_columns | reject('in', all_keys) | list) -%}
@@ -442,11 +436,24 @@ select * from final
     those whose links hold: `where bridge.customer_order_hk in (…)`. -#}
 {% macro current_links(relation, name) -%}
     {%- set spec = basin._vault_spec('effectivity', name) -%}
-    {%- set driving = spec['driving_hub'] or (spec['driving_key'].keys() | list)[0] -%}
+    {%- set driving = basin._eff_driving(spec)[0] -%}
     select eff.{{ spec['link'] }}_hk
     from {{ relation }} as eff
     join (
         select {{ driving }}_hk, max(load_date) as load_date from {{ relation }} group by {{ driving }}_hk
     ) as newest
         on newest.{{ driving }}_hk = eff.{{ driving }}_hk and newest.load_date = eff.load_date
+{%- endmacro %}
+
+
+{#- An effectivity entry's driving key: its name (the `<name>_hk` column) and the link
+    source's columns — a hub of the link (`driving_hub`) or a key that is no hub
+    (`driving_key: {order_item: [order_item_id]}`). -#}
+{% macro _eff_driving(spec) -%}
+    {%- if spec.get('driving_hub') -%}
+        {%- set link = var('basin_vault', {}).get('links', {}).get(spec['link'], {}) -%}
+        {{ return([spec['driving_hub'], link['hubs'][spec['driving_hub']]]) }}
+    {%- endif -%}
+    {%- set name = (spec['driving_key'].keys() | list)[0] -%}
+    {{ return([name, spec['driving_key'][name]]) }}
 {%- endmacro %}

@@ -89,6 +89,16 @@ def test_a_failed_test_says_how_to_see_its_rows(cli, project: Path) -> None:
     assert "configuredtofailif!=0" in flat and "basinfailuresaccepted_values" in flat
 
 
+def test_check_before_any_build_says_to_build_first(cli, project: Path) -> None:
+    """Not one "does not exist" per test: nothing has been built to check yet."""
+    check = cli("check", project=project)
+    assert check.exit_code != 0
+    assert "nothing built to check" in check.stderr and "basin run" in check.stderr
+    assert "Catalog Error" not in check.output + check.stderr
+    assert cli("run", project=project).exit_code == 0
+    assert cli("check", project=project).exit_code == 0
+
+
 def test_a_basin_test_without_its_prefix_is_named_with_the_fix(cli, project: Path) -> None:
     """dbt says "'test_primary_key' is undefined … install package dependencies with dbt
     deps" (the package hub is out of reach, and the package is there): Basin names the

@@ -286,6 +286,13 @@ def _refuse_missing_raw(res: Resources) -> None:
 
 def check(res: Resources, run_id: str, select: list[str] | None) -> StepOutcome[DbtRun]:
     """``dbt test``: the checks against what is built, without building."""
+    if not res.store.build_history():
+        # Every test would fail on a missing table, each with the engine's own words.
+        raise TransformError(
+            "nothing built to check: no transform has run in this environment yet",
+            hint="run `basin run` (or `basin transform`) first; `basin check` tests what "
+            "the last build left, without building",
+        )
     with res.lineage.step("check", run_id, res.command, job_type="DAG"):
         return dbt(res, DbtCall("test", "check", select, run_id=run_id))
 

@@ -309,11 +309,16 @@ def test_a_contract_of_row_rules_follows_the_delta_one_with_a_table_rule_reads_a
 
 
 # The scaffold's daily revenue, incremental by day: the docs' pattern with basin.touched
-# (a key given as a list), so an order moved to another day recomputes both days.
+# (a key given as a list), so an order moved to another day recomputes both days, and
+# basin.delete_touched, so a day left without orders loses its row.
 DAILY = """
-{{ config(materialized='incremental', unique_key='order_date', incremental_strategy='delete+insert') }}
+{% set touched = basin.touched(source('shop', 'orders'), 'cast(ordered_at as date)', key=['order_id']) %}
+{{ config(
+    materialized='incremental', unique_key='order_date', incremental_strategy='delete+insert',
+    pre_hook="{{ basin.delete_touched('order_date', basin.touched(source('shop', 'orders'), 'cast(ordered_at as date)', key=['order_id'])) }}"
+) }}
 with touched as (
-    {{ basin.touched(source('shop', 'orders'), 'cast(ordered_at as date)', key=['order_id']) }}
+    {{ touched }}
 ),
 orders as (
     select * from {{ ref('stg_shop__orders') }}
@@ -346,3 +351,11 @@ def test_a_row_moved_to_another_key_recomputes_both_keys(cli, project: Path) -> 
         ("2026-01-04", 1),
         ("2026-01-06", 1),
     ]
+    # Order 4 leaves 2026-01-04 too: that day has no order left, and no row.
+    _drop(project, "orders_003.csv", "4,alan@example.org,250.00,paid,2026-01-07 18:05:00\n")
+    assert (done := cli("run", project=project)).exit_code == 0, done.output
+    with duckdb.connect(str(project / ".basin/dev/warehouse.duckdb"), read_only=True) as con:
+        days = [
+            str(d) for (d,) in con.execute("select order_date from marts.daily_revenue").fetchall()
+        ]
+    assert "2026-01-04" not in days and "2026-01-07" in days

@@ -79,6 +79,19 @@
 {%- endmacro %}
 
 
+{#- A pre-hook for a model incremental by a key whose rows can all leave it (a day
+    whose orders all moved to other days): delete+insert replaces only the keys the new
+    result has, so a key left without rows would keep its old row. Deleting the touched
+    keys first removes it; the insert then puts back those that still have rows.
+        pre_hook="{{ basin.delete_touched('order_date', basin.touched(…)) }}"
+    Nothing on a build that is not incremental. -#}
+{% macro delete_touched(column, touched_query) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ column }} in ({{ touched_query }})
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro utc_timestamp(text) -%}
     {{ return(adapter.dispatch('utc_timestamp', 'basin')(text)) }}
 {%- endmacro %}
